@@ -1,0 +1,16 @@
+"""treenets: batched Tree-LSTMs over parsed sentences."""
+from .batch import TreeBatch, default_label
+from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
+from .encoder import TreeEncoder
+from .heads import NodeClassifier, SimilarityHead, sparse_target
+from .propagation import propagate
+from .tree import Tree
+from .vocab import Vocab
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Tree", "TreeBatch", "Vocab", "default_label", "propagate",
+    "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM",
+    "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
+]

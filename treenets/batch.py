@@ -1,0 +1,355 @@
+"""Many trees packed into one graph, with the propagation schedule precomputed.
+
+Edges run from child to parent. Nodes keep the numbering they came with: for
+:meth:`TreeBatch.from_trees`, tree 0's nodes first (in the tree's own order),
+then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`, the graph's node ids.
+
+The schedule: nodes are grouped into *levels* by depth and processed deepest
+level first. Every child is exactly one level deeper than its parent, so the
+children of level ``k`` are precisely the nodes of level ``k - 1``. A cell's
+forward pass is then a loop over levels in which the previous level's states
+are scattered into their parents' slots: no buffer is written in place, and
+every node's state is computed once.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
+
+import torch
+
+from .tree import Tree
+
+__all__ = ["TreeBatch", "default_label"]
+
+Tensor = torch.Tensor
+
+
+def default_label(label: object) -> int:
+    """Integer labels (``3``, ``"3"``) are classes; anything else (``"NP"``) is no target (-1)."""
+    if label is None:
+        return -1
+    if isinstance(label, int):
+        return label
+    text = str(label)
+    if text.lstrip("-").isdigit():
+        return int(text)
+    return -1
+
+
+class TreeBatch:
+    """A batch of trees as one graph with edges from child to parent.
+
+    Build it with :meth:`from_trees` or :meth:`from_dgl`; do not call the
+    constructor directly.
+
+    Attributes (all ``LongTensor``, ``N = num_nodes``, ``T = num_trees``):
+        parent: ``[N]`` parent of every node, ``-1`` at roots.
+        child_pos: ``[N]`` position among siblings (0-based), ``-1`` at roots.
+        depth: ``[N]`` distance from the tree's root.
+        tree_index: ``[N]`` which tree each node belongs to.
+        word_ids: ``[N]`` token id, ``-1`` where a node has no token.
+        labels: ``[N]`` class label, ``-1`` where none.
+        roots: ``[T]`` root node of every tree, in input order.
+        order: ``[N]`` node ids in processing order (deepest level first).
+        position: ``[N]`` inverse of ``order``: where each node sits in it.
+        parent_slot: ``[N]`` in processing order: the parent's index within
+            its own level, ``-1`` for roots.
+        level_sizes: ``list[int]`` number of nodes per level, processing order.
+        max_children: largest number of children of any node.
+        trees: the :class:`Tree` objects, when built from trees.
+        node_data / edge_data: extra per-node / per-child-edge tensors kept
+            from a DGL graph so that :meth:`to_dgl` can give them back.
+    """
+
+    def __init__(self) -> None:  # populated by _build
+        self.parent: Tensor
+        self.child_pos: Tensor
+        self.depth: Tensor
+        self.tree_index: Tensor
+        self.word_ids: Tensor
+        self.labels: Tensor
+        self.roots: Tensor
+        self.order: Tensor
+        self.position: Tensor
+        self.parent_slot: Tensor
+        self.level_sizes: List[int] = []
+        self.max_children: int = 0
+        self.trees: Optional[List[Tree]] = None
+        self.node_data: Dict[str, Tensor] = {}
+        self.edge_data: Dict[str, Tensor] = {}
+        self.batch_num_nodes: Optional[List[int]] = None
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_trees(
+        cls,
+        trees: Sequence[Tree],
+        vocab: Optional[Mapping[str, int]] = None,
+        label_fn: Callable[[object], int] = default_label,
+    ) -> "TreeBatch":
+        """Pack ``trees`` into one batch.
+
+        Args:
+            trees: the trees, in order; ``roots[t]`` is tree ``t``'s root.
+            vocab: a :class:`~treenets.Vocab` or any mapping from token to id.
+                With ``None``, every ``word_id`` is -1 (pass inputs yourself).
+            label_fn: turns a node label into a class id, -1 for none. The
+                default keeps integer labels and ignores the rest.
+
+        Raises:
+            ValueError: on an empty list, a non-Tree item, or a token missing
+                from a plain mapping (naming the tree and node).
+        """
+        trees = list(trees)
+        if not trees:
+            raise ValueError("from_trees needs at least one tree; got an empty list")
+        parent: List[int] = []
+        child_pos: List[int] = []
+        word_ids: List[int] = []
+        labels: List[int] = []
+        sizes: List[int] = []
+        offset = 0
+        for t, tree in enumerate(trees):
+            if not isinstance(tree, Tree):
+                raise ValueError(f"item {t} is a {type(tree).__name__}, not a treenets.Tree")
+            parent.extend(p + offset if p >= 0 else -1 for p in tree.parents)
+            child_pos.extend(tree.child_positions)
+            for node, token in enumerate(tree.tokens):
+                if token is None or vocab is None:
+                    word_ids.append(-1)
+                    continue
+                try:
+                    word_ids.append(int(vocab[token]))
+                except KeyError:
+                    raise ValueError(f"token {token!r} (tree {t}, node {node}) is not in the vocabulary "
+                                     f"and the mapping has no unknown word; use treenets.Vocab(unk=...)") from None
+            for node, label in enumerate(tree.labels):
+                try:
+                    labels.append(int(label_fn(label)))
+                except (TypeError, ValueError, KeyError) as err:
+                    raise ValueError(f"label {label!r} of tree {t}, node {node}: {err}") from None
+            sizes.append(len(tree))
+            offset += len(tree)
+        batch = cls._build(
+            parent=torch.tensor(parent, dtype=torch.long),
+            child_pos=torch.tensor(child_pos, dtype=torch.long),
+            word_ids=torch.tensor(word_ids, dtype=torch.long),
+            labels=torch.tensor(labels, dtype=torch.long),
+            batch_num_nodes=sizes,
+        )
+        batch.trees = trees
+        return batch
+
+    @classmethod
+    def from_parent_tensor(
+        cls,
+        parent: Tensor,
+        child_pos: Optional[Tensor] = None,
+        word_ids: Optional[Tensor] = None,
+        labels: Optional[Tensor] = None,
+        batch_num_nodes: Optional[Sequence[int]] = None,
+    ) -> "TreeBatch":
+        """Build from a parent array (``-1`` at roots) over all nodes of a forest.
+
+        ``child_pos`` fixes the order of siblings; without it, siblings are
+        ordered by node id. Roots are listed in node-id order unless
+        ``batch_num_nodes`` gives contiguous trees, one root each.
+
+        Raises:
+            ValueError: if the parents do not form a forest (a cycle, an index
+                out of range), if ``child_pos`` repeats a position among
+                siblings, or if a segment of ``batch_num_nodes`` is not one tree.
+        """
+        return cls._build(parent, child_pos, word_ids, labels, batch_num_nodes)
+
+    @classmethod
+    def _build(cls, parent, child_pos=None, word_ids=None, labels=None, batch_num_nodes=None) -> "TreeBatch":
+        parent = torch.as_tensor(parent, dtype=torch.long).cpu()
+        n = parent.numel()
+        if n == 0:
+            raise ValueError("a batch needs at least one node")
+        if ((parent < -1) | (parent >= n)).any():
+            bad = int(torch.nonzero((parent < -1) | (parent >= n))[0])
+            raise ValueError(f"parent {int(parent[bad])} of node {bad} is out of range -1..{n - 1}")
+        ids = torch.arange(n)
+        is_root = parent < 0
+
+        # Pointer jumping: depth and root of every node in O(log depth) passes.
+        jump = torch.where(is_root, ids, parent)
+        depth = (~is_root).long()
+        for _ in range(n.bit_length() + 1):
+            nxt = jump[jump]
+            if torch.equal(nxt, jump):
+                break
+            depth = depth + depth[jump]
+            jump = nxt
+        else:
+            raise ValueError(f"the parents contain a cycle (through node {int(torch.nonzero(jump[jump] != jump)[0])})")
+        if not torch.equal(jump[jump], jump) or not is_root[jump].all():
+            bad = int(torch.nonzero(~is_root[jump])[0])
+            raise ValueError(f"the parents contain a cycle: node {bad} never reaches a root")
+        root_of = jump
+
+        roots = torch.nonzero(is_root).flatten()
+        if batch_num_nodes is not None:
+            sizes = [int(s) for s in batch_num_nodes]
+            if sum(sizes) != n:
+                raise ValueError(f"batch_num_nodes adds up to {sum(sizes)} but there are {n} nodes")
+            seg = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes, dtype=torch.long))
+            if len(roots) != len(sizes) or not torch.equal(seg[roots], torch.arange(len(sizes))):
+                raise ValueError(f"every tree must have exactly one root: {len(roots)} roots "
+                                 f"for {len(sizes)} trees (sizes {sizes[:10]})")
+            if not torch.equal(seg[root_of], seg):
+                bad = int(torch.nonzero(seg[root_of] != seg)[0])
+                raise ValueError(f"node {bad} of tree {int(seg[bad])} has its root in another tree")
+        tree_of_root = torch.full((n,), -1, dtype=torch.long)
+        tree_of_root[roots] = torch.arange(len(roots))
+        tree_index = tree_of_root[root_of]
+
+        # Child positions: given, or by node id among siblings.
+        if child_pos is None:
+            key = torch.where(is_root, torch.full_like(parent, n), parent) * n + ids
+            sorted_ids = torch.argsort(key)
+            par_sorted = parent[sorted_ids]
+            start = torch.ones(n, dtype=torch.bool)
+            start[1:] = par_sorted[1:] != par_sorted[:-1]
+            group_start = torch.cummax(torch.where(start, torch.arange(n), torch.zeros(n, dtype=torch.long)), 0).values
+            child_pos = torch.empty(n, dtype=torch.long)
+            child_pos[sorted_ids] = torch.arange(n) - group_start
+            child_pos[is_root] = -1
+        else:
+            child_pos = torch.as_tensor(child_pos, dtype=torch.long).cpu().clone()
+            child_pos[is_root] = -1
+            if (child_pos[~is_root] < 0).any():
+                bad = int(torch.nonzero((child_pos < 0) & ~is_root)[0])
+                raise ValueError(f"child position {int(child_pos[bad])} of node {bad} is negative")
+            slot = parent[~is_root] * (int(child_pos.max()) + 1) + child_pos[~is_root]
+            if torch.unique(slot).numel() != slot.numel():
+                raise ValueError("two siblings share one child position")
+        max_children = int(child_pos.max()) + 1 if n > len(roots) else 0
+
+        # Schedule: levels by depth, deepest first.
+        max_depth = int(depth.max())
+        level_of = max_depth - depth
+        order = torch.argsort(level_of, stable=True)
+        level_sizes = torch.bincount(level_of, minlength=max_depth + 1)
+        level_start = torch.cumsum(level_sizes, 0) - level_sizes
+        position = torch.empty(n, dtype=torch.long)
+        position[order] = ids
+        par_o = parent[order]
+        safe = par_o.clamp(min=0)
+        parent_slot = torch.where(par_o >= 0, position[safe] - level_start[level_of[safe]], torch.full_like(par_o, -1))
+
+        batch = cls()
+        batch.parent = parent
+        batch.child_pos = child_pos
+        batch.depth = depth
+        batch.tree_index = tree_index
+        batch.word_ids = torch.full((n,), -1, dtype=torch.long) if word_ids is None else torch.as_tensor(word_ids, dtype=torch.long)
+        batch.labels = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(labels, dtype=torch.long)
+        for name in ("word_ids", "labels"):
+            if getattr(batch, name).shape != (n,):
+                raise ValueError(f"{name} has shape {tuple(getattr(batch, name).shape)}, expected ({n},)")
+        batch.roots = roots
+        batch.order = order
+        batch.position = position
+        batch.parent_slot = parent_slot
+        batch.level_sizes = level_sizes.tolist()
+        batch.max_children = max_children
+        batch.batch_num_nodes = None if batch_num_nodes is None else [int(s) for s in batch_num_nodes]
+        return batch
+
+    # --------------------------------------------------------------- queries
+    @property
+    def num_nodes(self) -> int:
+        return self.parent.numel()
+
+    @property
+    def num_trees(self) -> int:
+        return self.roots.numel()
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.level_sizes)
+
+    @property
+    def device(self) -> torch.device:
+        return self.parent.device
+
+    @property
+    def is_leaf(self) -> Tensor:
+        """``[N]`` bool: nodes with no children."""
+        has_child = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
+        has_child[self.parent[self.parent >= 0]] = True
+        return ~has_child
+
+    def to(self, device, non_blocking: bool = False) -> "TreeBatch":
+        """A copy with every tensor on ``device`` (the schedule sizes stay Python ints)."""
+        out = TreeBatch()
+        out.__dict__.update(self.__dict__)
+        for name, value in self.__dict__.items():
+            if isinstance(value, Tensor):
+                setattr(out, name, value.to(device, non_blocking=non_blocking))
+        out.node_data = {k: v.to(device, non_blocking=non_blocking) for k, v in self.node_data.items()}
+        out.edge_data = {k: v.to(device, non_blocking=non_blocking) for k, v in self.edge_data.items()}
+        return out
+
+    def __repr__(self) -> str:
+        return (f"TreeBatch(num_trees={self.num_trees}, num_nodes={self.num_nodes}, "
+                f"num_levels={self.num_levels}, max_children={self.max_children}, device={self.device})")
+
+    # ------------------------------------------------------------------- DGL
+    def to_dgl(self):
+        """A ``dgl.DGLGraph`` with edges child -> parent.
+
+        Node data: ``word_ids``, ``labels``, ``tree_index`` and any tensors in
+        :attr:`node_data`. Edge data: ``child_pos`` (the child's position among
+        its siblings) and :attr:`edge_data`. Edges are ordered by child id.
+        When trees occupy contiguous node ranges, the graph is a batched graph
+        (``dgl.unbatch`` splits it back into trees).
+        """
+        from .interop.dgl_graph import batch_to_dgl
+
+        return batch_to_dgl(self)
+
+    @classmethod
+    def from_dgl(cls, graph, word_key: str = "word_ids", label_key: str = "labels",
+                 child_pos_key: str = "child_pos") -> "TreeBatch":
+        """Read a ``dgl.DGLGraph`` whose edges run from child to parent.
+
+        Node ids are kept. ``graph.ndata[word_key]`` and ``graph.ndata[label_key]``
+        fill ``word_ids`` and ``labels`` when present (for DGL's own
+        ``SSTDataset`` use ``word_key="x", label_key="y"``). Sibling order comes
+        from ``graph.edata[child_pos_key]`` when present, else from child node
+        ids, never from the order edges were added. All other node and edge data
+        are kept and written back by :meth:`to_dgl`.
+
+        Raises:
+            ValueError: if a node has two parents, or the graph is not a forest.
+        """
+        from .interop.dgl_graph import batch_from_dgl
+
+        return batch_from_dgl(cls, graph, word_key, label_key, child_pos_key)
+
+    def to_networkx(self):
+        """A ``networkx.DiGraph`` with edges child -> parent.
+
+        Nodes carry ``word_id``, ``label``, ``tree`` and, when built from trees,
+        ``token``; edges carry ``child_pos``.
+        """
+        import networkx as nx
+
+        g = nx.DiGraph()
+        tokens = [tok for tree in self.trees for tok in tree.tokens] if self.trees is not None else None
+        word_ids = self.word_ids.tolist()
+        labels = self.labels.tolist()
+        trees = self.tree_index.tolist()
+        for node in range(self.num_nodes):
+            attrs = {"word_id": word_ids[node], "label": labels[node], "tree": trees[node]}
+            if tokens is not None:
+                attrs["token"] = tokens[node]
+            g.add_node(node, **attrs)
+        for child, (par, pos) in enumerate(zip(self.parent.tolist(), self.child_pos.tolist())):
+            if par >= 0:
+                g.add_edge(child, par, child_pos=pos)
+        return g

@@ -1,0 +1,86 @@
+"""What every tree cell shares: the call signature and input handling."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+from torch import nn
+
+from ..batch import TreeBatch
+from ..propagation import as_tree_batch, propagate
+
+Tensor = torch.Tensor
+
+
+class TreeCell(nn.Module):
+    """Base class: ``cell(batch, x) -> (h, c)``.
+
+    Subclasses define ``self.W`` (the fused input projection, applied once to
+    every node before propagation) and ``level_step``. Zero states for missing
+    children are made inside; callers never allocate states.
+
+    Args:
+        in_size: size of each node's input ``x``.
+        hidden_size: size of ``h`` and ``c``.
+        leaf_input_only: zero the input of every node that has children (the
+            paper's constituency setting: words enter at the leaves).
+        dropout: dropout on the inputs ``x``.
+    """
+
+    def __init__(self, in_size: int, hidden_size: int, *, leaf_input_only: bool = False, dropout: float = 0.0) -> None:
+        super().__init__()
+        if in_size <= 0 or hidden_size <= 0:
+            raise ValueError(f"in_size and hidden_size must be positive, got {in_size} and {hidden_size}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.in_size = in_size
+        self.hidden_size = hidden_size
+        self.leaf_input_only = leaf_input_only
+        self.dropout = nn.Dropout(dropout)
+
+    def check(self, batch: TreeBatch) -> None:
+        """Hook for cells with structural limits (N-ary, S-LSTM)."""
+
+    def forward(self, batch, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """Run the cell leaves-up over every tree of ``batch``.
+
+        Args:
+            batch: a :class:`~treenets.TreeBatch` or a ``dgl.DGLGraph``.
+            x: ``[num_nodes, in_size]`` node inputs (zeros where a node has no word).
+
+        Returns:
+            ``(h, c)``: each ``[num_nodes, hidden_size]``.
+        """
+        batch = as_tree_batch(batch)
+        if x.dim() != 2 or x.shape[0] != batch.num_nodes or x.shape[1] != self.in_size:
+            raise ValueError(f"x has shape {tuple(x.shape)}, expected [num_nodes={batch.num_nodes}, "
+                             f"in_size={self.in_size}]")
+        self.check(batch)
+        x = self.dropout(x)
+        if self.leaf_input_only:
+            # [N, in] words only at the leaves
+            x = x * batch.is_leaf.unsqueeze(1).to(x.dtype)
+        wx = self.W(x)  # [N, G]: every gate's input term, one matmul for all nodes
+        return propagate(batch, wx, self.level_step, self.hidden_size)
+
+    def level_step(self, wx, h_child, c_child, slot, pos):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def extra_repr(self) -> str:
+        opts = [f"{self.in_size}, {self.hidden_size}"]
+        if self.leaf_input_only:
+            opts.append("leaf_input_only=True")
+        return ", ".join(opts)
+
+
+def children_by_position(h_child: Tensor, slot: Tensor, pos: Tensor, n: int, arity: int) -> Tensor:
+    """Lay children out by position: ``[n, arity, H]``, zeros where a child is missing."""
+    hidden = h_child.shape[1]
+    flat = slot * arity + pos  # [m] row of each child in the [n * arity] layout
+    out = h_child.new_zeros(n * arity, hidden).index_copy(0, flat, h_child)
+    return out.view(n, arity, hidden)
+
+
+def sum_children(values: Tensor, slot: Tensor, n: int) -> Tensor:
+    """``[n, H]``: the sum of ``values`` (``[m, H]``) over each parent's children."""
+    return values.new_zeros(n, values.shape[1]).index_add(0, slot, values)

@@ -1,0 +1,51 @@
+"""Word embeddings plus a tree cell: from a TreeBatch to a state per node."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+from torch import nn
+
+from .batch import TreeBatch
+from .cells.base import TreeCell
+from .propagation import as_tree_batch
+
+Tensor = torch.Tensor
+
+
+class TreeEncoder(nn.Module):
+    """Embed each node's word, then run a tree cell.
+
+    Nodes with no word (``word_ids == -1``) get a zero input.
+
+    Args:
+        embedding: an ``nn.Embedding`` whose size matches ``cell.in_size``.
+        cell: any :class:`~treenets.cells.TreeCell`.
+
+    Shapes:
+        - batch: a :class:`~treenets.TreeBatch` (or ``dgl.DGLGraph``) with ``N`` nodes
+        - output: ``(h, c)``, each ``[N, cell.hidden_size]``
+    """
+
+    def __init__(self, embedding: nn.Embedding, cell: TreeCell) -> None:
+        super().__init__()
+        if embedding.embedding_dim != cell.in_size:
+            raise ValueError(f"embedding size {embedding.embedding_dim} != cell input size {cell.in_size}")
+        self.embedding = embedding
+        self.cell = cell
+
+    @property
+    def hidden_size(self) -> int:
+        return self.cell.hidden_size
+
+    def embed(self, batch: TreeBatch) -> Tensor:
+        has_word = batch.word_ids >= 0
+        if has_word.any() and int(batch.word_ids.max()) >= self.embedding.num_embeddings:
+            raise ValueError(f"word id {int(batch.word_ids.max())} is outside the embedding "
+                             f"({self.embedding.num_embeddings} rows); was the batch built with another vocab?")
+        x = self.embedding(batch.word_ids.clamp(min=0))  # [N, in]
+        return x * has_word.unsqueeze(1).to(x.dtype)
+
+    def forward(self, batch) -> Tuple[Tensor, Tensor]:
+        batch = as_tree_batch(batch)
+        return self.cell(batch, self.embed(batch))

@@ -1,0 +1,78 @@
+"""Per-node classification head for SST sentiment."""
+from __future__ import annotations
+
+from typing import Dict
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..batch import TreeBatch
+
+Tensor = torch.Tensor
+
+
+class NodeClassifier(nn.Module):
+    r"""Softmax classifier on every node's hidden state (Tai et al. 2015, section 4.1)::
+
+        p(y | subtree at j) = softmax(W_s h_j + b_s)
+        J = -(1/m) sum_k log p(y_k | subtree_k)      over every labelled node k
+
+    ``n_classes=5`` is SST fine-grained; ``n_classes=2`` is SST binary (build
+    the labels with :func:`treenets.data.sst_binary_label`, which marks neutral
+    nodes -1 so that the loss and accuracy skip them).
+
+    Args:
+        hidden_size: size of ``h``.
+        n_classes: number of classes.
+        dropout: dropout on ``h`` before the softmax (the paper uses 0.5).
+
+    Shapes:
+        - h: ``[N, hidden_size]``
+        - output: ``[N, n_classes]`` logits
+    """
+
+    def __init__(self, hidden_size: int, n_classes: int, *, dropout: float = 0.0) -> None:
+        super().__init__()
+        if n_classes < 2:
+            raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        self.hidden_size = hidden_size
+        self.n_classes = n_classes
+        self.dropout = nn.Dropout(dropout)
+        self.linear = nn.Linear(hidden_size, n_classes)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        self.linear.reset_parameters()
+
+    def forward(self, h: Tensor) -> Tensor:
+        return self.linear(self.dropout(h))
+
+    def loss(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Mean cross-entropy over every node whose label is not -1."""
+        self._check_labels(labels)
+        return F.cross_entropy(logits, labels, ignore_index=-1)
+
+    def _check_labels(self, labels: Tensor) -> None:
+        if labels.numel() and (labels.max() >= self.n_classes or labels.min() < -1):
+            bad = int(torch.nonzero((labels >= self.n_classes) | (labels < -1))[0])
+            raise ValueError(f"node {bad} has label {int(labels[bad])}, outside 0..{self.n_classes - 1} "
+                             f"(use -1 for no label; for SST-2 map labels with treenets.data.sst_binary_label)")
+
+    @torch.no_grad()
+    def accuracy(self, logits: Tensor, batch: TreeBatch) -> Dict[str, float]:
+        """Root and all-node accuracy over labelled nodes, with the counts behind them."""
+        self._check_labels(batch.labels)
+        pred = logits.argmax(dim=1)
+        labelled = batch.labels >= 0
+        root_labels = batch.labels[batch.roots]
+        root_ok = (pred[batch.roots] == root_labels) & (root_labels >= 0)
+        n_roots = int((root_labels >= 0).sum())
+        n_nodes = int(labelled.sum())
+        return {
+            "root_correct": int(root_ok.sum()), "root_total": n_roots,
+            "node_correct": int(((pred == batch.labels) & labelled).sum()), "node_total": n_nodes,
+        }
+
+    def extra_repr(self) -> str:
+        return f"{self.hidden_size}, {self.n_classes}, dropout={self.dropout.p}"

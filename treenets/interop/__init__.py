@@ -1,0 +1,1 @@
+"""Conversions between :class:`~treenets.TreeBatch` and other graph libraries."""

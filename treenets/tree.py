@@ -1,0 +1,557 @@
+"""A rooted, ordered tree over tokens, stored as flat arrays.
+
+A :class:`Tree` is plain Python: four parallel lists indexed by node id.
+
+* ``parents[i]``: the parent of node ``i``, or ``-1`` for the root.
+* ``tokens[i]``: the word at node ``i``, or ``None`` (phrase nodes of a
+  constituency tree have no word).
+* ``labels[i]``: an optional label (an SST sentiment class, a phrase
+  category such as ``NP``), or ``None``.
+* ``rels[i]``: an optional dependency relation, or ``None``.
+
+The children of a node are ordered by node id. Every constructor numbers nodes
+so that this is the left-to-right order: dependency trees number nodes by word
+position, constituency trees in pre-order. Child order is therefore explicit in
+the data and never depends on the order in which edges were added.
+
+Nothing here recurses, so trees of any depth work.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterable, List, Optional, Sequence
+
+__all__ = ["Tree"]
+
+_ESCAPES = {"(": "-LRB-", ")": "-RRB-"}
+
+
+class Tree:
+    """A rooted, ordered tree with optional tokens, labels and relations.
+
+    Args:
+        parents: parent id of every node, ``-1`` for the single root.
+        tokens: word at every node, ``None`` where a node has none.
+        labels: label of every node, ``None`` where a node has none.
+        rels: dependency relation of every node, or ``None`` for none at all.
+
+    Raises:
+        ValueError: if the parents do not form one tree (no root, several
+            roots, a parent out of range, a cycle) or the lists differ in length.
+    """
+
+    __slots__ = ("parents", "tokens", "labels", "rels", "root", "_children", "_depth", "_child_pos")
+
+    def __init__(
+        self,
+        parents: Sequence[int],
+        tokens: Optional[Sequence[Optional[str]]] = None,
+        labels: Optional[Sequence[Optional[object]]] = None,
+        rels: Optional[Sequence[Optional[str]]] = None,
+    ) -> None:
+        n = len(parents)
+        if n == 0:
+            raise ValueError("a tree needs at least one node; got an empty parents list")
+        self.parents: List[int] = [int(p) for p in parents]
+        self.tokens: List[Optional[str]] = _fit("tokens", tokens, n)
+        self.labels: List[Optional[object]] = _fit("labels", labels, n)
+        self.rels: Optional[List[Optional[str]]] = None if rels is None else _fit("rels", rels, n)
+        self.root: int = _check_parents(self.parents, self.tokens)
+        self._children: Optional[List[List[int]]] = None
+        self._depth: Optional[List[int]] = None
+        self._child_pos: Optional[List[int]] = None
+
+    # ------------------------------------------------------------------ build
+    @classmethod
+    def from_parents(
+        cls,
+        tokens: Sequence[str],
+        parents: Sequence[int],
+        rels: Optional[Sequence[str]] = None,
+        labels: Optional[Sequence[object]] = None,
+    ) -> "Tree":
+        """Build a dependency tree from a heads array.
+
+        ``parents`` is 1-based with ``0`` for the root, as in CoNLL-U's HEAD
+        column and SICK's ``.parents`` files. Node ``i`` is token ``i``.
+
+        Example:
+            >>> Tree.from_parents(["a", "dog", "barks"], [2, 3, 0]).words
+            ['a', 'dog', 'barks']
+        """
+        tokens = list(tokens)
+        parents = list(parents)
+        if not tokens and not parents:
+            raise ValueError("empty input: no tokens and no heads")
+        if len(parents) != len(tokens):
+            raise ValueError(f"{len(parents)} heads for {len(tokens)} tokens: "
+                             f"every token needs exactly one head")
+        n = len(tokens)
+        zero_based = []
+        for i, head in enumerate(parents):
+            try:
+                head = int(head)
+            except (TypeError, ValueError):
+                raise ValueError(f"head {head!r} of token {i + 1} ({tokens[i]!r}) is not an integer") from None
+            if not 0 <= head <= n:
+                raise ValueError(f"head {head} of token {i + 1} ({tokens[i]!r}) is out of range 0..{n}")
+            zero_based.append(head - 1)
+        return cls(zero_based, tokens, labels, rels)
+
+    @classmethod
+    def chain(cls, tokens: Sequence[str], labels: Optional[Sequence[object]] = None) -> "Tree":
+        """A left-to-right chain: token ``i`` is the only child of token ``i+1``.
+
+        A Child-Sum Tree-LSTM over a chain is a standard sequential LSTM whose
+        final state sits at the root, the last token.
+        """
+        n = len(tokens)
+        if n == 0:
+            raise ValueError("empty input: a chain needs at least one token")
+        return cls([i + 1 for i in range(n - 1)] + [-1], list(tokens), labels)
+
+    @classmethod
+    def from_brackets(cls, text: str) -> "Tree":
+        """Read one tree in PTB bracket notation.
+
+        Each bracket is ``(LABEL ITEM ...)``. An item is a sub-bracket (a child)
+        or a bare word (the node's own token, at most one per node). This reads
+        SST trees ``(3 (2 The) (2 Rock))``, PTB trees with phrase labels and
+        preterminals ``(S (NP (DT The) (NN movie)) ...)``, and the output of
+        ``str(tree)`` for any :class:`Tree`.
+
+        The label ``_`` means no label. A label ``LABEL:REL`` also carries a
+        dependency relation (split at the first colon) when ``REL`` is present
+        in the printed tree; see :meth:`__str__`. Brackets ``\\(`` and ``\\)``
+        inside a word are escaped with a backslash.
+
+        Raises:
+            ValueError: on empty input, unbalanced brackets, a bracket with no
+                label, more than one word in one bracket, or text after the tree.
+                The message gives the character offset.
+        """
+        return _read_brackets(text)
+
+    @classmethod
+    def from_nltk(cls, tree) -> "Tree":
+        """Convert an ``nltk.Tree``. Preterminals become nodes carrying a word."""
+        return _from_nltk(cls, tree)
+
+    # ---------------------------------------------------------------- queries
+    def __len__(self) -> int:
+        return len(self.parents)
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.parents)
+
+    @property
+    def children(self) -> List[List[int]]:
+        """``children[i]``: the ordered children of node ``i``."""
+        if self._children is None:
+            kids: List[List[int]] = [[] for _ in self.parents]
+            for node, parent in enumerate(self.parents):
+                if parent >= 0:
+                    kids[parent].append(node)
+            self._children = kids
+        return self._children
+
+    @property
+    def child_positions(self) -> List[int]:
+        """Position of every node among its siblings (0-based), ``-1`` at the root."""
+        if self._child_pos is None:
+            pos = [-1] * len(self.parents)
+            for kids in self.children:
+                for k, child in enumerate(kids):
+                    pos[child] = k
+            self._child_pos = pos
+        return self._child_pos
+
+    @property
+    def depths(self) -> List[int]:
+        """Distance of every node from the root (the root has depth 0)."""
+        if self._depth is None:
+            depth = [0] * len(self.parents)
+            for node in self.preorder():
+                parent = self.parents[node]
+                if parent >= 0:
+                    depth[node] = depth[parent] + 1
+            self._depth = depth
+        return self._depth
+
+    @property
+    def height(self) -> int:
+        """Number of edges on the longest root-to-leaf path."""
+        return max(self.depths)
+
+    @property
+    def words(self) -> List[str]:
+        """The tokens in sentence order."""
+        return [t for t in self.tokens if t is not None]
+
+    @property
+    def max_children(self) -> int:
+        return max(len(k) for k in self.children)
+
+    def is_leaf(self, node: int) -> bool:
+        return not self.children[node]
+
+    def leaves(self) -> List[int]:
+        return [i for i, kids in enumerate(self.children) if not kids]
+
+    def preorder(self) -> List[int]:
+        """Node ids in pre-order (root first, children left to right)."""
+        out, stack = [], [self.root]
+        children = self.children
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(reversed(children[node]))
+        return out
+
+    def postorder(self) -> List[int]:
+        """Node ids in post-order: every node after all of its children."""
+        return self._postorder_from(self.root)
+
+    def _postorder_from(self, start: int) -> List[int]:
+        out, stack = [], [start]
+        children = self.children
+        while stack:
+            node = stack.pop()
+            out.append(node)
+            stack.extend(children[node])
+        out.reverse()
+        return out
+
+    def subtree(self, node: int) -> "Tree":
+        """The subtree rooted at ``node``, renumbered in the same order."""
+        keep = sorted(self._postorder_from(node))
+        new_id = {old: i for i, old in enumerate(keep)}
+        parents = [-1 if old == node else new_id[self.parents[old]] for old in keep]
+        return Tree(
+            parents,
+            [self.tokens[i] for i in keep],
+            [self.labels[i] for i in keep],
+            None if self.rels is None else [self.rels[i] for i in keep],
+        )
+
+    def map_labels(self, fn: Callable[[object], object]) -> "Tree":
+        """A copy whose labels are ``fn(label)`` (``None`` labels stay ``None``)."""
+        labels = [None if lab is None else fn(lab) for lab in self.labels]
+        return Tree(self.parents, self.tokens, labels, self.rels)
+
+    # --------------------------------------------------------------- convert
+    def to_nltk(self):
+        """Convert to an ``nltk.Tree``.
+
+        A node with a word and no children becomes a preterminal
+        ``Tree(label, [word])``; a missing label becomes ``""``. Relations are
+        not kept (nltk trees have no place for them).
+        """
+        import nltk
+
+        built: List[object] = [None] * len(self)
+        for node in self.postorder():
+            items: List[object] = [built[k] for k in self.children[node]]
+            token = self.tokens[node]
+            if token is not None:
+                items.insert(self._token_slot(node), token)
+            label = self.labels[node]
+            built[node] = nltk.Tree("" if label is None else str(label), items)
+        return built[self.root]
+
+    def binarize(self, factor: str = "right", collapse_unary: bool = True, markov: Optional[int] = None) -> "Tree":
+        """A binary copy of a constituency tree, for N-ary cells with N=2.
+
+        Uses nltk's tree transforms: ``chomsky_normal_form`` splits nodes with
+        more than two children (``factor`` is ``"left"`` or ``"right"``;
+        ``markov`` is nltk's horizontal Markov order), and ``collapse_unary``
+        merges unary chains, preterminals included, into one node whose label
+        joins the chain with ``+``. The result has no node with one child.
+
+        Raises:
+            ValueError: for an unknown ``factor``.
+        """
+        if factor not in ("left", "right"):
+            raise ValueError(f"factor must be 'left' or 'right', not {factor!r}")
+        import nltk.tree.tree as nltk_tree
+
+        tree = self.to_nltk()
+        # nltk refuses to binarise past MAX_TREE_DEPTH; its transforms are
+        # iterative, so lift the limit to what this tree can reach.
+        old_limit = getattr(nltk_tree, "MAX_TREE_DEPTH", None)
+        if old_limit is not None:
+            nltk_tree.MAX_TREE_DEPTH = max(old_limit, 2 * len(self) + 10)
+        try:
+            tree.chomsky_normal_form(factor=factor, horzMarkov=markov)
+            if collapse_unary:
+                tree.collapse_unary(collapsePOS=True, collapseRoot=True, joinChar="+")
+        finally:
+            if old_limit is not None:
+                nltk_tree.MAX_TREE_DEPTH = old_limit
+        return Tree.from_nltk(tree)
+
+    def _token_slot(self, node: int) -> int:
+        """Where a node's own word sits among its children (by node id)."""
+        return sum(1 for k in self.children[node] if k < node)
+
+    def __str__(self) -> str:
+        """PTB brackets that :meth:`from_brackets` reads back to an equal tree.
+
+        A node prints as ``(LABEL ITEM ...)`` with its word among its children
+        in sentence order; a missing label prints as ``_``. When the tree has
+        relations, the label slot is ``LABEL:REL``.
+        """
+        parts: List[str] = []
+        children = self.children
+        stack: List[object] = [self.root]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, str):
+                parts.append(item)
+                continue
+            node = item
+            head = "_" if self.labels[node] is None else _escape(str(self.labels[node]))
+            if self.rels is not None:
+                head += ":" + ("_" if self.rels[node] is None else _escape(self.rels[node]))
+            items: List[object] = list(children[node])
+            if self.tokens[node] is not None:
+                items.insert(self._token_slot(node), " " + _escape(self.tokens[node]))
+            parts.append("(" + head)
+            stack.append(")")
+            for it in reversed(items):
+                stack.append(it)
+                if not isinstance(it, str):
+                    stack.append(" ")
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        text = str(self)
+        if len(text) > 80:
+            text = text[:77] + "..."
+        return f"Tree({text})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Tree):
+            return NotImplemented
+        return (self.parents == other.parents and self.tokens == other.tokens
+                and [_norm(x) for x in self.labels] == [_norm(x) for x in other.labels]
+                and self.rels == other.rels)
+
+    def __hash__(self) -> int:
+        return hash((tuple(self.parents), tuple(self.tokens)))
+
+
+# ---------------------------------------------------------------------- helpers
+def _norm(label: object) -> Optional[str]:
+    return None if label is None else str(label)
+
+
+def _fit(name: str, values: Optional[Sequence], n: int) -> list:
+    if values is None:
+        return [None] * n
+    values = list(values)
+    if len(values) != n:
+        raise ValueError(f"{len(values)} {name} for {n} nodes: the lists must have the same length")
+    return values
+
+
+def _describe(node: int, tokens: Sequence[Optional[str]]) -> str:
+    tok = tokens[node]
+    return f"node {node}" + ("" if tok is None else f" ({tok!r})")
+
+
+def _check_parents(parents: List[int], tokens: Sequence[Optional[str]]) -> int:
+    """Validate a parents array and return the root; no recursion."""
+    n = len(parents)
+    roots = [i for i, p in enumerate(parents) if p == -1]
+    for i, p in enumerate(parents):
+        if p != -1 and not 0 <= p < n:
+            raise ValueError(f"parent {p} of {_describe(i, tokens)} is out of range 0..{n - 1}")
+        if p == i:
+            raise ValueError(f"{_describe(i, tokens)} is its own parent (a cycle)")
+    if not roots:
+        raise ValueError("no root: every node has a parent, so the heads contain a cycle")
+    if len(roots) > 1:
+        names = ", ".join(_describe(r, tokens) for r in roots[:5])
+        raise ValueError(f"{len(roots)} roots ({names}); a tree has exactly one")
+    # Every node must reach the root; colour walks so the check is linear.
+    state = [0] * n  # 0 unseen, 1 on current walk, 2 reaches root
+    state[roots[0]] = 2
+    for start in range(n):
+        path, node = [], start
+        while state[node] == 0:
+            state[node] = 1
+            path.append(node)
+            node = parents[node]
+        if state[node] == 1:
+            cycle = path[path.index(node):]
+            names = " -> ".join(_describe(c, tokens) for c in cycle[:6])
+            raise ValueError(f"the heads contain a cycle: {names}")
+        for p in path:
+            state[p] = 2
+    return roots[0]
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace(" ", "\\ ")
+
+
+def _lex(text: str):
+    """Yield (kind, value, offset) with kind in '(', ')', 'atom'."""
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            yield ch, ch, i
+            i += 1
+        else:
+            start, buf = i, []
+            while i < n and not text[i].isspace() and text[i] not in "()":
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(text[i])
+                i += 1
+            yield "atom", "".join(buf), start
+
+
+def _read_brackets(text: str) -> Tree:
+    if not isinstance(text, str):
+        raise TypeError(f"from_brackets expects a string, not {type(text).__name__}")
+    if not text.strip():
+        raise ValueError("empty input: no brackets to read")
+    # Build nodes in pre-order; each open frame: [node id, expecting label, seen token]
+    parents: List[int] = []
+    tokens: List[Optional[str]] = []
+    heads: List[Optional[str]] = []
+    token_order: List[Optional[int]] = []  # sentence position of each node's word
+    stack: List[int] = []
+    n_words = 0
+    finished = False
+    expect_label = False
+    for kind, value, offset in _lex(text):
+        if finished:
+            if kind == ")":
+                raise ValueError(f"unbalanced brackets: ')' at offset {offset} closes nothing")
+            raise ValueError(f"text after the end of the tree at offset {offset}: {text[offset:offset + 20]!r}")
+        if expect_label:
+            node = stack[-1]
+            if kind == "atom":
+                heads[node] = value
+                expect_label = False
+                continue
+            if kind == ")":
+                raise ValueError(f"empty bracket '()' at offset {offset}")
+            expect_label = False  # '((' : unlabelled node, as in some PTB files
+        if kind == "(":
+            node = len(parents)
+            parents.append(stack[-1] if stack else -1)
+            tokens.append(None)
+            heads.append(None)
+            token_order.append(None)
+            stack.append(node)
+            expect_label = True
+        elif kind == ")":
+            if not stack:
+                raise ValueError(f"unbalanced brackets: ')' at offset {offset} closes nothing")
+            stack.pop()
+            if not stack:
+                finished = True
+        else:
+            if not stack:
+                raise ValueError(f"word {value!r} at offset {offset} is outside any bracket")
+            node = stack[-1]
+            if tokens[node] is not None:
+                raise ValueError(f"two words in one bracket at offset {offset}: {tokens[node]!r} and {value!r}; "
+                                 f"give each word its own bracket, e.g. (X {value})")
+            tokens[node] = value
+            token_order[node] = n_words
+            n_words += 1
+    if stack:
+        raise ValueError(f"unbalanced brackets: {len(stack)} '(' not closed at the end of the input")
+    if not parents:
+        raise ValueError("empty input: no brackets to read")
+
+    labels: List[Optional[str]] = []
+    rels: List[Optional[str]] = []
+    has_rels = False
+    for head in heads:
+        if head is None:
+            labels.append(None)
+            rels.append(None)
+            continue
+        label, sep, rel = head.partition(":")
+        if sep and _looks_like_rel_field(head):
+            has_rels = True
+            labels.append(None if label == "_" else label)
+            rels.append(None if rel == "_" else rel)
+        else:
+            labels.append(None if head == "_" else head)
+            rels.append(None)
+    if not has_rels:
+        rels = None  # type: ignore[assignment]
+    elif any(h is not None and ":" not in h for h in heads):
+        # Mixed: only a tree printed with relations has a colon on every node.
+        rels = None  # type: ignore[assignment]
+        labels = [None if h in (None, "_") else h for h in heads]
+
+    if all(t is not None for t in tokens):
+        # A dependency-style tree: number nodes by word position.
+        order = sorted(range(len(parents)), key=lambda i: token_order[i])
+        new_id = {old: new for new, old in enumerate(order)}
+        parents = [-1 if parents[old] == -1 else new_id[parents[old]] for old in order]
+        tokens = [tokens[old] for old in order]
+        labels = [labels[old] for old in order]
+        if rels is not None:
+            rels = [rels[old] for old in order]
+    return Tree(parents, tokens, labels, rels)
+
+
+def _looks_like_rel_field(head: str) -> bool:
+    # "_:nsubj", "3:det", "NP:_" are printed relation fields; a plain label never has one.
+    return ":" in head
+
+
+def _from_nltk(cls, tree) -> Tree:
+    import nltk
+
+    if isinstance(tree, str):
+        return cls([-1], [tree])
+    if not isinstance(tree, nltk.Tree):
+        raise TypeError(f"from_nltk expects an nltk.Tree, not {type(tree).__name__}")
+    parents: List[int] = []
+    tokens: List[Optional[str]] = []
+    labels: List[Optional[str]] = []
+    stack = [(tree, -1)]
+    while stack:
+        sub, parent = stack.pop()
+        node = len(parents)
+        parents.append(parent)
+        if isinstance(sub, str):
+            tokens.append(sub)
+            labels.append(None)
+            continue
+        label = sub.label()
+        labels.append(None if label in ("", None) else str(label))
+        words = [c for c in sub if isinstance(c, str)]
+        if len(words) == 1 and len(sub) == 1:
+            tokens.append(words[0])  # preterminal (DT The) or SST leaf (2 The)
+            continue
+        tokens.append(None)
+        for child in reversed(list(sub)):
+            stack.append((child, node))
+    return cls(parents, tokens, labels)
+
+
+def trees_from_lines(lines: Iterable[str], source: str = "<input>") -> List[Tree]:
+    """Read one bracketed tree per non-empty line, naming ``source:line`` on error."""
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(Tree.from_brackets(line))
+        except ValueError as err:
+            raise ValueError(f"{source}:{lineno}: {err}") from None
+    return out

@@ -1,0 +1,97 @@
+"""A token vocabulary: a mapping from token to id with an unknown-word id."""
+from __future__ import annotations
+
+from collections import Counter
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional
+
+__all__ = ["Vocab"]
+
+
+class Vocab(Mapping[str, int]):
+    """Token-to-id mapping. Unknown tokens map to ``unk_index``.
+
+    Args:
+        tokens: the tokens, in id order. Duplicates are dropped.
+        unk: the unknown-word token, placed at id 0 (``None`` for no unknown
+            word: then looking up an unseen token raises ``KeyError``).
+        lower: lowercase every token on the way in, for uncased vectors.
+
+    Example:
+        >>> v = Vocab(["the", "movie"])
+        >>> v["movie"], v["zebra"]
+        (2, 0)
+    """
+
+    def __init__(self, tokens: Iterable[str] = (), unk: Optional[str] = "<unk>", lower: bool = False) -> None:
+        self.lower = lower
+        self.unk = unk
+        self.itos: List[str] = []
+        self.stoi: Dict[str, int] = {}
+        if unk is not None:
+            self.add(unk)
+        for tok in tokens:
+            self.add(tok)
+
+    @classmethod
+    def build(cls, sentences: Iterable[Iterable[str]], min_freq: int = 1, **kwargs) -> "Vocab":
+        """Count tokens over ``sentences`` and keep those seen ``min_freq`` times."""
+        lower = kwargs.get("lower", False)
+        counts: Counter = Counter()
+        for sent in sentences:
+            counts.update(t.lower() if lower else t for t in sent)
+        kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
+        return cls(kept, **kwargs)
+
+    def _key(self, token: str) -> str:
+        return token.lower() if self.lower else token
+
+    def add(self, token: str) -> int:
+        token = self._key(token)
+        if token not in self.stoi:
+            self.stoi[token] = len(self.itos)
+            self.itos.append(token)
+        return self.stoi[token]
+
+    @property
+    def unk_index(self) -> Optional[int]:
+        return None if self.unk is None else self.stoi[self._key(self.unk)]
+
+    def __getitem__(self, token: str) -> int:
+        idx = self.stoi.get(self._key(token))
+        if idx is None:
+            if self.unk is None:
+                raise KeyError(token)
+            return self.unk_index  # type: ignore[return-value]
+        return idx
+
+    def __contains__(self, token: object) -> bool:
+        return isinstance(token, str) and self._key(token) in self.stoi
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.itos)
+
+    def __len__(self) -> int:
+        return len(self.itos)
+
+    def lookup(self, tokens: Iterable[str]) -> List[int]:
+        return [self[t] for t in tokens]
+
+    def save(self, path) -> None:
+        """Write one token per line (id = line number)."""
+        with open(path, "w", encoding="utf-8") as f:
+            for tok in self.itos:
+                f.write(tok + "\n")
+
+    @classmethod
+    def load(cls, path, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
+        with open(path, encoding="utf-8") as f:
+            tokens = [line.rstrip("\n") for line in f]
+        vocab = cls((), unk=None, lower=lower)
+        for tok in tokens:
+            vocab.itos.append(tok)
+            vocab.stoi.setdefault(tok, len(vocab.itos) - 1)
+        vocab.unk = unk if unk in vocab.stoi else None
+        return vocab
+
+    def __repr__(self) -> str:
+        return f"Vocab(size={len(self)}, unk={self.unk!r}, lower={self.lower})"
