@@ -1,0 +1,46 @@
+"""Shared fixtures.
+
+The datasets are never committed. Tests that need them find them through the
+``TREENETS_DATA_DIR`` environment variable, falling back to ``../shared/data``
+next to the repository; without either they skip with a reason.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def find_data_dir():
+    env = os.environ.get("TREENETS_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared" / "data")
+    for path in candidates:
+        if (path / "sst").is_dir() or (path / "sick").is_dir():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    path = find_data_dir()
+    if path is None:
+        pytest.skip("datasets not found: set TREENETS_DATA_DIR to a folder with sst/, sick/ and embeddings/")
+    return path
+
+
+def find_stanza_dir():
+    env = os.environ.get("STANZA_RESOURCES_DIR")
+    for path in ([Path(env)] if env else []) + [REPO.parent / "shared" / "models" / "stanza_resources"]:
+        if (path / "resources.json").is_file():
+            return path
+    return None
+
+
+@pytest.fixture(scope="session")
+def stanza_dir():
+    path = find_stanza_dir()
+    if path is None:
+        pytest.skip("stanza models not found: set STANZA_RESOURCES_DIR (or run stanza.download('en'))")
+    return path
