@@ -50,11 +50,16 @@ class TreeBatch:
         word_ids: ``[N]`` token id, ``-1`` where a node has no token.
         labels: ``[N]`` class label, ``-1`` where none.
         roots: ``[T]`` root node of every tree, in input order.
-        order: ``[N]`` node ids in processing order (deepest level first).
+        order: ``[N]`` node ids in processing order: deepest level first, and
+            within a level the nodes with children before the leaves.
+        internal_order / leaf_order: ``order`` split into nodes with children
+            and leaves (each still level by level).
         position: ``[N]`` inverse of ``order``: where each node sits in it.
         parent_slot: ``[N]`` in processing order: the parent's index within
             its own level, ``-1`` for roots.
+        ordered_child_pos: ``child_pos`` in processing order.
         level_sizes: ``list[int]`` number of nodes per level, processing order.
+        level_internal_sizes: ``list[int]`` how many of them have children.
         max_children: largest number of children of any node.
         trees: the :class:`Tree` objects, when built from trees.
         node_data / edge_data: extra per-node / per-child-edge tensors kept
@@ -72,7 +77,11 @@ class TreeBatch:
         self.order: Tensor
         self.position: Tensor
         self.parent_slot: Tensor
+        self.ordered_child_pos: Tensor
+        self.internal_order: Tensor
+        self.leaf_order: Tensor
         self.level_sizes: List[int] = []
+        self.level_internal_sizes: List[int] = []
         self.max_children: int = 0
         self.trees: Optional[List[Tree]] = None
         self.node_data: Dict[str, Tensor] = {}
@@ -228,18 +237,23 @@ class TreeBatch:
                 raise ValueError("two siblings share one child position")
         max_children = int(child_pos.max()) + 1 if n > len(roots) else 0
 
-        # Schedule: levels by depth, deepest first.
+        # Schedule: levels by depth, deepest first; within a level, nodes with
+        # children first, then leaves (leaves need no children and are computed
+        # together before the loop).
+        has_child = torch.zeros(n, dtype=torch.bool)
+        has_child[parent[~is_root]] = True
         max_depth = int(depth.max())
         level_of = max_depth - depth
-        order = torch.argsort(level_of, stable=True)
+        order = torch.argsort(level_of * 2 + (~has_child).long(), stable=True)
         level_sizes = torch.bincount(level_of, minlength=max_depth + 1)
+        internal_sizes = torch.bincount(level_of[has_child], minlength=max_depth + 1)
         level_start = torch.cumsum(level_sizes, 0) - level_sizes
         position = torch.empty(n, dtype=torch.long)
         position[order] = ids
         par_o = parent[order]
         safe = par_o.clamp(min=0)
         parent_slot = torch.where(par_o >= 0, position[safe] - level_start[level_of[safe]], torch.full_like(par_o, -1))
-
+        ordered_is_leaf = ~has_child[order]
         batch = cls()
         batch.parent = parent
         batch.child_pos = child_pos
@@ -254,7 +268,11 @@ class TreeBatch:
         batch.order = order
         batch.position = position
         batch.parent_slot = parent_slot
+        batch.ordered_child_pos = child_pos[order]
+        batch.internal_order = order[~ordered_is_leaf]
+        batch.leaf_order = order[ordered_is_leaf]
         batch.level_sizes = level_sizes.tolist()
+        batch.level_internal_sizes = internal_sizes.tolist()
         batch.max_children = max_children
         batch.batch_num_nodes = None if batch_num_nodes is None else [int(s) for s in batch_num_nodes]
         return batch
@@ -279,9 +297,9 @@ class TreeBatch:
     @property
     def is_leaf(self) -> Tensor:
         """``[N]`` bool: nodes with no children."""
-        has_child = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
-        has_child[self.parent[self.parent >= 0]] = True
-        return ~has_child
+        leaf = torch.zeros(self.num_nodes, dtype=torch.bool, device=self.device)
+        leaf[self.leaf_order] = True
+        return leaf
 
     def to(self, device, non_blocking: bool = False) -> "TreeBatch":
         """A copy with every tensor on ``device`` (the schedule sizes stay Python ints)."""

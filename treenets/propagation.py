@@ -1,19 +1,27 @@
 """Level-synchronous, leaves-up propagation shared by every cell.
 
 The batch's schedule groups nodes by depth, deepest first, so the children of
-one level are exactly the nodes of the level before it. :func:`propagate` walks
-the levels once. At each level a cell's ``level_step`` receives
+one level are exactly the nodes of the level before it. Within a level, nodes
+with children come first and leaves last. :func:`propagate`
 
-* ``wx``: ``[n, G]`` the level's slice of the input projection, computed for
-  all nodes by one matmul before the loop;
+1. computes every leaf at once with the cell's ``leaf_step`` (a leaf depends
+   only on its input), then
+2. walks the levels once, calling the cell's ``level_step`` on the level's
+   nodes that have children.
+
+``level_step(wx, h_child, c_child, slot, pos)`` receives
+
+* ``wx``: ``[n, G]`` the input projection of the level's nodes with children,
+  a slice of one matmul computed for all nodes before the loop;
 * ``h_child``, ``c_child``: ``[m, H]`` the states of the previous level, which
   are all the children of this level;
-* ``slot``: ``[m]`` for each child, its parent's row in this level;
+* ``slot``: ``[m]`` for each child, its parent's row in ``wx``;
 * ``pos``: ``[m]`` for each child, its position among its siblings;
 
-and returns this level's ``(h, c)``, each ``[n, H]``. Children are combined
-with ``index_add``/``index_copy`` (no Python loop over nodes), nothing is written
-in place, and every node's state is stored once.
+and returns ``(h, c)``, each ``[n, H]``. ``leaf_step(wx)`` returns the states of
+nodes with no children. Children are combined with ``index_add``/``index_copy``
+(no Python loop over nodes), nothing is written in place, and every node's
+state is stored once.
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ from .batch import TreeBatch
 
 Tensor = torch.Tensor
 LevelStep = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor], Tuple[Tensor, Tensor]]
+LeafStep = Callable[[Tensor], Tuple[Tensor, Tensor]]
 
 __all__ = ["propagate", "as_tree_batch"]
 
@@ -39,13 +48,23 @@ def as_tree_batch(graph) -> TreeBatch:
                     f"build one with TreeBatch.from_trees(trees, vocab)")
 
 
-def propagate(batch: TreeBatch, wx: Tensor, level_step: LevelStep, hidden_size: int) -> Tuple[Tensor, Tensor]:
-    """Run ``level_step`` over the levels of ``batch``, leaves up.
+def _join(a: Tensor, b: Tensor) -> Tensor:
+    if a.shape[0] == 0:
+        return b
+    if b.shape[0] == 0:
+        return a
+    return torch.cat([a, b])
+
+
+def propagate(batch: TreeBatch, wx: Tensor, level_step: LevelStep, leaf_step: LeafStep,
+              hidden_size: int) -> Tuple[Tensor, Tensor]:
+    """Run a cell over every tree of ``batch``, leaves up.
 
     Args:
         batch: the trees, on the same device as ``wx``.
         wx: ``[num_nodes, G]`` projected inputs, in node order.
-        level_step: the cell's per-level update (see the module docstring).
+        level_step: the cell's update for nodes with children.
+        leaf_step: the cell's update for leaves.
         hidden_size: ``H``.
 
     Returns:
@@ -53,27 +72,32 @@ def propagate(batch: TreeBatch, wx: Tensor, level_step: LevelStep, hidden_size: 
     """
     if wx.device != batch.device:
         raise ValueError(f"inputs are on {wx.device} but the batch is on {batch.device}; call batch.to(device)")
-    # [N, G] in processing order: each level is a contiguous slice.
-    wx = wx.index_select(0, batch.order)
-    slots = batch.parent_slot
-    positions = batch.child_pos.index_select(0, batch.order)
-    h_prev = wx.new_zeros(0, hidden_size)
-    c_prev = h_prev
+    h_leaf, c_leaf = leaf_step(wx.index_select(0, batch.leaf_order))  # [n_leaves, H], level by level
+    wx_inner = wx.index_select(0, batch.internal_order)  # [n_internal, G], level by level
+    empty = wx.new_zeros(0, hidden_size)
     hs, cs = [], []
-    start = prev_start = 0
-    for size in batch.level_sizes:
-        n_prev = h_prev.shape[0]
-        h_prev, c_prev = level_step(
-            wx.narrow(0, start, size),
-            h_prev,
-            c_prev,
-            slots.narrow(0, prev_start, n_prev),
-            positions.narrow(0, prev_start, n_prev),
-        )
+    h_prev = c_prev = empty
+    inner_start = leaf_start = prev_start = start = 0
+    for size, n_inner in zip(batch.level_sizes, batch.level_internal_sizes):
+        n_leaf = size - n_inner
+        h_in = c_in = empty
+        if n_inner:
+            n_prev = h_prev.shape[0]
+            h_in, c_in = level_step(
+                wx_inner.narrow(0, inner_start, n_inner),
+                h_prev,
+                c_prev,
+                batch.parent_slot.narrow(0, prev_start, n_prev),
+                batch.ordered_child_pos.narrow(0, prev_start, n_prev),
+            )
+        # [size, H] this level in processing order: nodes with children, then leaves
+        h_prev = _join(h_in, h_leaf.narrow(0, leaf_start, n_leaf))
+        c_prev = _join(c_in, c_leaf.narrow(0, leaf_start, n_leaf))
         hs.append(h_prev)
         cs.append(c_prev)
-        prev_start = start
-        start += size
+        prev_start, start = start, start + size
+        inner_start += n_inner
+        leaf_start += n_leaf
     # [N, H] back in node order
     h = torch.cat(hs).index_select(0, batch.position)
     c = torch.cat(cs).index_select(0, batch.position)

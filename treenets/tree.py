@@ -22,7 +22,9 @@ from typing import Callable, Iterable, List, Optional, Sequence
 
 __all__ = ["Tree"]
 
-_ESCAPES = {"(": "-LRB-", ")": "-RRB-"}
+# Bracket files split on ASCII whitespace only: SST has tokens such as
+# "8\xa01\\/2" whose non-breaking space is part of the word.
+_SPACE = frozenset(" \t\n\r\f\v")
 
 
 class Tree:
@@ -401,14 +403,14 @@ def _lex(text: str):
     i, n = 0, len(text)
     while i < n:
         ch = text[i]
-        if ch.isspace():
+        if ch in _SPACE:
             i += 1
         elif ch in "()":
             yield ch, ch, i
             i += 1
         else:
             start, buf = i, []
-            while i < n and not text[i].isspace() and text[i] not in "()":
+            while i < n and text[i] not in _SPACE and text[i] not in "()":
                 if text[i] == "\\" and i + 1 < n:
                     i += 1
                 buf.append(text[i])

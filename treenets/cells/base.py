@@ -16,7 +16,7 @@ class TreeCell(nn.Module):
     """Base class: ``cell(batch, x) -> (h, c)``.
 
     Subclasses define ``self.W`` (the fused input projection, applied once to
-    every node before propagation) and ``level_step``. Zero states for missing
+    every node before propagation), ``level_step`` and ``leaf_step``. Zero states for missing
     children are made inside; callers never allocate states.
 
     Args:
@@ -61,9 +61,14 @@ class TreeCell(nn.Module):
             # [N, in] words only at the leaves
             x = x * batch.is_leaf.unsqueeze(1).to(x.dtype)
         wx = self.W(x)  # [N, G]: every gate's input term, one matmul for all nodes
-        return propagate(batch, wx, self.level_step, self.hidden_size)
+        return propagate(batch, wx, self.level_step, self.leaf_step, self.hidden_size)
 
     def level_step(self, wx, h_child, c_child, slot, pos):  # pragma: no cover - abstract
+        """States of nodes with children; see :mod:`treenets.propagation`."""
+        raise NotImplementedError
+
+    def leaf_step(self, wx):  # pragma: no cover - abstract
+        """States of leaves: ``level_step`` with every child missing."""
         raise NotImplementedError
 
     def extra_repr(self) -> str:

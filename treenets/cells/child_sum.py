@@ -63,5 +63,12 @@ class ChildSumTreeLSTM(TreeCell):
         h = torch.sigmoid(o) * torch.tanh(c) if self.output_gate else torch.tanh(c)
         return h, c
 
+    def leaf_step(self, wx):
+        H = self.hidden_size
+        i, o, u = wx[:, :3 * H].chunk(3, dim=1)  # each [n, H]; no children, so no U terms
+        c = torch.sigmoid(i) * torch.tanh(u)
+        h = torch.sigmoid(o) * torch.tanh(c) if self.output_gate else torch.tanh(c)
+        return h, c
+
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.output_gate else ", output_gate=False")

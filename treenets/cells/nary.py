@@ -78,5 +78,12 @@ class NaryTreeLSTM(TreeCell):
         h = torch.sigmoid(o) * torch.tanh(c) if self.output_gate else torch.tanh(c)
         return h, c
 
+    def leaf_step(self, wx):
+        H = self.hidden_size
+        i, o, u = wx[:, :3 * H].chunk(3, dim=1)  # each [n, H]; missing children are zeros
+        c = torch.sigmoid(i) * torch.tanh(u)
+        h = torch.sigmoid(o) * torch.tanh(c) if self.output_gate else torch.tanh(c)
+        return h, c
+
     def extra_repr(self) -> str:
         return super().extra_repr() + f", n_ary={self.n_ary}" + ("" if self.output_gate else ", output_gate=False")

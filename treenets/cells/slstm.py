@@ -79,3 +79,10 @@ class SLSTM(TreeCell):
         c = f_l * c_kids[:, :H] + f_r * c_kids[:, H:] + i * torch.tanh(x_t)
         o = torch.sigmoid(o_pre + self.W_co(c))
         return o * torch.tanh(c), c
+
+    def leaf_step(self, wx):
+        H = self.hidden_size
+        i, _, _, x_t, o_pre = wx.chunk(5, dim=1)  # each [n, H]; both children missing
+        c = torch.sigmoid(i) * torch.tanh(x_t)
+        o = torch.sigmoid(o_pre + self.W_co(c))
+        return o * torch.tanh(c), c
