@@ -48,10 +48,15 @@ class NodeClassifier(nn.Module):
     def forward(self, h: Tensor) -> Tensor:
         return self.linear(self.dropout(h))
 
-    def loss(self, logits: Tensor, labels: Tensor) -> Tensor:
-        """Mean cross-entropy over every node whose label is not -1."""
+    def loss(self, logits: Tensor, labels: Tensor, reduction: str = "mean") -> Tensor:
+        """Cross-entropy over every node whose label is not -1.
+
+        ``reduction="mean"`` averages over labelled nodes (``J`` above);
+        ``"sum"`` adds them up (the paper's code sums over a tree's nodes and
+        divides by the number of trees in the batch).
+        """
         self._check_labels(labels)
-        return F.cross_entropy(logits, labels, ignore_index=-1)
+        return F.cross_entropy(logits, labels, ignore_index=-1, reduction=reduction)
 
     def _check_labels(self, labels: Tensor) -> None:
         if labels.numel() and (labels.max() >= self.n_classes or labels.min() < -1):
