@@ -301,7 +301,12 @@ class Tree:
 
         A node prints as ``(LABEL ITEM ...)`` with its word among its children
         in sentence order; a missing label prints as ``_``. When the tree has
-        relations, the label slot is ``LABEL:REL``.
+        relations, the label slot is ``LABEL:REL``. A literal ``_`` label and
+        colons that would read as the ``:`` separator are escaped with ``\\``.
+
+        Brackets cannot cross, so a non-projective dependency tree (a subtree
+        whose words are not contiguous) prints its words in tree order, and
+        reads back renumbered in that order; so does :meth:`to_nltk`.
         """
         parts: List[str] = []
         children = self.children
@@ -312,9 +317,9 @@ class Tree:
                 parts.append(item)
                 continue
             node = item
-            head = "_" if self.labels[node] is None else _escape(str(self.labels[node]))
+            head = _escape_field(self.labels[node], "all" if self.rels is not None else "ambiguous")
             if self.rels is not None:
-                head += ":" + ("_" if self.rels[node] is None else _escape(self.rels[node]))
+                head += ":" + _escape_field(self.rels[node], "none")
             items: List[object] = list(children[node])
             if self.tokens[node] is not None:
                 items.insert(self._token_slot(node), " " + _escape(self.tokens[node]))
@@ -395,7 +400,61 @@ def _check_parents(parents: List[int], tokens: Sequence[Optional[str]]) -> int:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)").replace(" ", "\\ ")
+    out = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+    for ch in _SPACE:
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def _escape_field(value: object, colons: str) -> str:
+    """A label or relation as printed: ``_`` for none, a literal ``_`` escaped.
+
+    ``colons`` says which colons to escape so that the reader does not take them
+    for the label/relation separator: ``"all"`` (a label before a relation),
+    ``"ambiguous"`` (a plain label that would read as ``LABEL:REL``) or
+    ``"none"`` (a relation: everything after the first colon is the relation).
+    """
+    if value is None:
+        return "_"
+    text = str(value)
+    if text == "_":
+        return "\\_"
+    out = _escape(text)
+    if colons == "all" or (colons == "ambiguous" and _split_head([(ch, False) for ch in text]) is not None):
+        out = out.replace(":", "\\:")
+    return out
+
+
+def _head_chars(text: str, offset: int) -> List[tuple]:
+    """The atom at ``offset`` as (char, was_escaped) pairs."""
+    chars, i, n = [], offset, len(text)
+    while i < n and text[i] not in _SPACE and text[i] not in "()":
+        if text[i] == "\\" and i + 1 < n:
+            i += 1
+            chars.append((text[i], True))
+        else:
+            chars.append((text[i], False))
+        i += 1
+    return chars
+
+
+def _split_head(chars: List[tuple]) -> Optional[tuple]:
+    """``(label, rel)`` of a bracket head, or None when the head is a plain label.
+
+    A head is a relation field ``LABEL:REL`` when it has an unescaped colon with
+    text on both sides ("_:nsubj", "3:det", "NP:_"); a bare ``_`` part means none.
+    A plain label such as the PTB tag ``:`` is not split.
+    """
+    for k, (ch, escaped) in enumerate(chars):
+        if ch == ":" and not escaped:
+            if 0 < k < len(chars) - 1:
+                return _head_part(chars[:k]), _head_part(chars[k + 1:])
+            break
+    return None
+
+
+def _head_part(chars: List[tuple]) -> Optional[str]:
+    return None if chars == [("_", False)] else "".join(ch for ch, _ in chars)
 
 
 def _lex(text: str):
@@ -426,7 +485,8 @@ def _read_brackets(text: str) -> Tree:
     # Build nodes in pre-order; each open frame: [node id, expecting label, seen token]
     parents: List[int] = []
     tokens: List[Optional[str]] = []
-    heads: List[Optional[str]] = []
+    heads: List[Optional[List[tuple]]] = []  # every head as (char, was_escaped) pairs
+    open_at: List[int] = []  # offset of every open '('
     token_order: List[Optional[int]] = []  # sentence position of each node's word
     stack: List[int] = []
     n_words = 0
@@ -440,7 +500,7 @@ def _read_brackets(text: str) -> Tree:
         if expect_label:
             node = stack[-1]
             if kind == "atom":
-                heads[node] = value
+                heads[node] = _head_chars(text, offset)
                 expect_label = False
                 continue
             if kind == ")":
@@ -453,11 +513,13 @@ def _read_brackets(text: str) -> Tree:
             heads.append(None)
             token_order.append(None)
             stack.append(node)
+            open_at.append(offset)
             expect_label = True
         elif kind == ")":
             if not stack:
                 raise ValueError(f"unbalanced brackets: ')' at offset {offset} closes nothing")
             stack.pop()
+            open_at.pop()
             if not stack:
                 finished = True
         else:
@@ -471,32 +533,28 @@ def _read_brackets(text: str) -> Tree:
             token_order[node] = n_words
             n_words += 1
     if stack:
-        raise ValueError(f"unbalanced brackets: {len(stack)} '(' not closed at the end of the input")
+        raise ValueError(f"unbalanced brackets: {len(stack)} '(' not closed at the end of the input "
+                         f"(offset {len(text)}); the last one opened at offset {open_at[-1]}")
     if not parents:
         raise ValueError("empty input: no brackets to read")
 
+    # Relations only when every labelled node has a relation field (a tree
+    # printed with relations); otherwise each head is a plain label.
+    fields = [None if h is None else _split_head(h) for h in heads]
+    has_rels = (any(h is not None for h in heads)
+                and all(f is not None for h, f in zip(heads, fields) if h is not None))
     labels: List[Optional[str]] = []
-    rels: List[Optional[str]] = []
-    has_rels = False
-    for head in heads:
+    rels: Optional[List[Optional[str]]] = [] if has_rels else None
+    for head, field in zip(heads, fields):
         if head is None:
             labels.append(None)
-            rels.append(None)
-            continue
-        label, sep, rel = head.partition(":")
-        if sep and _looks_like_rel_field(head):
-            has_rels = True
-            labels.append(None if label == "_" else label)
-            rels.append(None if rel == "_" else rel)
+            if rels is not None:
+                rels.append(None)
+        elif rels is not None:
+            labels.append(field[0])
+            rels.append(field[1])
         else:
-            labels.append(None if head == "_" else head)
-            rels.append(None)
-    if not has_rels:
-        rels = None  # type: ignore[assignment]
-    elif any(h is not None and ":" not in h for h in heads):
-        # Mixed: only a tree printed with relations has a colon on every node.
-        rels = None  # type: ignore[assignment]
-        labels = [None if h in (None, "_") else h for h in heads]
+            labels.append(_head_part(head))
 
     if all(t is not None for t in tokens):
         # A dependency-style tree: number nodes by word position.
@@ -508,11 +566,6 @@ def _read_brackets(text: str) -> Tree:
         if rels is not None:
             rels = [rels[old] for old in order]
     return Tree(parents, tokens, labels, rels)
-
-
-def _looks_like_rel_field(head: str) -> bool:
-    # "_:nsubj", "3:det", "NP:_" are printed relation fields; a plain label never has one.
-    return ":" in head
 
 
 def _from_nltk(cls, tree) -> Tree:

@@ -53,9 +53,13 @@ class NodeClassifier(nn.Module):
 
         ``reduction="mean"`` averages over labelled nodes (``J`` above);
         ``"sum"`` adds them up (the paper's code sums over a tree's nodes and
-        divides by the number of trees in the batch).
+        divides by the number of trees in the batch). With no labelled node
+        the loss is zero.
         """
         self._check_labels(labels)
+        if reduction == "mean" and not bool((labels >= 0).any()):
+            # cross_entropy would give 0/0 = NaN, and its gradient would poison the weights
+            return logits.sum() * 0.0
         return F.cross_entropy(logits, labels, ignore_index=-1, reduction=reduction)
 
     def _check_labels(self, labels: Tensor) -> None:

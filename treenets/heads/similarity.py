@@ -20,11 +20,12 @@ def sparse_target(scores: Tensor, n_classes: int = 5) -> Tensor:
         - output: ``[B, n_classes]``
 
     Raises:
-        ValueError: if a score is outside ``[1, n_classes]`` (naming the pair).
+        ValueError: if a score is outside ``[1, n_classes]`` or NaN (naming the pair).
     """
     scores = scores.to(torch.get_default_dtype()) if not scores.is_floating_point() else scores
-    if scores.numel() and ((scores < 1) | (scores > n_classes)).any():
-        bad = int(torch.nonzero((scores < 1) | (scores > n_classes))[0])
+    outside = ~((scores >= 1) & (scores <= n_classes))  # NaN is outside too
+    if scores.numel() and outside.any():
+        bad = int(torch.nonzero(outside)[0])
         raise ValueError(f"score {float(scores[bad])} of pair {bad} is outside [1, {n_classes}]")
     floor = scores.floor()
     low = (floor - 1).long().clamp(max=n_classes - 1)  # 0-based index of floor(y)

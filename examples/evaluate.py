@@ -1,0 +1,56 @@
+#!/usr/bin/env python
+"""Score a checkpoint saved by train_sst.py or train_sick.py on any split.
+
+    python examples/evaluate.py runs/sst/best.pt --split test
+    python examples/evaluate.py runs/sick/best.pt --split dev --data-dir ../shared/data
+
+SST checkpoints report root and all-node accuracy (in the label mode they were
+trained in); SICK checkpoints report Pearson r, Spearman rho and MSE. The last
+line printed is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from treenets.data import default_data_dir, load_sick, load_sst
+from treenets.models import load_checkpoint
+from treenets.training import evaluate_relatedness, evaluate_sentiment
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint", type=Path)
+    p.add_argument("--split", default="test", choices=["train", "dev", "test"])
+    p.add_argument("--data-dir", type=Path, default=None, help="default: $TREENETS_DATA_DIR")
+    p.add_argument("--limit", type=int, default=None, help="score only the first N examples")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
+    args = p.parse_args(argv)
+
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model, vocab, extra = load_checkpoint(args.checkpoint, map_location=device)
+    model.to(device)
+    data_dir = args.data_dir or default_data_dir()
+    if model.task == "sentiment":
+        mode = extra.get("mode", "fine" if model.config["n_classes"] == 5 else "binary")
+        items = load_sst(data_dir / "sst", args.split, mode=mode)[:args.limit]
+        metrics = evaluate_sentiment(model, items, vocab, device)
+        result = {"task": "sst", "mode": mode}
+    else:
+        items = load_sick(data_dir / "sick", args.split)[:args.limit]
+        metrics = evaluate_relatedness(model, items, vocab, device)
+        result = {"task": "sick"}
+    result.update(split=args.split, checkpoint=str(args.checkpoint), **{k: round(v, 4) for k, v in metrics.items()})
+    print(json.dumps(result), flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+#!/usr/bin/env python
+"""Train a Tree-LSTM for semantic relatedness on SICK (SemEval 2014 task 1).
+
+The default is the paper's Dependency Tree-LSTM (Tai et al. 2015): a Child-Sum
+Tree-LSTM over the given Stanford dependency parses, hidden 150, no output gate
+(the paper code's SICK setting), frozen 300d GloVe 840B vectors, similarity
+hidden 50, AdaGrad lr 0.05, batch 25, L2 1e-4, 10 epochs, and the checkpoint
+with the best dev Pearson kept.
+
+    python examples/train_sick.py --data-dir ../shared/data --seed 1
+
+The last line printed is one JSON object with test Pearson r, Spearman rho and MSE.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from treenets import TreeBatch, Vocab
+from treenets.data import default_data_dir, load_sick
+from treenets.embeddings import build_embedding_matrix
+from treenets.models import RelatednessModel, load_checkpoint, save_checkpoint
+from treenets.training import evaluate_relatedness, minibatches, progress, seed_everything
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder with sick/ and embeddings/ (default: $TREENETS_DATA_DIR)")
+    p.add_argument("--embeddings", type=Path, default=None,
+                   help="GloVe/word2vec text file (default: DATA_DIR/embeddings/glove.840B.300d.sick.txt)")
+    p.add_argument("--cell", choices=["childsum", "nary"], default="childsum")
+    p.add_argument("--output-gate", action="store_true", help="keep the output gate (the paper code drops it)")
+    p.add_argument("--hidden", type=int, default=150)
+    p.add_argument("--sim-hidden", type=int, default=50)
+    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=25)
+    p.add_argument("--lr", type=float, default=0.05)
+    p.add_argument("--l2", type=float, default=1e-4)
+    p.add_argument("--tune-embeddings", action="store_true", help="train the word vectors (the paper freezes them)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
+    p.add_argument("--limit", type=int, default=None, help="use only the first N pairs of each split (smoke tests)")
+    p.add_argument("--out", type=Path, default=Path("runs/sick"), help="where checkpoints and metrics go")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    data_dir = args.data_dir or default_data_dir()
+    emb_path = args.embeddings or data_dir / "embeddings" / "glove.840B.300d.sick.txt"
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    generator = seed_everything(args.seed)
+
+    splits = {s: load_sick(data_dir / "sick", s) for s in ("train", "dev", "test")}
+    if args.limit:
+        splits = {s: pairs[:args.limit] for s, pairs in splits.items()}
+    log(" ".join(f"{s}: {len(p)} pairs" for s, p in splits.items()))
+
+    vocab = Vocab.build(t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b))
+    vectors, coverage = build_embedding_matrix(vocab, emb_path, seed=args.seed, specials=[vocab.unk])
+    log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
+        f"({100 * coverage.type_coverage:.1f}%)")
+
+    model = RelatednessModel(len(vocab), vectors.shape[1], args.hidden, args.sim_hidden, cell=args.cell,
+                             cell_options={"output_gate": args.output_gate},
+                             freeze_embeddings=not args.tune_embeddings)
+    model.load_embeddings(vectors)
+    model.to(device)
+    params = model.model_parameters() + ([model.encoder.embedding.weight] if args.tune_embeddings else [])
+    optimizer = torch.optim.Adagrad(params, lr=args.lr, weight_decay=args.l2)
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    best_path = args.out / "best.pt"
+    best = {"dev_pearson": -2.0, "epoch": 0}
+    start = time.perf_counter()
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        total_loss, n_pairs = 0.0, 0
+        n_batches = -(-len(splits["train"]) // args.batch_size)
+        batches = minibatches(splits["train"], args.batch_size, generator)
+        for chunk in progress(batches, n_batches, f"epoch {epoch}", not args.no_progress):
+            left = TreeBatch.from_trees([p.a for p in chunk], vocab).to(device)
+            right = TreeBatch.from_trees([p.b for p in chunk], vocab).to(device)
+            scores = torch.tensor([p.score for p in chunk], device=device)
+            loss = model.head.loss(model(left, right), scores)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total_loss += loss.item() * len(chunk)
+            n_pairs += len(chunk)
+        dev = evaluate_relatedness(model, splits["dev"], vocab, device)
+        log(f"epoch {epoch}: train KL {total_loss / n_pairs:.4f}, dev r {dev['pearson']:.4f} "
+            f"rho {dev['spearman']:.4f} mse {dev['mse']:.4f} ({time.perf_counter() - start:.0f}s)")
+        if dev["pearson"] > best["dev_pearson"]:
+            best = {"dev_pearson": dev["pearson"], "epoch": epoch}
+            save_checkpoint(best_path, model, vocab, epoch=epoch, dev=dev, args=vars(args) | {
+                "data_dir": str(data_dir), "embeddings": str(emb_path), "out": str(args.out)})
+    train_seconds = time.perf_counter() - start
+
+    model, vocab, _ = load_checkpoint(best_path, map_location=device)
+    model.to(device)
+    test = evaluate_relatedness(model, splits["test"], vocab, device)
+    result = {
+        "task": "sick", "cell": args.cell, "seed": args.seed, "epochs": args.epochs, "best_epoch": best["epoch"],
+        "dev_pearson": round(best["dev_pearson"], 4), "test_pearson": round(test["pearson"], 4),
+        "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
+        "test_pairs": len(splits["test"]), "train_seconds": round(train_seconds, 1), "device": str(device),
+        "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
+        "checkpoint": str(best_path),
+    }
+    (args.out / "metrics.json").write_text(json.dumps(result) + "\n")
+    print(json.dumps(result), flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    main()

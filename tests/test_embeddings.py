@@ -1,0 +1,216 @@
+"""Word-vector reading, embedding matrices and coverage."""
+import gzip
+from collections import Counter
+
+import pytest
+import torch
+
+from treenets import Vocab
+from treenets.data import glove_forms, load_sick, load_sst_splits
+from treenets.embeddings import (
+    EmbeddingCoverage, Vectors, build_embedding_matrix, embedding_from_matrix, load_embedding, read_vectors,
+)
+
+GLOVE = (
+    "the 0.1 0.2 0.3\n"
+    ". . . 0.4 0.5 0.6\n"           # GloVe 840B: a token with spaces
+    "new\u00a0york 0.7 0.8 0.9\n"   # a no-break space inside a token
+    "Movie 1 2 3\n"
+    "movie 4 5 6\n"
+    "( -1 -2 -3\n"
+    "the 9 9 9\n"                   # repeated word: the first vector wins
+)
+
+
+def write(tmp_path, text, name="vecs.txt"):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# ------------------------------------------------------------------ reading
+def test_glove_with_spaces_in_tokens(tmp_path):
+    vecs = read_vectors(write(tmp_path, GLOVE))
+    assert vecs.dim == 3 and vecs.words == ["the", ". . .", "new\u00a0york", "Movie", "movie", "("]
+    assert vecs.duplicates == 1
+    assert vecs[". . ."].tolist() == pytest.approx([0.4, 0.5, 0.6])
+    assert vecs["the"].tolist() == pytest.approx([0.1, 0.2, 0.3])
+    assert vecs.vectors.dtype == torch.float32 and vecs.get("zebra") is None
+
+
+def test_first_token_with_spaces_needs_dim(tmp_path):
+    path = write(tmp_path, ". . . 0.4 0.5 0.6\nthe 0.1 0.2 0.3\n")
+    with pytest.raises(ValueError, match=r"vecs\.txt:1: value '\.' of token '\.' is not a number \(the dimension "
+                                         r"was guessed from this line; pass dim="):
+        read_vectors(path)
+    with pytest.raises(ValueError, match=r"vecs\.txt:2: token 'the' has 3 values, expected 5 \(pass dim="):
+        read_vectors(path, words={"the"})   # line 1 is not parsed, line 2 is too short
+    assert read_vectors(path, dim=3).words == [". . .", "the"]
+
+
+def test_word2vec_header(tmp_path):
+    path = write(tmp_path, "3 2\nthe 1 2\na 3 4 \nof 5 6\n")   # trailing space as in fastText .vec
+    for fmt in ("auto", "word2vec"):
+        vecs = read_vectors(path, fmt=fmt)
+        assert vecs.words == ["the", "a", "of"] and vecs.dim == 2
+        assert vecs["a"].tolist() == [3.0, 4.0]
+    with pytest.raises(ValueError, match=r"header says dim 2, but dim=3"):
+        read_vectors(path, dim=3)
+    short = write(tmp_path, "4 2\nthe 1 2\na 3 4\n", "short.txt")
+    with pytest.raises(ValueError, match=r"header says 4 vectors, but the file has 2"):
+        read_vectors(short)
+    with pytest.raises(ValueError, match=r"vecs\.txt:1: expected a word2vec header"):
+        read_vectors(write(tmp_path, GLOVE), fmt="word2vec")
+
+
+def test_filtered_read_and_gzip(tmp_path):
+    gz = tmp_path / "vecs.txt.gz"
+    with gzip.open(gz, "wt", encoding="utf-8") as f:
+        f.write(GLOVE)
+    vecs = read_vectors(gz, words={"movie", "(", "absent"})
+    assert vecs.words == ["movie", "("]
+    assert vecs.vectors.tolist() == [[4.0, 5.0, 6.0], [-1.0, -2.0, -3.0]]
+
+
+@pytest.mark.parametrize("text,match", [
+    ("the 0.1 0.2 0.3\nof 0.1 0.2 0.3\nand 0.1 0.2\n", r"vecs\.txt:3: token 'and' has 2 values, expected 3"),
+    ("the 0.1 0.2 0.3\nof 0.1 zero 0.3\n", r"vecs\.txt:2: value 'zero' of token 'of' is not a number"),
+    ("the 0.1 0.2 0.3\n 0.1 0.2 0.3\n", r"vecs\.txt:2: empty token"),
+    ("the\n", r"vecs\.txt:1: token 'the' has no vector"),
+    ("", r"empty file"),
+])
+def test_malformed(tmp_path, text, match):
+    with pytest.raises(ValueError, match=match):
+        read_vectors(write(tmp_path, text))
+
+
+def test_bad_bytes_and_format(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"the 0.1 0.2\n\xff\xfe 0.1 0.2\n")
+    with pytest.raises(ValueError, match=r"bad\.txt:2: bytes that are not utf-8"):
+        read_vectors(path)
+    with pytest.raises(ValueError, match="unknown vector format"):
+        read_vectors(path, fmt="fasttext")
+    with pytest.raises(FileNotFoundError):
+        read_vectors(tmp_path / "none.txt")
+
+
+# ----------------------------------------------------------------- building
+def test_matrix_and_coverage(tmp_path):
+    path = write(tmp_path, GLOVE)
+    vocab = Vocab(["the", "Movie", "THE", "-LRB-", "zebra", "movie"])   # <unk> at 0
+    counts = Counter({"the": 10, "THE": 2, "-LRB-": 3, "zebra": 4, "movie": 1, "unseen": 5})
+    weights, cov = build_embedding_matrix(vocab, path, counts=counts, candidates=glove_forms, seed=0)
+    assert weights.shape == (7, 3)
+    vecs = read_vectors(path)
+    for word, form in [("the", "the"), ("Movie", "Movie"), ("THE", "the"), ("-LRB-", "("), ("movie", "movie")]:
+        assert torch.equal(weights[vocab[word]], vecs[form]), word
+    assert cov.num_types == 6 and cov.found_types == 5
+    assert (cov.found_exact, cov.found_fallback) == (3, 2)
+    assert cov.fallback == {"THE": "the", "-LRB-": "("}
+    assert cov.missing == ["zebra"]
+    assert (cov.num_tokens, cov.found_tokens) == (25, 16)   # "unseen" is outside the vocab
+    assert cov.type_coverage == pytest.approx(5 / 6) and cov.token_coverage == pytest.approx(16 / 25)
+    assert "5 of 6 word types" in str(cov) and "16 of 25 tokens" in str(cov)
+
+    # Without fallbacks the uppercase and escaped forms are missing.
+    _, strict = build_embedding_matrix(vocab, path, lower_fallback=False, seed=0)
+    assert strict.missing == ["THE", "-LRB-", "zebra"] and strict.token_coverage is None
+
+
+def test_uniform_init_reproducible(tmp_path):
+    path = write(tmp_path, GLOVE)
+    vocab = Vocab(["the", "zebra", "okapi"] + [f"w{i}" for i in range(200)])
+    a, _ = build_embedding_matrix(vocab, path, seed=7)
+    b, _ = build_embedding_matrix(vocab, path, seed=7)
+    c, _ = build_embedding_matrix(vocab, path, generator=torch.Generator().manual_seed(7))
+    d, _ = build_embedding_matrix(vocab, path, seed=8)
+    assert torch.equal(a, b) and torch.equal(a, c)
+    unknown = [i for i, w in enumerate(vocab.itos) if w != "the"]   # includes the <unk> row
+    assert not torch.equal(a[unknown], d[unknown])
+    assert torch.equal(a[vocab["the"]], d[vocab["the"]])
+    rand = a[unknown]
+    assert rand.abs().max() <= 0.05 and rand.min() < -0.04 and rand.max() > 0.04
+    assert abs(rand.mean().item()) < 0.005          # centred: U(-0.05, 0.05)
+    wide, _ = build_embedding_matrix(vocab, path, seed=7, init_range=0.5)
+    assert wide[unknown].abs().max() > 0.4
+    with pytest.raises(ValueError, match="generator or seed"):
+        build_embedding_matrix(vocab, path, seed=1, generator=torch.Generator())
+
+
+def test_vocab_variants(tmp_path):
+    vecs = read_vectors(write(tmp_path, GLOVE))
+    # A plain list: every entry counts (no specials), row i is list[i].
+    w_list, cov = build_embedding_matrix(["movie", "zebra"], vecs, seed=0)
+    assert cov.num_types == 2 and torch.equal(w_list[0], vecs["movie"])
+    # A mapping: rows by id.
+    w_map, _ = build_embedding_matrix({"zebra": 1, "movie": 0}, vecs, seed=0)
+    assert torch.equal(w_map, w_list)
+    with pytest.raises(ValueError, match="ids 0..n-1"):
+        build_embedding_matrix({"a": 0, "b": 2}, vecs)
+    with pytest.raises(ValueError, match="empty"):
+        build_embedding_matrix([], vecs)
+    # A lowercasing Vocab folds the counts' keys.
+    low = Vocab(["Movie"], lower=True)
+    _, cov = build_embedding_matrix(low, vecs, counts={"MOVIE": 2, "movie": 1}, seed=0)
+    assert (cov.num_types, cov.found_tokens, cov.num_tokens) == (1, 3, 3)
+
+
+def test_embedding_layer(tmp_path):
+    weights = torch.randn(5, 3)
+    frozen = embedding_from_matrix(weights, freeze=True)
+    trained = embedding_from_matrix(weights)
+    assert not frozen.weight.requires_grad and trained.weight.requires_grad
+    assert torch.equal(frozen.weight, weights)
+    trained.weight.data.zero_()
+    assert weights.abs().sum() > 0          # the layer holds a copy
+    assert embedding_from_matrix(weights, padding_idx=0).padding_idx == 0
+    with pytest.raises(ValueError, match="2-D floating-point"):
+        embedding_from_matrix(torch.zeros(5, dtype=torch.long))
+    layer, cov = load_embedding(Vocab(["the"]), write(tmp_path, GLOVE), freeze=True, seed=0)
+    assert isinstance(cov, EmbeddingCoverage) and layer.weight.shape == (2, 3)
+    assert layer(torch.tensor([1]))[0].tolist() == pytest.approx([0.1, 0.2, 0.3])
+
+
+# ---------------------------------------------------------------- real data
+@pytest.fixture(scope="session")
+def glove6b(data_dir):
+    """The 102,121-word GloVe 6B 50d file, read once per session."""
+    path = data_dir / "embeddings" / "glove.6B.50d.100k.txt"
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return read_vectors(path)
+
+
+def test_glove6b_file(glove6b):
+    assert isinstance(glove6b, Vectors)
+    assert len(glove6b) == 102121 and glove6b.dim == 50 and glove6b.duplicates == 0
+    assert glove6b.words[:3] == ["the", ",", "."]
+    assert "(" in glove6b and "-lrb-" not in glove6b
+
+
+def test_sst_coverage_glove6b(data_dir, glove6b):
+    splits = load_sst_splits(data_dir / "sst")
+    counts = Counter(w for trees in splits.values() for t in trees for w in t.words)
+    vocab = Vocab(sorted(counts), lower=True)          # GloVe 6B is uncased
+    weights, cov = build_embedding_matrix(vocab, glove6b, counts=counts, candidates=glove_forms, seed=0)
+    assert weights.shape == (len(vocab), 50)
+    # The data README: about 92% of SST word types and 99% of tokens, lowercased.
+    assert 0.90 < cov.type_coverage < 0.94
+    assert 0.985 < cov.token_coverage < 1.0
+    assert cov.fallback["-lrb-"] == "(" and torch.equal(weights[vocab["-LRB-"]], glove6b["("])
+    _, without = build_embedding_matrix(vocab, glove6b, counts=counts, seed=0)
+    assert "-lrb-" in without.missing and without.found_tokens < cov.found_tokens
+
+
+def test_sick_coverage_glove840b(data_dir):
+    path = data_dir / "embeddings" / "glove.840B.300d.sick.txt"
+    pairs = [p for s in ("train", "dev", "test") for p in load_sick(data_dir / "sick", s, with_rels=False)]
+    counts = Counter(w for p in pairs for t in (p.a, p.b) for w in t.words)
+    vocab = Vocab(sorted(counts))
+    weights, cov = build_embedding_matrix(vocab, path, counts=counts, lower_fallback=False, seed=0)
+    assert weights.shape == (len(vocab), 300)
+    assert (cov.num_types, cov.found_types) == (2408, 2402)
+    assert (cov.num_tokens, cov.found_tokens) == (192191, 191318)
+    assert "," in cov.missing       # the shared 840B subset has no vector for the comma
+    assert weights[vocab["man"]].abs().max() > 0.05   # a real vector, not U(-0.05, 0.05)

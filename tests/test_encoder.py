@@ -1,0 +1,77 @@
+"""TreeEncoder: embedding lookup with zero inputs for wordless nodes, then a cell."""
+import pytest
+import torch
+from torch import nn
+
+from treenets import ChildSumTreeLSTM, NaryTreeLSTM, SLSTM, Tree, TreeBatch, TreeEncoder, Vocab
+from treenets.reference import reference_forward
+
+SST = "(3 (2 (2 The) (2 Rock)) (4 (2 is) (2 great)))"
+
+
+def make_encoder(cell_cls=ChildSumTreeLSTM, **kwargs):
+    torch.manual_seed(0)
+    vocab = Vocab(["The", "Rock", "is", "great", "a", "dog", "barks"])
+    emb = nn.Embedding(len(vocab), 3).double()
+    cell = cell_cls(3, 4, **kwargs).double()
+    return vocab, TreeEncoder(emb, cell)
+
+
+def test_embed_zeroes_nodes_without_words():
+    vocab, enc = make_encoder()
+    tree = Tree.from_brackets(SST)
+    batch = TreeBatch.from_trees([tree], vocab)
+    x = enc.embed(batch)
+    for node, tok in enumerate(tree.tokens):
+        expected = torch.zeros(3, dtype=torch.float64) if tok is None else enc.embedding.weight[vocab[tok]]
+        torch.testing.assert_close(x[node], expected)
+
+
+def test_unknown_words_use_the_unknown_row():
+    vocab, enc = make_encoder()
+    batch = TreeBatch.from_trees([Tree.from_parents(["zebra", "barks"], [2, 0])], vocab)
+    x = enc.embed(batch)
+    torch.testing.assert_close(x[0], enc.embedding.weight[0])
+
+
+@pytest.mark.parametrize("cell_cls, kwargs", [(ChildSumTreeLSTM, {}), (NaryTreeLSTM, {"leaf_input_only": True}),
+                                              (SLSTM, {})])
+def test_forward_is_cell_of_embeddings_and_matches_reference(cell_cls, kwargs):
+    vocab, enc = make_encoder(cell_cls, **kwargs)
+    trees = [Tree.from_brackets(SST), Tree.from_brackets("(1 (2 a) (3 (2 dog) (1 barks)))")]
+    batch = TreeBatch.from_trees(trees, vocab)
+    h, c = enc(batch)
+    assert h.shape == (batch.num_nodes, 4) and enc.hidden_size == 4
+    x = enc.embed(batch)
+    h2, c2 = enc.cell(batch, x)
+    torch.testing.assert_close(h, h2)
+    h3, c3 = reference_forward(enc.cell, trees, x)
+    torch.testing.assert_close(h, h3)
+    torch.testing.assert_close(c, c3)
+
+
+def test_gradients_reach_only_used_embedding_rows():
+    vocab, enc = make_encoder()
+    batch = TreeBatch.from_trees([Tree.from_brackets(SST)], vocab)
+    h, _ = enc(batch)
+    h[batch.roots].sum().backward()
+    grad = enc.embedding.weight.grad
+    used = {vocab[w] for w in ["The", "Rock", "is", "great"]}
+    for row in range(grad.shape[0]):
+        assert (grad[row].abs().sum() > 0) == (row in used)
+
+
+def test_size_mismatch_and_foreign_word_ids():
+    with pytest.raises(ValueError, match="embedding size"):
+        TreeEncoder(nn.Embedding(5, 2), ChildSumTreeLSTM(3, 4))
+    vocab, enc = make_encoder()
+    big = Vocab([f"w{i}" for i in range(20)])
+    batch = TreeBatch.from_trees([Tree.from_parents(["w19"], [0])], big)
+    with pytest.raises(ValueError, match="outside the embedding"):
+        enc(batch)
+
+
+def test_rejects_non_batches():
+    _, enc = make_encoder()
+    with pytest.raises(TypeError, match="TreeBatch"):
+        enc([Tree.from_brackets(SST)])

@@ -1,0 +1,103 @@
+"""NodeClassifier: logits, the loss over labelled nodes, accuracy counts."""
+import math
+
+import pytest
+import torch
+
+from treenets import NodeClassifier, Tree, TreeBatch
+
+
+def make_head(hidden=4, n_classes=3, **kwargs):
+    torch.manual_seed(0)
+    return NodeClassifier(hidden, n_classes, **kwargs).double()
+
+
+def test_logits_are_a_linear_map():
+    head = make_head()
+    h = torch.randn(6, 4, dtype=torch.float64)
+    torch.testing.assert_close(head(h), h @ head.linear.weight.T + head.linear.bias)
+
+
+def test_loss_ignores_unlabelled_nodes():
+    head = make_head()
+    logits = torch.randn(5, 3, dtype=torch.float64)
+    labels = torch.tensor([2, -1, 0, -1, 1])
+    by_hand = 0.0
+    for k in (0, 2, 4):
+        z = logits[k]
+        log_norm = math.log(sum(math.exp(float(v)) for v in z))
+        by_hand -= float(z[labels[k]]) - log_norm
+    by_hand /= 3
+    assert float(head.loss(logits, labels)) == pytest.approx(by_hand, rel=1e-12)
+    # changing an unlabelled node's logits does not change the loss
+    other = logits.clone()
+    other[1] += torch.tensor([10.0, -3.0, 2.0], dtype=torch.float64)
+    assert float(head.loss(other, labels)) == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_loss_gradient_is_zero_on_unlabelled_nodes():
+    head = make_head()
+    logits = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    head.loss(logits, torch.tensor([-1, 1, -1, 0])).backward()
+    assert logits.grad[[0, 2]].abs().sum() == 0
+    assert logits.grad[[1, 3]].abs().sum() > 0
+
+
+@pytest.mark.parametrize("bad", [3, -2])
+def test_labels_out_of_range(bad):
+    head = make_head()
+    with pytest.raises(ValueError, match=f"node 1 has label {bad}"):
+        head.loss(torch.zeros(3, 3, dtype=torch.float64), torch.tensor([0, bad, 1]))
+
+
+def test_accuracy_counts():
+    head = make_head(n_classes=3)
+    a = Tree.from_brackets("(2 (1 a) (0 b))")  # nodes 0, 1, 2
+    b = Tree.from_brackets("(1 (_ c) (2 d))")  # nodes 3, 4, 5; node 4 unlabelled
+    batch = TreeBatch.from_trees([a, b])
+    assert batch.labels.tolist() == [2, 1, 0, 1, -1, 2]
+    pred = torch.tensor([2, 0, 0, 2, 1, 2])  # right: 0, 2, 5; wrong: 1, 3; node 4 ignored
+    logits = torch.nn.functional.one_hot(pred, 3).double()
+    acc = head.accuracy(logits, batch)
+    assert acc == {"root_correct": 1, "root_total": 2, "node_correct": 3, "node_total": 5}
+
+
+def test_accuracy_skips_unlabelled_roots():
+    head = make_head(n_classes=2)
+    batch = TreeBatch.from_trees([Tree.from_brackets("(_ (1 a) (0 b))")])
+    logits = torch.nn.functional.one_hot(torch.tensor([0, 1, 0]), 2).double()
+    acc = head.accuracy(logits, batch)
+    assert acc == {"root_correct": 0, "root_total": 0, "node_correct": 2, "node_total": 2}
+
+
+def test_dropout_only_in_training():
+    head = make_head(dropout=0.5)
+    h = torch.randn(50, 4, dtype=torch.float64)
+    head.eval()
+    torch.testing.assert_close(head(h), head.linear(h))
+    head.train()
+    assert not torch.allclose(head(h), head.linear(h))
+
+
+def test_needs_two_classes():
+    with pytest.raises(ValueError):
+        NodeClassifier(4, 1)
+
+
+def test_loss_with_no_labelled_node_is_zero_not_nan():
+    head = make_head()
+    logits = head(torch.randn(3, 4, dtype=torch.float64))
+    loss = head.loss(logits, torch.tensor([-1, -1, -1]))
+    assert float(loss.detach()) == 0.0
+    loss.backward()
+    assert torch.isfinite(head.linear.weight.grad).all() and head.linear.weight.grad.abs().sum() == 0
+
+
+def test_sum_reduction():
+    head = make_head()
+    logits = torch.randn(4, 3, dtype=torch.float64)
+    labels = torch.tensor([0, -1, 2, 1])
+    mean = head.loss(logits, labels)
+    total = head.loss(logits, labels, reduction="sum")
+    assert float(total) == pytest.approx(3 * float(mean), rel=1e-12)
+    assert float(head.loss(logits, torch.tensor([-1, -1, -1, -1]), reduction="sum")) == 0.0

@@ -1,0 +1,42 @@
+"""Datasets for Tree-LSTMs: SST, SICK, and their download.
+
+The data folder is :func:`default_data_dir`: the environment variable
+``TREENETS_DATA_DIR``, else ``~/.cache/treenets/data``. Every reader takes an
+explicit path too. Expected layout::
+
+    <data dir>/sst/{train,dev,test}.txt
+    <data dir>/sick/SICK_{train,trial,test_annotated}.txt
+    <data dir>/sick/{train,dev,test}/{a,b}.{toks,parents,rels}, sim.txt, id.txt
+
+Example:
+    >>> from treenets.data import download_sst, load_sst      # doctest: +SKIP
+    >>> train = load_sst(download_sst(), "train", mode="binary")  # doctest: +SKIP
+"""
+from .download import (
+    SICK_CHECKSUMS, SICK_MEMBERS, SICK_URLS, SST_CHECKSUMS, SST_MEMBERS, SST_URL,
+    ChecksumError, DownloadError, download_all, download_sick, download_sst, download_url,
+    file_checksum, verify_file,
+)
+from .paths import DATA_DIR_ENV, default_data_dir
+from .sick import (
+    SICK_RAW_FILES, SICK_SPLITS, SickPair, SickSentencePair, load_sick, load_sick_raw,
+    sick_raw_path, sick_split_dir,
+)
+from .sst import (
+    PTB_ESCAPES, SST_BINARY_LABELS, SST_FINE_LABELS, SST_SPLITS, glove_forms, load_sst,
+    load_sst_splits, ptb_unescape, sst_binary_label, sst_path,
+)
+
+__all__ = [
+    "DATA_DIR_ENV", "default_data_dir",
+    # SST
+    "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
+    "load_sst", "load_sst_splits", "sst_path", "sst_binary_label", "ptb_unescape", "glove_forms",
+    # SICK
+    "SICK_SPLITS", "SICK_RAW_FILES", "SickPair", "SickSentencePair",
+    "load_sick", "load_sick_raw", "sick_split_dir", "sick_raw_path",
+    # download
+    "DownloadError", "ChecksumError", "SST_URL", "SST_MEMBERS", "SST_CHECKSUMS",
+    "SICK_URLS", "SICK_MEMBERS", "SICK_CHECKSUMS",
+    "download_sst", "download_sick", "download_all", "download_url", "file_checksum", "verify_file",
+]

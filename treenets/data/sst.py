@@ -1,0 +1,266 @@
+"""The Stanford Sentiment Treebank (Socher et al. 2013) in PTB bracket form.
+
+The official release (``trainDevTestTrees_PTB.zip``, see
+:func:`treenets.data.download_sst`) holds ``train.txt`` (8,544 trees),
+``dev.txt`` (1,101) and ``test.txt`` (2,210). Each line is one binarised
+tree whose every node carries a sentiment class from 0 (very negative) to 4
+(very positive)::
+
+    (3 (2 (2 The) (2 Rock)) (4 (3 (2 is) ...
+
+:func:`load_sst` reads such a file into :class:`~treenets.Tree` objects whose
+labels are Python ``int`` s, ready for ``TreeBatch.from_trees`` (its default
+``label_fn`` keeps ints and treats ``-1`` as "no target").
+
+Two label modes, as in Tai et al. (2015):
+
+* ``"fine"``: the five classes 0..4 on every node.
+* ``"binary"``: 0 and 1 become 0 (negative), 3 and 4 become 1 (positive) and
+  the neutral 2 becomes ``-1`` (no target). Sentences whose *root* is neutral
+  are dropped; neutral *phrase* nodes are kept with label ``-1``, so they are
+  encoded but carry no loss.
+
+Tokens. The bracket reader (:meth:`Tree.from_brackets`) removes backslash
+escapes, so ``writer\\/director`` in the file becomes ``writer/director``.
+PTB bracket escapes stay as they are (``-LRB-``, ``-RRB-``, `````,
+``''``). GloVe was trained on text where brackets are plain ``(`` and ``)``:
+pass :func:`glove_forms` as ``candidates`` to
+:func:`treenets.embeddings.build_embedding_matrix` so that ``-LRB-`` finds
+the vector of ``(``, or map tokens yourself with :func:`ptb_unescape`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+from ..tree import Tree, trees_from_lines
+from .paths import PathLike, resolve_dir
+
+__all__ = [
+    "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
+    "sst_binary_label", "load_sst", "load_sst_splits", "sst_path", "ptb_unescape", "glove_forms",
+]
+
+#: Split names; split ``s`` is the file ``<dir>/<s>.txt``.
+SST_SPLITS = ("train", "dev", "test")
+#: Class names of the fine-grained (5-way) labels, by class id.
+SST_FINE_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
+#: Class names of the binary labels, by class id.
+SST_BINARY_LABELS = ("negative", "positive")
+
+#: PTB escapes of whole tokens and the characters they stand for.
+PTB_ESCAPES: Dict[str, str] = {
+    "-LRB-": "(", "-RRB-": ")",
+    "-LSB-": "[", "-RSB-": "]",
+    "-LCB-": "{", "-RCB-": "}",
+    "``": '"', "''": '"',
+}
+
+_MODES = ("fine", "binary")
+
+
+def sst_binary_label(label: Union[int, str]) -> int:
+    """Map a fine-grained SST class to the binary task.
+
+    Args:
+        label: a class 0..4, as an ``int`` or a string such as ``"3"``.
+
+    Returns:
+        ``0`` for 0 and 1 (negative), ``1`` for 3 and 4 (positive), ``-1`` for
+        the neutral 2 (no target).
+
+    Raises:
+        ValueError: if ``label`` is not an integer from 0 to 4.
+
+    Example:
+        >>> [sst_binary_label(x) for x in (0, 1, 2, 3, "4")]
+        [0, 0, -1, 1, 1]
+    """
+    value = _fine_label(label)
+    if value is None:
+        raise ValueError(f"SST label {label!r} is not an integer from 0 to 4")
+    return -1 if value == 2 else int(value >= 3)
+
+
+def _fine_label(label: object) -> Optional[int]:
+    """``label`` as an int 0..4, or ``None`` when it is not one."""
+    if isinstance(label, bool):
+        return None
+    if isinstance(label, int):
+        value = label
+    elif isinstance(label, str) and label.strip().isdigit():
+        value = int(label)
+    else:
+        return None
+    return value if 0 <= value <= 4 else None
+
+
+def sst_path(path: Optional[PathLike] = None, split: Optional[str] = None) -> Path:
+    """The file that :func:`load_sst` reads for ``path`` and ``split``.
+
+    Args:
+        path: an SST tree file, a folder holding ``train.txt``, ``dev.txt`` and
+            ``test.txt``, or ``None`` for ``default_data_dir() / "sst"``
+            (see :func:`treenets.data.default_data_dir`; set
+            ``TREENETS_DATA_DIR`` to choose it).
+        split: ``"train"``, ``"dev"`` or ``"test"``; required for a folder,
+            not allowed with a file.
+
+    Returns:
+        The path of the tree file (not checked for existence).
+
+    Raises:
+        ValueError: for a missing or unknown split, or a split given with a file.
+    """
+    base = resolve_dir(path, "sst")
+    if base.is_file():
+        if split is not None:
+            raise ValueError(f"{base} is a file, so split={split!r} has no meaning; "
+                             f"pass the folder to choose a split")
+        return base
+    if split is None:
+        if base.is_dir() or path is None:
+            raise ValueError(f"{base} is a folder: name a split, one of {', '.join(SST_SPLITS)}")
+        return base  # a missing file: open() names it
+    if split not in SST_SPLITS:
+        raise ValueError(f"unknown SST split {split!r}; expected one of {', '.join(SST_SPLITS)}")
+    return base / f"{split}.txt"
+
+
+def load_sst(
+    path: Optional[PathLike] = None,
+    split: Optional[str] = None,
+    mode: str = "fine",
+    drop_neutral: Optional[bool] = None,
+) -> List[Tree]:
+    """Read SST trees, one per line, with integer sentiment labels on every node.
+
+    Args:
+        path: a tree file, a folder with ``train.txt``/``dev.txt``/``test.txt``,
+            or ``None`` for ``default_data_dir() / "sst"`` (the environment
+            variable ``TREENETS_DATA_DIR`` sets the data folder).
+        split: ``"train"``, ``"dev"`` or ``"test"`` when ``path`` is a folder
+            (or ``None``); must be ``None`` when ``path`` is a file.
+        mode: ``"fine"`` for classes 0..4, ``"binary"`` for 0/1 with neutral
+            nodes labelled ``-1`` (see :func:`sst_binary_label`).
+        drop_neutral: drop sentences whose root is neutral. Defaults to
+            ``True`` in binary mode, as in the paper; must stay ``None`` or
+            ``False`` in fine mode, where every sentence is kept.
+
+    Returns:
+        The trees in file order. Node ``i``'s label is an ``int``; its token is
+        the word (leaves) or ``None`` (phrases). Blank lines are skipped.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: on an unknown mode or split, a malformed tree, or a node
+            whose label is not 0..4; the message names ``file:line`` and the
+            token or phrase.
+
+    Example:
+        >>> trees = load_sst(split="dev", mode="binary")   # doctest: +SKIP
+        >>> len(trees)                                       # doctest: +SKIP
+        872
+    """
+    if mode not in _MODES:
+        raise ValueError(f"unknown SST mode {mode!r}; expected 'fine' or 'binary'")
+    if drop_neutral is None:
+        drop_neutral = mode == "binary"
+    elif drop_neutral and mode == "fine":
+        raise ValueError("drop_neutral=True needs mode='binary': fine-grained SST keeps neutral sentences")
+    file = sst_path(path, split)
+    with open(file, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    source = str(file)
+    trees = trees_from_lines(lines, source=source)
+    linenos = [i for i, line in enumerate(lines, 1) if line.strip()]
+    out: List[Tree] = []
+    for tree, lineno in zip(trees, linenos):
+        labels = _int_labels(tree, f"{source}:{lineno}")
+        if mode == "binary":
+            labels = [-1 if lab == 2 else int(lab >= 3) for lab in labels]
+            if drop_neutral and labels[tree.root] == -1:
+                continue
+        out.append(Tree(tree.parents, tree.tokens, labels, tree.rels))
+    return out
+
+
+def load_sst_splits(path: Optional[PathLike] = None, mode: str = "fine",
+                    splits: Sequence[str] = SST_SPLITS) -> Dict[str, List[Tree]]:
+    """Read several SST splits from one folder with :func:`load_sst`.
+
+    Args:
+        path: the folder with the split files, or ``None`` for
+            ``default_data_dir() / "sst"``.
+        mode: ``"fine"`` or ``"binary"``.
+        splits: the splits to read.
+
+    Returns:
+        ``{split: trees}`` in the order of ``splits``.
+    """
+    return {s: load_sst(path, s, mode=mode) for s in splits}
+
+
+def _int_labels(tree: Tree, where: str) -> List[int]:
+    labels: List[int] = []
+    for node, label in enumerate(tree.labels):
+        value = _fine_label(label)
+        if value is None:
+            raise ValueError(f"{where}: {_node_name(tree, node)} has label {label!r}; "
+                             f"SST labels are integers from 0 to 4")
+        labels.append(value)
+    return labels
+
+
+def _node_name(tree: Tree, node: int) -> str:
+    token = tree.tokens[node]
+    if token is not None:
+        return f"token {token!r} (node {node})"
+    text = " ".join(tree.subtree(node).words)
+    if len(text) > 40:
+        text = text[:37] + "..."
+    return f"phrase {text!r} (node {node})"
+
+
+def ptb_unescape(token: str) -> str:
+    """Undo PTB escaping of one token, for looking words up in GloVe.
+
+    ``-LRB-``/``-RRB-`` become ``(``/``)`` (likewise ``-LSB-``, ``-RSB-``,
+    ``-LCB-``, ``-RCB-``), the quotes ````` and ``''`` become ``"``, and
+    backslash escapes (``\\/``, ``\\*``) lose the backslash. The bracket
+    escapes are matched in any case, so a lowercasing vocabulary's ``-lrb-``
+    works too.
+
+    Args:
+        token: a token as it appears in a PTB or SST tree.
+
+    Returns:
+        The plain-text form of the token (``token`` itself when nothing applies).
+
+    Example:
+        >>> ptb_unescape("-LRB-"), ptb_unescape("``"), ptb_unescape("and\\\\/or")
+        ('(', '"', 'and/or')
+    """
+    plain = PTB_ESCAPES.get(token.upper() if token.startswith("-") else token)
+    if plain is not None:
+        return plain
+    if "\\" in token:
+        return token.replace("\\", "")
+    return token
+
+
+def glove_forms(token: str) -> List[str]:
+    """Forms of a PTB token to try, in order, when looking up a word vector.
+
+    Pass as ``candidates`` to :func:`treenets.embeddings.build_embedding_matrix`.
+    The token itself comes first (GloVe 6B has ````` and ``''`` as words), then
+    its :func:`ptb_unescape` form (``-LRB-`` -> ``(``).
+
+    Args:
+        token: a token as it appears in a PTB or SST tree.
+
+    Returns:
+        One or two distinct strings.
+    """
+    plain = ptb_unescape(token)
+    return [token] if plain == token else [token, plain]

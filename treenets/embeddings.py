@@ -1,0 +1,460 @@
+"""Pretrained word vectors (GloVe, word2vec text) and embedding matrices for a :class:`~treenets.Vocab`.
+
+Two text formats are read, plain or gzipped (``.gz``):
+
+* GloVe: ``word v1 v2 ... vD`` per line, no header.
+* word2vec text: a header line ``count dim``, then the GloVe layout.
+
+Fields are separated by single spaces, and the *last* ``dim`` fields of a line
+are the vector: everything before them is the token. This reads the lines of
+GloVe 840B whose token contains spaces (``". . ."``) and tokens holding other
+whitespace such as a no-break space. The dimension comes from the word2vec
+header, from ``dim=``, or from the first line of a GloVe file.
+
+:func:`build_embedding_matrix` follows Tai et al. (2015): a word with a
+pretrained vector gets it; every other row (unknown words and the unknown-word
+token itself) is drawn from ``U(-0.05, 0.05)``. It also reports the coverage.
+
+Example:
+    >>> from treenets import Vocab
+    >>> vocab = Vocab(["the", "movie"])                                # doctest: +SKIP
+    >>> weights, cov = build_embedding_matrix(vocab, "glove.6B.50d.txt", seed=0)  # doctest: +SKIP
+    >>> layer = embedding_from_matrix(weights, freeze=True)           # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Mapping as _MappingABC
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+__all__ = [
+    "Vectors", "EmbeddingCoverage", "read_vectors", "build_embedding_matrix",
+    "embedding_from_matrix", "load_embedding",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+Candidates = Callable[[str], Iterable[str]]
+
+
+class Vectors:
+    """Word vectors read from a file: ``vectors[i]`` is the vector of ``words[i]``.
+
+    Attributes:
+        words: the words, in file order (first occurrence of a repeated word).
+        vectors: ``FloatTensor [len(words), dim]``.
+        index: word -> row.
+        dim: vector size.
+        source: the file it was read from, or ``None``.
+        duplicates: number of lines skipped because their word came earlier.
+    """
+
+    def __init__(self, words: Sequence[str], vectors: torch.Tensor, source: Optional[str] = None,
+                 duplicates: int = 0) -> None:
+        if vectors.dim() != 2 or vectors.shape[0] != len(words):
+            raise ValueError(f"{len(words)} words need a [{len(words)}, dim] tensor, not {list(vectors.shape)}")
+        self.words: List[str] = list(words)
+        self.vectors = vectors
+        self.index: Dict[str, int] = {w: i for i, w in enumerate(self.words)}
+        if len(self.index) != len(self.words):
+            raise ValueError("Vectors words must be distinct")
+        self.dim = int(vectors.shape[1])
+        self.source = source
+        self.duplicates = duplicates
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.index
+
+    def __getitem__(self, word: str) -> torch.Tensor:
+        return self.vectors[self.index[word]]
+
+    def get(self, word: str) -> Optional[torch.Tensor]:
+        """The vector of ``word``, or ``None``."""
+        i = self.index.get(word)
+        return None if i is None else self.vectors[i]
+
+    def __repr__(self) -> str:
+        return f"Vectors({len(self)} words, dim={self.dim}, source={self.source!r})"
+
+
+@dataclass
+class EmbeddingCoverage:
+    """How much of a vocabulary the pretrained vectors cover.
+
+    Attributes:
+        num_types: vocabulary entries looked up (specials such as ``<unk>``
+            are not counted).
+        found_types: entries that got a pretrained vector.
+        found_exact: entries found under their own spelling.
+        found_fallback: entries found through another form (a ``candidates``
+            form or the lowercased word).
+        num_tokens: total count of the tokens in ``counts``, or ``None``
+            without counts.
+        found_tokens: count of those tokens whose word got a pretrained vector
+            (tokens outside the vocabulary are not found), or ``None``.
+        missing: entries without a vector, in vocabulary order.
+        fallback: ``{entry: form found}`` for the ``found_fallback`` entries.
+    """
+
+    num_types: int
+    found_types: int
+    found_exact: int
+    found_fallback: int
+    num_tokens: Optional[int] = None
+    found_tokens: Optional[int] = None
+    missing: List[str] = field(default_factory=list)
+    fallback: Dict[str, str] = field(default_factory=dict)
+
+    @property
+    def type_coverage(self) -> float:
+        """Fraction of word types with a pretrained vector (1.0 for no types)."""
+        return self.found_types / self.num_types if self.num_types else 1.0
+
+    @property
+    def token_coverage(self) -> Optional[float]:
+        """Fraction of counted tokens with a pretrained vector, ``None`` without counts."""
+        if self.num_tokens is None or self.found_tokens is None:
+            return None
+        return self.found_tokens / self.num_tokens if self.num_tokens else 1.0
+
+    def __str__(self) -> str:
+        text = (f"pretrained vectors for {self.found_types:,} of {self.num_types:,} word types "
+                f"({100 * self.type_coverage:.1f}%; {self.found_fallback:,} through another form)")
+        if self.token_coverage is not None:
+            text += f", {self.found_tokens:,} of {self.num_tokens:,} tokens ({100 * self.token_coverage:.1f}%)"
+        return text
+
+
+# ------------------------------------------------------------------ reading
+def _open_binary(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return open(path, "rb")
+
+
+def _is_header(fields: List[str]) -> bool:
+    return len(fields) == 2 and all(f.isdigit() for f in fields)
+
+
+def read_vectors(
+    path: PathLike,
+    fmt: str = "auto",
+    dim: Optional[int] = None,
+    words: Optional[Collection[str]] = None,
+    encoding: str = "utf-8",
+) -> Vectors:
+    """Read a GloVe or word2vec text file.
+
+    Args:
+        path: the file; a name ending in ``.gz`` is read through gzip.
+        fmt: ``"glove"`` (no header), ``"word2vec"`` (header ``count dim``) or
+            ``"auto"``: word2vec when the first line is two integers.
+        dim: the vector size. Needed only for a GloVe file whose first token
+            contains a space; checked against the header or first line otherwise.
+        words: keep only these words (saves memory for large files); ``None``
+            keeps all. Every line's field count is checked either way, but only
+            kept lines have their numbers parsed.
+        encoding: the text encoding.
+
+    Returns:
+        The :class:`Vectors`, ``float32``. A word seen twice keeps its first vector.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: on a line with too few fields, a value that is not a
+            number, bytes that are not ``encoding``, a bad header, or a
+            word2vec file whose line count differs from its header; the message
+            names ``file:line`` and the token.
+    """
+    if fmt not in ("auto", "glove", "word2vec"):
+        raise ValueError(f"unknown vector format {fmt!r}; expected 'auto', 'glove' or 'word2vec'")
+    path = Path(path)
+    keep = None if words is None else set(words)
+    kept_words: List[str] = []
+    rows: List[np.ndarray] = []
+    seen: set = set()
+    duplicates = 0
+    expected_count: Optional[int] = None
+    n_vectors = 0
+    guessed_at = 0
+    first = True
+    with _open_binary(path) as f:
+        for lineno, raw in enumerate(f, 1):
+            try:
+                line = raw.decode(encoding)
+            except UnicodeDecodeError as err:
+                hint = " (binary word2vec files are not supported; convert to text)" if lineno == 1 else ""
+                raise ValueError(f"{path}:{lineno}: bytes that are not {encoding}: {err.reason} at byte "
+                                 f"{err.start}{hint}") from None
+            line = line.rstrip(" \t\r\n")
+            if not line:
+                continue
+            if first:
+                first = False
+                fields = line.split(" ")
+                header = _is_header(fields)
+                if fmt == "word2vec" and not header:
+                    raise ValueError(f"{path}:{lineno}: expected a word2vec header 'count dim', got {line[:60]!r}")
+                if header and fmt != "glove":
+                    expected_count, header_dim = int(fields[0]), int(fields[1])
+                    if header_dim < 1:
+                        raise ValueError(f"{path}:{lineno}: header dimension {header_dim} must be positive")
+                    if dim is not None and dim != header_dim:
+                        raise ValueError(f"{path}:{lineno}: the header says dim {header_dim}, but dim={dim} was given")
+                    dim = header_dim
+                    continue
+                if dim is None:
+                    dim = len(fields) - 1
+                    guessed_at = lineno
+                    if dim < 1:
+                        raise ValueError(f"{path}:{lineno}: token {fields[0]!r} has no vector")
+            parts = line.rsplit(" ", dim)
+            if len(parts) != dim + 1:
+                raise ValueError(f"{path}:{lineno}: token {parts[0][:40]!r} has {len(parts) - 1} values, expected "
+                                 f"{dim} (pass dim= if the first line's token contains a space)")
+            if not parts[0]:
+                raise ValueError(f"{path}:{lineno}: empty token before the {dim} values")
+            n_vectors += 1
+            token = parts[0]
+            if keep is not None and token not in keep:
+                continue
+            if token in seen:
+                duplicates += 1
+                continue
+            try:
+                row = np.array(parts[1:], dtype=np.float32)
+            except ValueError:
+                bad = next(v for v in parts[1:] if not _is_float(v))
+                hint = (" (the dimension was guessed from this line; pass dim= if its token contains a space)"
+                        if lineno == guessed_at else "")
+                raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is not a number{hint}") from None
+            seen.add(token)
+            kept_words.append(token)
+            rows.append(row)
+    if dim is None:
+        raise ValueError(f"{path}:1: empty file: no vectors")
+    if expected_count is not None and n_vectors != expected_count:
+        raise ValueError(f"{path}: the word2vec header says {expected_count} vectors, but the file has {n_vectors}")
+    matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
+    return Vectors(kept_words, torch.from_numpy(matrix), source=str(path), duplicates=duplicates)
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+# ----------------------------------------------------------------- building
+def _forms(word: str, candidates: Optional[Candidates], lower_fallback: bool) -> List[str]:
+    forms = [word]
+    if candidates is not None:
+        for form in candidates(word):
+            if form not in forms:
+                forms.append(form)
+    if lower_fallback:
+        for form in list(forms):
+            low = form.lower()
+            if low not in forms:
+                forms.append(low)
+    return forms
+
+
+def build_embedding_matrix(
+    vocab: Union[Sequence[str], "Mapping[str, int]"],
+    source: Union[PathLike, Vectors],
+    counts: Optional[Mapping[str, int]] = None,
+    candidates: Optional[Candidates] = None,
+    lower_fallback: bool = True,
+    init_range: float = 0.05,
+    generator: Optional[torch.Generator] = None,
+    seed: Optional[int] = None,
+    specials: Optional[Iterable[str]] = None,
+    fmt: str = "auto",
+    dim: Optional[int] = None,
+) -> Tuple[torch.Tensor, EmbeddingCoverage]:
+    """An embedding matrix for ``vocab`` from pretrained vectors, with a coverage report.
+
+    Row ``i`` belongs to vocabulary entry ``i``. Every row is first drawn from
+    ``U(-init_range, init_range)`` (as Tai et al.'s code did for words without
+    a vector), then rows whose word has a pretrained vector are overwritten.
+    The random rows depend only on the generator and the matrix shape, so a
+    seed gives the same matrix on every run.
+
+    A word is looked up under, in order: its own spelling, each form from
+    ``candidates(word)`` (e.g. :func:`treenets.data.glove_forms`, which maps
+    ``-LRB-`` to ``(``), and, with ``lower_fallback``, the lowercase of each of
+    those. The first form present wins.
+
+    Args:
+        vocab: a :class:`~treenets.Vocab` (rows in id order), or a sequence of
+            words (row ``i`` is ``vocab[i]``).
+        source: a vector file (read with :func:`read_vectors`, keeping only
+            the forms needed) or a :class:`Vectors` already read.
+        counts: token counts (for example a ``collections.Counter`` over the
+            training sentences) for the token coverage; keys are looked up
+            through the vocabulary, so a lowercasing Vocab folds them.
+        candidates: extra forms to try for a word.
+        lower_fallback: also try lowercased forms.
+        init_range: half-width of the uniform initialisation of rows without a
+            vector.
+        generator: the random generator for those rows.
+        seed: a seed for a fresh generator (instead of ``generator``); with
+            neither, torch's global generator is used.
+        specials: entries not looked up and not counted in the coverage; they
+            keep random rows. Defaults to the Vocab's unknown-word token.
+        fmt, dim: passed to :func:`read_vectors` when ``source`` is a path.
+
+    Returns:
+        ``(weights, coverage)``: a ``FloatTensor [len(vocab), dim]`` and an
+        :class:`EmbeddingCoverage`.
+
+    Raises:
+        ValueError: if both ``generator`` and ``seed`` are given, ``init_range``
+            is negative, the vocabulary is empty, or the file is malformed.
+    """
+    if generator is not None and seed is not None:
+        raise ValueError("pass generator or seed, not both")
+    if init_range < 0:
+        raise ValueError(f"init_range must be >= 0, not {init_range}")
+    itos = _itos(vocab)
+    if specials is None:
+        unk = getattr(vocab, "unk", None)
+        specials = [] if unk is None else [unk]
+    special_set = set(specials)
+    lookups = {w: _forms(w, candidates, lower_fallback) for w in itos if w not in special_set}
+
+    if isinstance(source, Vectors):
+        vectors = source
+    else:
+        wanted = {form for forms in lookups.values() for form in forms}
+        vectors = read_vectors(source, fmt=fmt, dim=dim, words=wanted)
+    if seed is not None:
+        generator = torch.Generator().manual_seed(seed)
+    weights = torch.empty(len(itos), vectors.dim, dtype=torch.float32)
+    weights.uniform_(-init_range, init_range, generator=generator)
+
+    found = [False] * len(itos)
+    exact = via_fallback = 0
+    missing: List[str] = []
+    fallback: Dict[str, str] = {}
+    for i, word in enumerate(itos):
+        forms = lookups.get(word)
+        if forms is None:
+            continue
+        for form in forms:
+            row = vectors.index.get(form)
+            if row is not None:
+                weights[i] = vectors.vectors[row]
+                found[i] = True
+                if form == word:
+                    exact += 1
+                else:
+                    via_fallback += 1
+                    fallback[word] = form
+                break
+        else:
+            missing.append(word)
+
+    num_tokens = found_tokens = None
+    if counts is not None:
+        index = _index_fn(vocab, itos)
+        num_tokens = found_tokens = 0
+        for token, count in counts.items():
+            num_tokens += int(count)
+            i = index(token)
+            if i is not None and found[i]:
+                found_tokens += int(count)
+    coverage = EmbeddingCoverage(
+        num_types=len(lookups), found_types=exact + via_fallback, found_exact=exact,
+        found_fallback=via_fallback, num_tokens=num_tokens, found_tokens=found_tokens,
+        missing=missing, fallback=fallback,
+    )
+    return weights, coverage
+
+
+def _itos(vocab) -> List[str]:
+    """Row order of a Vocab, a word sequence, or a word -> id mapping."""
+    if hasattr(vocab, "itos"):
+        itos = list(vocab.itos)
+    elif isinstance(vocab, _MappingABC):
+        itos = [w for w, _ in sorted(vocab.items(), key=lambda kv: kv[1])]
+        ids = sorted(int(i) for i in vocab.values())
+        if ids != list(range(len(ids))):
+            raise ValueError("a word -> id mapping must use the ids 0..n-1, each once")
+    elif isinstance(vocab, str):
+        raise ValueError("vocab must be a Vocab, a sequence of words or a mapping, not a string")
+    else:
+        itos = list(vocab)
+    if not itos:
+        raise ValueError("the vocabulary is empty")
+    return itos
+
+
+def _index_fn(vocab, itos: List[str]) -> Callable[[str], Optional[int]]:
+    """token -> row, ``None`` for a token outside the vocabulary (never the unk row)."""
+    stoi = getattr(vocab, "stoi", None)
+    key = getattr(vocab, "_key", None)
+    if isinstance(stoi, dict):
+        return lambda tok: stoi.get(key(tok) if key is not None else tok)
+    if isinstance(vocab, _MappingABC):
+        return lambda tok: vocab.get(tok)
+    table = {w: i for i, w in reversed(list(enumerate(itos)))}
+    return table.get
+
+
+def embedding_from_matrix(weights: torch.Tensor, freeze: bool = False,
+                          padding_idx: Optional[int] = None) -> nn.Embedding:
+    """An ``nn.Embedding`` holding ``weights``.
+
+    Args:
+        weights: ``[num_words, dim]``, e.g. from :func:`build_embedding_matrix`.
+        freeze: keep the vectors fixed during training (Tai et al. froze them
+            for SICK and trained them for SST). Note the default ``False``
+            differs from ``nn.Embedding.from_pretrained``.
+        padding_idx: an optional padding row (its gradient is zero).
+
+    Returns:
+        The layer; its weight is a copy of ``weights``.
+
+    Raises:
+        ValueError: if ``weights`` is not a 2-D floating-point tensor.
+    """
+    if not isinstance(weights, torch.Tensor) or weights.dim() != 2 or not weights.is_floating_point():
+        raise ValueError("weights must be a 2-D floating-point tensor [num_words, dim]")
+    return nn.Embedding.from_pretrained(weights.clone(), freeze=freeze, padding_idx=padding_idx)
+
+
+def load_embedding(
+    vocab: Union[Sequence[str], "Mapping[str, int]"],
+    source: Union[PathLike, Vectors],
+    freeze: bool = False,
+    padding_idx: Optional[int] = None,
+    **kwargs,
+) -> Tuple[nn.Embedding, EmbeddingCoverage]:
+    """:func:`build_embedding_matrix` then :func:`embedding_from_matrix`.
+
+    Args:
+        vocab: the vocabulary.
+        source: a vector file or :class:`Vectors`.
+        freeze: keep the vectors fixed during training.
+        padding_idx: an optional padding row.
+        **kwargs: passed to :func:`build_embedding_matrix` (``seed``,
+            ``counts``, ``candidates``, ...).
+
+    Returns:
+        ``(layer, coverage)``.
+    """
+    weights, coverage = build_embedding_matrix(vocab, source, **kwargs)
+    return embedding_from_matrix(weights, freeze=freeze, padding_idx=padding_idx), coverage

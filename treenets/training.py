@@ -1,0 +1,89 @@
+"""Pieces the training and evaluation scripts share: seeding, batching, scoring."""
+from __future__ import annotations
+
+import random
+import sys
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar
+
+import torch
+
+from .batch import TreeBatch
+from .models import RelatednessModel, SentimentModel
+
+T = TypeVar("T")
+
+__all__ = ["seed_everything", "minibatches", "progress", "evaluate_sentiment", "evaluate_relatedness",
+           "relatedness_metrics"]
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python and torch; returns a generator for data order."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.Generator] = None) -> Iterator[List[T]]:
+    """Consecutive slices of ``items``, shuffled first when ``generator`` is given."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    order = torch.randperm(len(items), generator=generator).tolist() if generator is not None else range(len(items))
+    order = list(order)
+    for start in range(0, len(order), batch_size):
+        yield [items[i] for i in order[start:start + batch_size]]
+
+
+def progress(iterable, total: Optional[int] = None, desc: str = "", enabled: bool = True):
+    """A tqdm bar on stderr when enabled and available, else the iterable itself."""
+    if not enabled:
+        return iterable
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
+
+
+@torch.no_grad()
+def evaluate_sentiment(model: SentimentModel, trees: Sequence, vocab: Mapping[str, int], device="cpu",
+                       batch_size: int = 256) -> Dict[str, float]:
+    """Root and all-node accuracy (percent) of ``model`` over ``trees``."""
+    was_training = model.training
+    model.eval()
+    totals = {"root_correct": 0, "root_total": 0, "node_correct": 0, "node_total": 0}
+    for chunk in minibatches(trees, batch_size):
+        batch = TreeBatch.from_trees(chunk, vocab).to(device)
+        counts = model.classifier.accuracy(model(batch), batch)
+        for key in totals:
+            totals[key] += counts[key]
+    model.train(was_training)
+    return {
+        "root_acc": 100.0 * totals["root_correct"] / max(totals["root_total"], 1),
+        "node_acc": 100.0 * totals["node_correct"] / max(totals["node_total"], 1),
+        "roots": totals["root_total"], "nodes": totals["node_total"],
+    }
+
+
+def relatedness_metrics(pred: torch.Tensor, gold: torch.Tensor) -> Dict[str, float]:
+    """Pearson r, Spearman rho and MSE between predicted and gold scores."""
+    from scipy.stats import pearsonr, spearmanr
+
+    p, g = pred.double().cpu().numpy(), gold.double().cpu().numpy()
+    return {"pearson": float(pearsonr(p, g)[0]), "spearman": float(spearmanr(p, g)[0]),
+            "mse": float(((p - g) ** 2).mean())}
+
+
+@torch.no_grad()
+def evaluate_relatedness(model: RelatednessModel, pairs: Sequence, vocab: Mapping[str, int], device="cpu",
+                         batch_size: int = 256) -> Dict[str, float]:
+    """Pearson, Spearman and MSE of ``model`` over SICK pairs (objects with ``.a``, ``.b``, ``.score``)."""
+    was_training = model.training
+    model.eval()
+    preds = []
+    for chunk in minibatches(pairs, batch_size):
+        left = TreeBatch.from_trees([p.a for p in chunk], vocab).to(device)
+        right = TreeBatch.from_trees([p.b for p in chunk], vocab).to(device)
+        preds.append(model.head.predict(model(left, right)).cpu())
+    model.train(was_training)
+    gold = torch.tensor([p.score for p in pairs], dtype=torch.float64)
+    return relatedness_metrics(torch.cat(preds), gold)
