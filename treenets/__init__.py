@@ -1,8 +1,13 @@
-"""treenets: batched Tree-LSTMs over parsed sentences."""
+"""treenets: batched Tree-LSTMs over parsed sentences.
+
+text -> parser -> Tree -> TreeBatch -> cell -> (h, c) per node -> head -> loss
+"""
+from .api import EncodedSentence, parse_and_encode
 from .batch import TreeBatch, default_label
 from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
 from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
+from .models import RelatednessModel, SentimentModel, load_checkpoint, save_checkpoint
 from .propagation import propagate
 from .tree import Tree
 from .vocab import Vocab
@@ -13,4 +18,6 @@ __all__ = [
     "Tree", "TreeBatch", "Vocab", "default_label", "propagate",
     "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM",
     "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
+    "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint",
+    "parse_and_encode", "EncodedSentence",
 ]
