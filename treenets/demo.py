@@ -32,7 +32,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
 
     data_dir = args.data_dir or default_data_dir()
-    trees = load_sst(data_dir, "dev")
+    trees = load_sst(data_dir / "sst", "dev")
     if args.limit is not None:
         trees = trees[:args.limit]
     vocab = Vocab.build(t.words for t in trees)

@@ -471,3 +471,31 @@ def download_all(root: Optional[PathLike] = None, overwrite: bool = False, timeo
     download_sst(root, overwrite=overwrite, timeout=timeout)
     download_sick(root, overwrite=overwrite, timeout=timeout)
     return _root(root)
+
+
+def main(argv=None) -> int:
+    """``python -m treenets.data.download [--root DIR] [--only sst|sick] [--overwrite]``."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m treenets.data",
+                                     description="Download SST and SICK, check their checksums, write atomically.")
+    parser.add_argument("--root", default=None, help="data folder (default: $TREENETS_DATA_DIR or ~/.cache/treenets/data)")
+    parser.add_argument("--only", choices=["sst", "sick"], default=None)
+    parser.add_argument("--overwrite", action="store_true", help="download again even if valid files are present")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    try:
+        if args.only in (None, "sst"):
+            print(f"SST: {download_sst(args.root, overwrite=args.overwrite, timeout=args.timeout)}")
+        if args.only in (None, "sick"):
+            print(f"SICK: {download_sick(args.root, overwrite=args.overwrite, timeout=args.timeout)}")
+    except DownloadError as err:
+        print(f"download failed: {err}", file=sys.stderr)
+        return 1
+    print(f"done; set TREENETS_DATA_DIR={_root(args.root)} to use it")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Parsing speed of parsers.StanzaParser: sentences per second on raw SST text.
+
+Takes the first ``--n`` trees of an SST split, rebuilds the raw sentence from
+their leaves (``Tree.words``, PTB escapes such as ``-LRB-`` undone), and times
+``StanzaParser.parse`` on the list of texts (one bulk call) for
+
+* ``dependency``: tokenize, mwt, pos, lemma, depparse;
+* ``both``: the same plus constituency.
+
+Pipeline loading is timed separately and not counted in the speed. One small
+warm-up call precedes every timed run. The last line printed is a JSON object
+with all numbers.
+
+Example:
+    python benchmarks/parse_speed.py --n 200 --device cpu
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from treenets.tree import trees_from_lines  # noqa: E402
+
+PTB_UNESCAPE = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}",
+                "``": '"', "''": '"'}
+
+
+def sst_sentences(path: Path, n: int) -> list:
+    """Raw text of the first ``n`` trees of an SST file.
+
+    Args:
+        path: an SST split (one bracketed tree per line).
+        n: how many sentences.
+
+    Returns:
+        The sentences, words joined by single spaces, PTB escapes undone.
+    """
+    with open(path, encoding="utf-8") as fin:
+        lines = []
+        for line in fin:
+            if line.strip():
+                lines.append(line)
+            if len(lines) >= n:
+                break
+    trees = trees_from_lines(lines, str(path))
+    return [" ".join(PTB_UNESCAPE.get(w, w) for w in t.words) for t in trees]
+
+
+def default_sst() -> Path:
+    env = os.environ.get("TREENETS_DATA_DIR")
+    base = Path(env) if env else REPO.parent / "shared" / "data"
+    return base / "sst" / "dev.txt"
+
+
+def run_mode(mode: str, texts: list, args) -> dict:
+    """Load a parser for ``mode`` and time ``--repeat`` bulk parses of ``texts``.
+
+    Args:
+        mode: ``"dependency"`` or ``"both"``.
+        texts: the raw sentences.
+        args: the parsed command line.
+
+    Returns:
+        Timing numbers for this mode.
+    """
+    from parsers import StanzaParser
+
+    t0 = time.perf_counter()
+    parser = StanzaParser(dir=args.stanza_dir, device=args.device, use_gpu=args.device != "cpu",
+                          dependency=True, constituency=(mode == "both"), binarize=args.binarize,
+                          tokenize_pretokenized=args.pretokenized)
+    load_s = time.perf_counter() - t0
+    parser.parse(texts[:8])  # warm-up
+    times, n_sent, n_words = [], 0, 0
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        out = parser.parse(texts)
+        times.append(time.perf_counter() - t0)
+        n_sent = sum(len(doc) for doc in out)
+        n_words = sum(len(s.words) for doc in out for s in doc)
+    best = min(times)
+    result = {
+        "mode": mode,
+        "processors": ",".join(parser.processors),
+        "load_s": round(load_s, 3),
+        "texts": len(texts),
+        "sentences": n_sent,
+        "words": n_words,
+        "seconds": [round(t, 3) for t in times],
+        "sentences_per_s": round(n_sent / best, 2),
+        "words_per_s": round(n_words / best, 1),
+    }
+    print(f"{mode:>10}: {result['sentences_per_s']:7.2f} sentences/s, {result['words_per_s']:8.1f} words/s "
+          f"({n_sent} sentences in {best:.2f} s, best of {args.repeat}; load {load_s:.2f} s)", flush=True)
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=default_sst(), help="SST split to take sentences from")
+    ap.add_argument("--n", type=int, default=200, help="number of sentences (default 200)")
+    ap.add_argument("--stanza-dir", default=None,
+                    help="stanza resources directory (default: $STANZA_RESOURCES_DIR, then ../shared/models/stanza_resources)")
+    ap.add_argument("--device", default="cpu", help="torch device for stanza: cpu, cuda, cuda:0 (default cpu)")
+    ap.add_argument("--modes", default="dependency,both", help="comma-separated: dependency, both")
+    ap.add_argument("--repeat", type=int, default=2, help="timed runs per mode; the best is reported")
+    ap.add_argument("--binarize", choices=["left", "right"], default=None, help="binarize constituency trees")
+    ap.add_argument("--pretokenized", action="store_true",
+                    help="keep SST's own tokens (tokenize_pretokenized=True, no mwt) instead of re-tokenizing raw text")
+    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    args = ap.parse_args(argv)
+
+    if args.stanza_dir is None:
+        env = os.environ.get("STANZA_RESOURCES_DIR")
+        args.stanza_dir = env or str(REPO.parent / "shared" / "models" / "stanza_resources")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    for m in modes:
+        if m not in ("dependency", "both"):
+            ap.error(f"unknown mode {m!r}: use dependency and/or both")
+    if not args.data.is_file():
+        ap.error(f"SST file not found: {args.data} (set TREENETS_DATA_DIR or pass --data)")
+
+    import stanza
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    texts = sst_sentences(args.data, args.n)
+    print(f"{len(texts)} SST sentences from {args.data}{' (pretokenized)' if args.pretokenized else ''}, "
+          f"device {args.device}, "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads), stanza {stanza.__version__}", flush=True)
+    results = [run_mode(m, texts, args) for m in modes]
+    summary = {
+        "benchmark": "parse_speed",
+        "data": str(args.data),
+        "n_texts": len(texts),
+        "pretokenized": args.pretokenized,
+        "device": args.device,
+        "device_name": (torch.cuda.get_device_name(0) if args.device.startswith("cuda") and torch.cuda.is_available()
+                        else platform.processor() or platform.machine()),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "stanza": stanza.__version__,
+        "torch": torch.__version__,
+        "results": {r["mode"]: r for r in results},
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
