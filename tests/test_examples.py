@@ -1,0 +1,71 @@
+"""Smoke tests: each example runs end to end on a tiny slice, so none can rot."""
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def last_json(capsys):
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("mode,cell", [("fine", "nary"), ("binary", "childsum"), ("fine", "slstm")])
+def test_train_sst_then_evaluate(data_dir, tmp_path, capsys, mode, cell):
+    out = tmp_path / "sst"
+    result = load("train_sst").main(["--data-dir", str(data_dir), "--limit", "12", "--epochs", "2", "--mode", mode,
+                                     "--cell", cell, "--hidden", "8", "--out", str(out), "--no-progress"])
+    printed = last_json(capsys)
+    assert printed == result
+    assert printed["mode"] == mode and printed["cell"] == cell and printed["test_trees"] == 12
+    assert 0 <= printed["test_root_acc"] <= 100 and (out / "best.pt").is_file()
+    again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
+                                   "--limit", "12"])
+    assert again["root_acc"] == pytest.approx(printed["test_root_acc"], abs=0.01)
+
+
+def test_train_sick_then_evaluate(data_dir, tmp_path, capsys):
+    out = tmp_path / "sick"
+    result = load("train_sick").main(["--data-dir", str(data_dir), "--limit", "20", "--epochs", "1",
+                                      "--hidden", "8", "--sim-hidden", "4", "--out", str(out), "--no-progress"])
+    assert last_json(capsys) == result
+    assert set(result) >= {"test_pearson", "test_spearman", "test_mse"} and result["test_pairs"] == 20
+    again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
+                                   "--limit", "20"])
+    assert again["pearson"] == pytest.approx(result["test_pearson"], abs=1e-4)
+
+
+def test_run_seeds_aggregates(data_dir, tmp_path, capsys):
+    summary = load("run_seeds").main(["--seeds", "1", "2", "--jobs", "2", "--out", str(tmp_path / "runs"), "--",
+                                      str(EXAMPLES / "train_sick.py"), "--data-dir", str(data_dir),
+                                      "--limit", "10", "--epochs", "1", "--hidden", "4", "--sim-hidden", "3"])
+    assert summary["runs"] == 2 and summary["seeds"] == [1, 2]
+    assert set(summary["test_pearson"]) == {"mean", "std"}
+    assert len((tmp_path / "runs" / "results.jsonl").read_text().splitlines()) == 2
+
+
+def test_demo(data_dir, capsys):
+    from treenets import demo
+
+    summary = demo.main(["--data-dir", str(data_dir), "--limit", "5", "--hidden", "6", "--embed", "4"])
+    assert set(summary) == {"childsum", "nary", "slstm", "sequential"}
+    assert all(v["trees"] == 5 and v["root_states"] == [5, 6] for v in summary.values())

@@ -1,0 +1,35 @@
+import pytest
+import torch
+
+import treenets as tn
+from treenets.training import evaluate_sentiment, minibatches, relatedness_metrics
+
+
+def test_minibatches_cover_everything_once():
+    items = list(range(53))
+    batches = list(minibatches(items, 10, torch.Generator().manual_seed(0)))
+    assert [len(b) for b in batches] == [10, 10, 10, 10, 10, 3]
+    assert sorted(x for b in batches for x in b) == items
+    assert list(minibatches(items, 25))[0] == items[:25]  # no generator: in order
+    with pytest.raises(ValueError):
+        list(minibatches(items, 0))
+
+
+def test_relatedness_metrics_known_values():
+    m = relatedness_metrics(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 4.0]))
+    assert m["mse"] == pytest.approx(1 / 3)
+    assert m["spearman"] == pytest.approx(1.0)
+    assert 0.9 < m["pearson"] < 1.0
+
+
+def test_evaluate_sentiment_counts_roots_and_nodes():
+    trees = [tn.Tree.from_brackets("(3 (2 a) (4 b))"), tn.Tree.from_brackets("(1 (0 c) (2 d))")]
+    vocab = tn.Vocab.build(t.words for t in trees)
+    model = tn.SentimentModel(len(vocab), 4, 3, 5, dropout=0.0)
+    with torch.no_grad():  # force every prediction to class 2
+        model.classifier.linear.weight.zero_()
+        model.classifier.linear.bias.copy_(torch.tensor([0, 0, 5.0, 0, 0]))
+    result = evaluate_sentiment(model, trees, vocab)
+    assert result["roots"] == 2 and result["nodes"] == 6
+    assert result["root_acc"] == 0.0
+    assert result["node_acc"] == pytest.approx(100 * 2 / 6)
