@@ -12,7 +12,8 @@ with children come first and leaves last. :func:`propagate`
 ``level_step(wx, h_child, c_child, slot, pos)`` receives
 
 * ``wx``: ``[n, G]`` the input projection of the level's nodes with children,
-  a slice of one matmul computed for all nodes before the loop;
+  a slice of one matmul computed for all nodes before the loop (with
+  ``leaf_input_only``, only the leaves are projected);
 * ``h_child``, ``c_child``: ``[m, H]`` the states of the previous level, which
   are all the children of this level;
 * ``slot``: ``[m]`` for each child, its parent's row in ``wx``;
@@ -56,13 +57,16 @@ def _join(a: Tensor, b: Tensor) -> Tensor:
     return torch.cat([a, b])
 
 
-def propagate(batch: TreeBatch, wx: Tensor, level_step: LevelStep, leaf_step: LeafStep,
+def propagate(batch: TreeBatch, wx_leaf: Tensor, wx_inner: Tensor, level_step: LevelStep, leaf_step: LeafStep,
               hidden_size: int) -> Tuple[Tensor, Tensor]:
     """Run a cell over every tree of ``batch``, leaves up.
 
     Args:
-        batch: the trees, on the same device as ``wx``.
-        wx: ``[num_nodes, G]`` projected inputs, in node order.
+        batch: the trees, on the same device as the inputs.
+        wx_leaf: ``[n_leaves, G]`` projected inputs of the leaves, in
+            ``batch.leaf_order``.
+        wx_inner: ``[n_internal, G]`` projected inputs of the nodes with
+            children, in ``batch.internal_order``.
         level_step: the cell's update for nodes with children.
         leaf_step: the cell's update for leaves.
         hidden_size: ``H``.
@@ -70,11 +74,10 @@ def propagate(batch: TreeBatch, wx: Tensor, level_step: LevelStep, leaf_step: Le
     Returns:
         ``(h, c)``, each ``[num_nodes, H]`` in node order.
     """
-    if wx.device != batch.device:
-        raise ValueError(f"inputs are on {wx.device} but the batch is on {batch.device}; call batch.to(device)")
-    h_leaf, c_leaf = leaf_step(wx.index_select(0, batch.leaf_order))  # [n_leaves, H], level by level
-    wx_inner = wx.index_select(0, batch.internal_order)  # [n_internal, G], level by level
-    empty = wx.new_zeros(0, hidden_size)
+    if wx_leaf.device != batch.device:
+        raise ValueError(f"inputs are on {wx_leaf.device} but the batch is on {batch.device}; call batch.to(device)")
+    h_leaf, c_leaf = leaf_step(wx_leaf)  # [n_leaves, H], level by level
+    empty = wx_leaf.new_zeros(0, hidden_size)
     hs, cs = [], []
     h_prev = c_prev = empty
     inner_start = leaf_start = prev_start = start = 0

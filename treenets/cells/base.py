@@ -58,10 +58,16 @@ class TreeCell(nn.Module):
         self.check(batch)
         x = self.dropout(x)
         if self.leaf_input_only:
-            # [N, in] words only at the leaves
-            x = x * batch.is_leaf.unsqueeze(1).to(x.dtype)
-        wx = self.W(x)  # [N, G]: every gate's input term, one matmul for all nodes
-        return propagate(batch, wx, self.level_step, self.leaf_step, self.hidden_size)
+            # Words only at the leaves: project just the leaves; nodes with
+            # children get the bias alone (their input term is zero).
+            wx_leaf = self.W(x.index_select(0, batch.leaf_order))  # [n_leaves, G]
+            n_inner = batch.internal_order.numel()
+            wx_inner = self.W.bias.expand(n_inner, -1)  # [n_internal, G]
+        else:
+            wx = self.W(x)  # [N, G]: every gate's input term, one matmul for all nodes
+            wx_leaf = wx.index_select(0, batch.leaf_order)
+            wx_inner = wx.index_select(0, batch.internal_order)
+        return propagate(batch, wx_leaf, wx_inner, self.level_step, self.leaf_step, self.hidden_size)
 
     def level_step(self, wx, h_child, c_child, slot, pos):  # pragma: no cover - abstract
         """States of nodes with children; see :mod:`treenets.propagation`."""
