@@ -5,8 +5,10 @@
     python examples/evaluate.py runs/sick/best.pt --split dev --data-dir ../shared/data
 
 SST checkpoints report root and all-node accuracy (in the label mode they were
-trained in); SICK checkpoints report Pearson r, Spearman rho and MSE. The last
-line printed is one JSON object.
+trained in); SICK checkpoints report Pearson r, Spearman rho and MSE. Each is
+scored on the kind of trees it was trained on: a checkpoint trained with
+``--parsed-dir`` reads that folder again (or give ``--parsed-dir`` here). The
+last line printed is one JSON object.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from pathlib import Path
 import torch
 
 from treenets.data import default_data_dir, load_sick, load_sst
+from treenets.data.parsed import load_parsed_sick, load_parsed_sst
 from treenets.models import load_checkpoint
 from treenets.training import evaluate_relatedness, evaluate_sentiment
 
@@ -27,6 +30,9 @@ def main(argv=None) -> dict:
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     p.add_argument("--data-dir", type=Path, default=None, help="default: $TREENETS_DATA_DIR")
     p.add_argument("--limit", type=int, default=None, help="score only the first N examples")
+    p.add_argument("--parsed-dir", type=Path, default=None,
+                   help="trees from examples/prepare_parses.py (default: the folder the checkpoint was trained on, "
+                        "if any)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
@@ -38,13 +44,20 @@ def main(argv=None) -> dict:
     model, vocab, extra = load_checkpoint(args.checkpoint, map_location=device)
     model.to(device)
     data_dir = args.data_dir or default_data_dir()
+    parsed_dir = args.parsed_dir or (extra.get("args") or {}).get("parsed_dir")
     if model.task == "sentiment":
-        mode = extra.get("mode", "fine" if model.config["n_classes"] == 5 else "binary")
-        items = load_sst(data_dir / "sst", args.split, mode=mode)[:args.limit]
+        mode = extra.get("mode", {5: "fine", 3: "binary3"}.get(model.config["n_classes"], "binary"))
+        if parsed_dir:
+            items = load_parsed_sst(parsed_dir, args.split, mode=mode)[:args.limit]
+        else:
+            items = load_sst(data_dir / "sst", args.split, mode=mode)[:args.limit]
         metrics = evaluate_sentiment(model, items, vocab, device)
         result = {"task": "sst", "mode": mode}
     else:
-        items = load_sick(data_dir / "sick", args.split)[:args.limit]
+        if parsed_dir:
+            items = load_parsed_sick(parsed_dir, args.split, data_dir / "sick", limit=args.limit)
+        else:
+            items = load_sick(data_dir / "sick", args.split)[:args.limit]
         metrics = evaluate_relatedness(model, items, vocab, device)
         result = {"task": "sick"}
     result.update(split=args.split, checkpoint=str(args.checkpoint), **{k: round(v, 4) for k, v in metrics.items()})

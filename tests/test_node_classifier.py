@@ -101,3 +101,20 @@ def test_sum_reduction():
     total = head.loss(logits, labels, reduction="sum")
     assert float(total) == pytest.approx(3 * float(mean), rel=1e-12)
     assert float(head.loss(logits, torch.tensor([-1, -1, -1, -1]), reduction="sum")) == 0.0
+
+
+def test_masked_class_is_trained_but_never_predicted():
+    import treenets as tn
+
+    head = NodeClassifier(4, 3, masked_classes=(1,))
+    batch = tn.TreeBatch.from_trees([tn.Tree.from_brackets("(2 (1 a) (0 b))")])
+    # neutral (1) scores highest everywhere, positive (2) beats negative (0)
+    logits = torch.tensor([[0.0, 9.0, 1.0], [0.0, 9.0, 1.0], [0.0, 9.0, 1.0]])
+    assert head.predict(logits).tolist() == [2, 2, 2]
+    counts = head.accuracy(logits, batch)
+    # the neutral node counts neither as right nor wrong
+    assert counts == {"root_correct": 1, "root_total": 1, "node_correct": 1, "node_total": 2}
+    loss = head.loss(logits.requires_grad_(), batch.labels)  # label 1 is still trained on
+    assert loss.item() > 0
+    with pytest.raises(ValueError, match="masked_classes"):
+        NodeClassifier(4, 2, masked_classes=(0,))

@@ -174,3 +174,10 @@ def test_default_data_dir_fallback(monkeypatch, tmp_path):
     assert default_data_dir() == tmp_path / "treenets" / "data"
     monkeypatch.setenv("TREENETS_DATA_DIR", str(tmp_path / "d"))
     assert default_data_dir() == tmp_path / "d"
+
+
+def test_binary3_mode_keeps_neutral_phrases(tmp_path):
+    path = tmp_path / "t.txt"
+    path.write_text("(3 (2 a) (4 (1 b) (3 c)))\n(2 (2 d) (2 e))\n(0 (0 f) (2 g))\n")
+    trees = load_sst(path, mode="binary3")
+    assert [t.labels for t in trees] == [[2, 1, 2, 0, 2], [0, 0, 1]]  # the neutral-root tree is dropped

@@ -11,7 +11,7 @@ the config travel with the weights.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Union
+from typing import Dict, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -74,11 +74,13 @@ class SentimentModel(_TaskModel):
     Args:
         vocab_size, embed_size: the embedding table.
         hidden_size: the cell's state size (150 constituency, 168 dependency in the paper).
-        n_classes: 5 (fine-grained) or 2 (binary).
+        n_classes: 5 (fine-grained), 2 (binary), or 3 with ``masked_classes=(1,)``
+            (binary the paper code's way: neutral trained, never predicted).
         cell: ``nary`` (Constituency Tree-LSTM), ``childsum``, ``slstm`` or ``sequential``.
         cell_options: keyword options for the cell, e.g. ``{"leaf_input_only": True}``.
         dropout: dropout before the softmax (0.5 in the paper).
         freeze_embeddings: keep the word vectors fixed.
+        masked_classes: classes trained on but never predicted.
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
@@ -89,10 +91,10 @@ class SentimentModel(_TaskModel):
 
     def __init__(self, vocab_size: int, embed_size: int, hidden_size: int = 150, n_classes: int = 5, *,
                  cell: str = "nary", cell_options: Optional[dict] = None, dropout: float = 0.5,
-                 freeze_embeddings: bool = False) -> None:
+                 freeze_embeddings: bool = False, masked_classes: Sequence[int] = ()) -> None:
         super().__init__(vocab_size, embed_size, hidden_size, cell, cell_options, freeze_embeddings)
-        self.config.update(n_classes=n_classes, dropout=dropout)
-        self.classifier = NodeClassifier(hidden_size, n_classes, dropout=dropout)
+        self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes))
+        self.classifier = NodeClassifier(hidden_size, n_classes, dropout=dropout, masked_classes=masked_classes)
 
     def forward(self, batch: TreeBatch) -> Tensor:
         h, _ = self.encoder(batch)

@@ -56,7 +56,7 @@ PTB_ESCAPES: Dict[str, str] = {
     "``": '"', "''": '"',
 }
 
-_MODES = ("fine", "binary")
+_MODES = ("fine", "binary", "binary3")
 
 
 def sst_binary_label(label: Union[int, str]) -> int:
@@ -142,9 +142,12 @@ def load_sst(
         split: ``"train"``, ``"dev"`` or ``"test"`` when ``path`` is a folder
             (or ``None``); must be ``None`` when ``path`` is a file.
         mode: ``"fine"`` for classes 0..4, ``"binary"`` for 0/1 with neutral
-            nodes labelled ``-1`` (see :func:`sst_binary_label`).
+            nodes labelled ``-1`` (see :func:`sst_binary_label`), or
+            ``"binary3"`` for the paper code's binary task: 0 negative,
+            1 neutral, 2 positive, so that neutral phrases are still trained on
+            (pair it with ``NodeClassifier(masked_classes=(1,))``).
         drop_neutral: drop sentences whose root is neutral. Defaults to
-            ``True`` in binary mode, as in the paper; must stay ``None`` or
+            ``True`` in the binary modes, as in the paper; must stay ``None`` or
             ``False`` in fine mode, where every sentence is kept.
 
     Returns:
@@ -163,9 +166,9 @@ def load_sst(
         872
     """
     if mode not in _MODES:
-        raise ValueError(f"unknown SST mode {mode!r}; expected 'fine' or 'binary'")
+        raise ValueError(f"unknown SST mode {mode!r}; expected 'fine', 'binary' or 'binary3'")
     if drop_neutral is None:
-        drop_neutral = mode == "binary"
+        drop_neutral = mode in ("binary", "binary3")
     elif drop_neutral and mode == "fine":
         raise ValueError("drop_neutral=True needs mode='binary': fine-grained SST keeps neutral sentences")
     file = sst_path(path, split)
@@ -180,6 +183,10 @@ def load_sst(
         if mode == "binary":
             labels = [-1 if lab == 2 else int(lab >= 3) for lab in labels]
             if drop_neutral and labels[tree.root] == -1:
+                continue
+        elif mode == "binary3":
+            labels = [0 if lab < 2 else 1 if lab == 2 else 2 for lab in labels]
+            if drop_neutral and labels[tree.root] == 1:
                 continue
         out.append(Tree(tree.parents, tree.tokens, labels, tree.rels))
     return out

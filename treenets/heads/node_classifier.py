@@ -1,7 +1,7 @@
 """Per-node classification head for SST sentiment."""
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -18,24 +18,35 @@ class NodeClassifier(nn.Module):
         p(y | subtree at j) = softmax(W_s h_j + b_s)
         J = -(1/m) sum_k log p(y_k | subtree_k)      over every labelled node k
 
-    ``n_classes=5`` is SST fine-grained; ``n_classes=2`` is SST binary (build
-    the labels with :func:`treenets.data.sst_binary_label`, which marks neutral
-    nodes -1 so that the loss and accuracy skip them).
+    ``n_classes=5`` is SST fine-grained. SST binary comes two ways:
+
+    * ``n_classes=2``: labels from :func:`treenets.data.sst_binary_label`, which
+      marks neutral nodes -1 so that the loss and accuracy skip them;
+    * the paper code's way: ``n_classes=3`` (negative, neutral, positive) with
+      ``masked_classes=(1,)``: neutral phrases are trained on, but predictions
+      only choose between negative and positive, and accuracy counts only
+      non-neutral nodes.
 
     Args:
         hidden_size: size of ``h``.
         n_classes: number of classes.
         dropout: dropout on ``h`` before the softmax (the paper uses 0.5).
+        masked_classes: classes that are trained but never predicted.
 
     Shapes:
         - h: ``[N, hidden_size]``
         - output: ``[N, n_classes]`` logits
     """
 
-    def __init__(self, hidden_size: int, n_classes: int, *, dropout: float = 0.0) -> None:
+    def __init__(self, hidden_size: int, n_classes: int, *, dropout: float = 0.0,
+                 masked_classes: Sequence[int] = ()) -> None:
         super().__init__()
         if n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        self.masked_classes = tuple(int(k) for k in masked_classes)
+        if any(not 0 <= k < n_classes for k in self.masked_classes) or n_classes - len(set(self.masked_classes)) < 2:
+            raise ValueError(f"masked_classes {self.masked_classes} must name classes in 0..{n_classes - 1} "
+                             f"and leave at least two to predict")
         self.hidden_size = hidden_size
         self.n_classes = n_classes
         self.dropout = nn.Dropout(dropout)
@@ -69,19 +80,31 @@ class NodeClassifier(nn.Module):
                              f"(use -1 for no label; for SST-2 map labels with treenets.data.sst_binary_label)")
 
     @torch.no_grad()
+    def predict(self, logits: Tensor) -> Tensor:
+        """``[N]`` the most likely class of every node, never a masked class."""
+        if self.masked_classes:
+            logits = logits.clone()
+            logits[:, list(self.masked_classes)] = float("-inf")
+        return logits.argmax(dim=1)
+
+    @torch.no_grad()
     def accuracy(self, logits: Tensor, batch: TreeBatch) -> Dict[str, float]:
-        """Root and all-node accuracy over labelled nodes, with the counts behind them."""
+        """Root and all-node accuracy over labelled nodes (masked classes excluded), with counts."""
         self._check_labels(batch.labels)
-        pred = logits.argmax(dim=1)
-        labelled = batch.labels >= 0
-        root_labels = batch.labels[batch.roots]
+        pred = self.predict(logits)
+        labels = batch.labels.clone()
+        for k in self.masked_classes:
+            labels[labels == k] = -1
+        labelled = labels >= 0
+        root_labels = labels[batch.roots]
         root_ok = (pred[batch.roots] == root_labels) & (root_labels >= 0)
         n_roots = int((root_labels >= 0).sum())
         n_nodes = int(labelled.sum())
         return {
             "root_correct": int(root_ok.sum()), "root_total": n_roots,
-            "node_correct": int(((pred == batch.labels) & labelled).sum()), "node_total": n_nodes,
+            "node_correct": int(((pred == labels) & labelled).sum()), "node_total": n_nodes,
         }
 
     def extra_repr(self) -> str:
-        return f"{self.hidden_size}, {self.n_classes}, dropout={self.dropout.p}"
+        masked = f", masked_classes={self.masked_classes}" if self.masked_classes else ""
+        return f"{self.hidden_size}, {self.n_classes}, dropout={self.dropout.p}{masked}"
