@@ -322,9 +322,10 @@ class TreeBatch:
 
         Node data: ``word_ids``, ``labels``, ``tree_index`` and any tensors in
         :attr:`node_data`. Edge data: ``child_pos`` (the child's position among
-        its siblings) and :attr:`edge_data`. Edges are ordered by child id.
-        When trees occupy contiguous node ranges, the graph is a batched graph
-        (``dgl.unbatch`` splits it back into trees).
+        its siblings) and :attr:`edge_data`. Node ids are kept; edges are
+        numbered by child id. A batch from :meth:`from_trees`, or from a
+        batched graph in :meth:`from_dgl`, gives a batched graph
+        (``dgl.unbatch`` splits it back into the same members). Needs DGL.
         """
         from .interop.dgl_graph import batch_to_dgl
 
@@ -340,10 +341,13 @@ class TreeBatch:
         ``SSTDataset`` use ``word_key="x", label_key="y"``). Sibling order comes
         from ``graph.edata[child_pos_key]`` when present, else from child node
         ids, never from the order edges were added. All other node and edge data
-        are kept and written back by :meth:`to_dgl`.
+        (custom word and label keys included) are kept and written back by
+        :meth:`to_dgl`. A batched graph's members may each hold one tree or a
+        forest; a plain graph may hold a forest. The batch is on the graph's device.
 
         Raises:
-            ValueError: if a node has two parents, or the graph is not a forest.
+            ValueError: if a node has two parents or a self-loop, the graph is
+                not a forest (a cycle), or an edge joins two batch members.
         """
         from .interop.dgl_graph import batch_from_dgl
 

@@ -1,0 +1,356 @@
+"""TreeBatch <-> dgl.DGLGraph: round trips, batched graphs, data, child order, errors.
+
+DGL is an optional extra: without it these tests skip, unless
+``TREENETS_REQUIRE_DGL=1`` (set by the DGL CI lane), where a missing or broken
+DGL is an error.
+"""
+import os
+import random
+
+import pytest
+import torch
+
+if os.environ.get("TREENETS_REQUIRE_DGL") == "1":
+    import dgl  # noqa: F401  the DGL lane must run these tests, not skip them
+else:
+    dgl = pytest.importorskip("dgl", reason="DGL is an optional extra (pip install 'treenets[dgl]'); "
+                                            "the DGL CI lane runs these tests")
+
+from treenets import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch  # noqa: E402
+
+
+# ------------------------------------------------------------------ helpers
+def random_parents(n, max_children, rng):
+    """A random tree of ``n`` nodes with node ids scrambled (a parent's id may be larger or smaller)."""
+    parents = [-1]
+    kids = [0]
+    for node in range(1, n):
+        choices = [p for p in range(node) if kids[p] < max_children]
+        p = rng.choice(choices)
+        parents.append(p)
+        kids[p] += 1
+        kids.append(0)
+    perm = list(range(n))
+    rng.shuffle(perm)  # old id -> new id
+    out = [0] * n
+    for old, p in enumerate(parents):
+        out[perm[old]] = -1 if p < 0 else perm[p]
+    return out
+
+
+def graph_from_parents(parents, rng, child_pos=None, **ndata):
+    """A DGL graph child -> parent with edges inserted in a random order."""
+    edges = [(c, p) for c, p in enumerate(parents) if p >= 0]
+    rng.shuffle(edges)
+    src = torch.tensor([e[0] for e in edges], dtype=torch.int64)
+    dst = torch.tensor([e[1] for e in edges], dtype=torch.int64)
+    g = dgl.graph((src, dst), num_nodes=len(parents))
+    if child_pos is not None:
+        g.edata["child_pos"] = torch.tensor([child_pos[c] for c, _ in edges], dtype=torch.int64)
+    for key, value in ndata.items():
+        g.ndata[key] = value
+    return g
+
+
+def shuffled_positions(parents, rng):
+    """A child position per node (-1 at the root) that is NOT the node-id order in general."""
+    pos = [-1] * len(parents)
+    for p in set(parents) - {-1}:
+        kids = [c for c, q in enumerate(parents) if q == p]
+        slots = list(range(len(kids)))
+        rng.shuffle(slots)
+        for c, s in zip(kids, slots):
+            pos[c] = s
+    return pos
+
+
+def edge_dict(g, key):
+    src, dst = g.edges()
+    return {(int(s), int(d)): g.edata[key][k].tolist() for k, (s, d) in enumerate(zip(src, dst))}
+
+
+TREES = [
+    Tree.from_parents(["a", "dog", "barks", "loudly"], [2, 3, 0, 3], labels=[1, 0, 2, None]),
+    Tree.from_brackets("(3 (2 a) (4 (1 b) (2 c)))"),
+    Tree.from_brackets("(1 (2 (2 x) (0 y)) (4 z))"),
+    Tree.chain(["one"]),
+]
+
+
+def assert_same_structure(a, b):
+    for name in ("parent", "child_pos", "depth", "tree_index", "word_ids", "labels", "roots"):
+        assert torch.equal(getattr(a, name), getattr(b, name)), name
+
+
+# --------------------------------------------------------------- round trips
+def test_round_trip_from_trees():
+    batch = TreeBatch.from_trees(TREES)
+    g = batch.to_dgl()
+    assert g.num_nodes() == batch.num_nodes and g.num_edges() == batch.num_nodes - len(TREES)
+    assert g.batch_size == len(TREES)
+    assert g.batch_num_nodes().tolist() == [len(t) for t in TREES]
+    assert g.batch_num_edges().tolist() == [len(t) - 1 for t in TREES]
+    src, dst = g.edges()
+    assert torch.equal(dst, batch.parent[src])
+    assert torch.equal(g.edata["child_pos"], batch.child_pos[src])
+    back = TreeBatch.from_dgl(g)
+    assert_same_structure(batch, back)
+    assert back.batch_num_nodes == batch.batch_num_nodes
+
+
+def test_round_trip_graph_keeps_everything():
+    rng = random.Random(1)
+    parents = random_parents(12, 3, rng)
+    pos = shuffled_positions(parents, rng)
+    n = len(parents)
+    g = graph_from_parents(parents, rng, child_pos=pos, feat=torch.randn(n, 3), flag=torch.arange(n) % 2 == 0)
+    g.edata["rel"] = torch.randint(0, 40, (g.num_edges(),))
+    g.edata["w"] = torch.randn(g.num_edges(), 2)
+    batch = TreeBatch.from_dgl(g)
+    assert batch.child_pos.tolist() == pos
+    assert batch.parent.tolist() == parents
+    g2 = batch.to_dgl()
+    assert g2.num_nodes() == n
+    assert torch.equal(g2.ndata["feat"], g.ndata["feat"])
+    assert torch.equal(g2.ndata["flag"], g.ndata["flag"])
+    for key in ("child_pos", "rel", "w"):
+        assert edge_dict(g2, key) == edge_dict(g, key), key
+    # and once more: a fixed point
+    g3 = TreeBatch.from_dgl(g2).to_dgl()
+    assert [torch.equal(a, b) for a, b in zip(g3.edges(), g2.edges())] == [True, True]
+    for key in g2.ndata:
+        assert torch.equal(g3.ndata[key], g2.ndata[key]), key
+    for key in g2.edata:
+        assert torch.equal(g3.edata[key], g2.edata[key]), key
+
+
+def test_child_order_ignores_edge_insertion_order():
+    rng = random.Random(7)
+    for _ in range(5):
+        parents = random_parents(15, 4, rng)
+        pos = shuffled_positions(parents, rng)
+        # with child_pos: exactly the given positions, whatever the edge order
+        for _ in range(3):
+            batch = TreeBatch.from_dgl(graph_from_parents(parents, rng, child_pos=pos))
+            assert batch.child_pos.tolist() == pos
+        # without child_pos: siblings by child node id, whatever the edge order
+        by_id = TreeBatch.from_parent_tensor(torch.tensor(parents)).child_pos
+        for _ in range(3):
+            batch = TreeBatch.from_dgl(graph_from_parents(parents, rng))
+            assert torch.equal(batch.child_pos, by_id)
+        for c, p in enumerate(parents):
+            if p >= 0:
+                older = [s for s in range(c) if parents[s] == p]
+                assert int(by_id[c]) == len(older)
+
+
+def test_child_pos_key_and_none():
+    rng = random.Random(3)
+    parents = random_parents(9, 3, rng)
+    pos = shuffled_positions(parents, rng)
+    g = graph_from_parents(parents, rng, child_pos=pos)
+    g.edata["order"] = g.edata.pop("child_pos")
+    batch = TreeBatch.from_dgl(g, child_pos_key="order")
+    assert batch.child_pos.tolist() == pos
+    assert edge_dict(batch.to_dgl(), "order") == edge_dict(g, "order")  # custom key written back
+    ignored = TreeBatch.from_dgl(g, child_pos_key=None)
+    assert torch.equal(ignored.child_pos, TreeBatch.from_parent_tensor(torch.tensor(parents)).child_pos)
+
+
+# ------------------------------------------------------------ batched graphs
+def test_batched_graph_from_dgl_batch():
+    rng = random.Random(11)
+    members, parent_lists, positions = [], [], []
+    for size in (5, 1, 8, 3):
+        parents = random_parents(size, 3, rng)
+        pos = shuffled_positions(parents, rng)
+        parent_lists.append(parents)
+        positions.append(pos)
+        members.append(graph_from_parents(parents, rng, child_pos=pos, feat=torch.randn(size, 2)))
+    g = dgl.batch(members)
+    batch = TreeBatch.from_dgl(g)
+    assert batch.num_trees == 4
+    assert batch.batch_num_nodes == [5, 1, 8, 3]
+    offsets = [0, 5, 6, 14]
+    expected_parent = [p + off if p >= 0 else -1 for parents, off in zip(parent_lists, offsets) for p in parents]
+    assert batch.parent.tolist() == expected_parent
+    assert batch.child_pos.tolist() == [p for pos in positions for p in pos]
+    assert batch.tree_index.tolist() == [t for t, size in enumerate((5, 1, 8, 3)) for _ in range(size)]
+    assert [int(batch.parent[r]) for r in batch.roots] == [-1] * 4
+    assert batch.tree_index[batch.roots].tolist() == [0, 1, 2, 3]
+
+    out = dgl.unbatch(batch.to_dgl())
+    assert [m.num_nodes() for m in out] == [5, 1, 8, 3]
+    for member, original in zip(out, members):
+        assert torch.equal(member.ndata["feat"], original.ndata["feat"])
+        assert edge_dict(member, "child_pos") == edge_dict(original, "child_pos")
+
+
+def test_batched_graph_of_forests_round_trips():
+    rng = random.Random(5)
+    forest = [-1, 0, 0, -1, 3]  # two trees in one member
+    tree = random_parents(4, 2, rng)
+    a = graph_from_parents(forest, rng)
+    b = graph_from_parents(tree, rng)
+    g = dgl.batch([a, b, a])
+    batch = TreeBatch.from_dgl(g)
+    assert batch.num_trees == 5
+    assert batch.roots.tolist() == [0, 3, 5 + tree.index(-1), 9, 12]
+    assert batch.tree_index.tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2, 3, 3, 3, 4, 4]
+    g2 = batch.to_dgl()
+    assert g2.batch_num_nodes().tolist() == [5, 4, 5]
+    assert g2.batch_num_edges().tolist() == [3, 3, 3]
+    assert [m.num_edges() for m in dgl.unbatch(g2)] == [3, 3, 3]
+
+
+def test_plain_graph_with_a_forest():
+    rng = random.Random(2)
+    parents = [4, -1, 1, -1, -1, 3, 1, 4]  # roots 1, 3, 4
+    g = graph_from_parents(parents, rng)
+    batch = TreeBatch.from_dgl(g)
+    assert batch.num_trees == 3
+    assert batch.roots.tolist() == [1, 3, 4]
+    assert batch.tree_index.tolist() == [2, 0, 0, 1, 2, 1, 0, 2]
+    assert batch.batch_num_nodes is None
+    g2 = batch.to_dgl()
+    assert g2.batch_size == 1 and g2.num_nodes() == 8
+    assert TreeBatch.from_dgl(g2).parent.tolist() == parents
+
+
+def test_single_node_and_int32_graph():
+    g = dgl.graph(([], []), num_nodes=1)
+    batch = TreeBatch.from_dgl(g)
+    assert batch.num_trees == 1 and batch.max_children == 0
+    g32 = dgl.graph((torch.tensor([1, 2], dtype=torch.int32), torch.tensor([0, 0], dtype=torch.int32)),
+                    idtype=torch.int32)
+    assert TreeBatch.from_dgl(g32).parent.tolist() == [-1, 0, 0]
+
+
+# -------------------------------------------------------------- SST graphs
+def sst_style_graph(text, vocab, edges_reversed=False):
+    """Mimic DGL's SSTDataset._build_tree: preorder ids, edges child -> parent,
+    ndata x (word id, -1 at internal nodes), y (label) and mask (1 at leaves)."""
+    import nltk
+
+    root = nltk.Tree.fromstring(text)
+    xs, ys, masks, edges = [-1], [int(root.label())], [0], []
+
+    def build(nid, node):
+        for child in node:
+            cid = len(xs)
+            if isinstance(child[0], str):
+                xs.append(vocab[child[0].lower()])
+                ys.append(int(child.label()))
+                masks.append(1)
+            else:
+                xs.append(-1)
+                ys.append(int(child.label()))
+                masks.append(0)
+                build(cid, child)
+            edges.append((cid, nid))  # added after the child's subtree, as DGL does
+
+    build(0, root)
+    if edges_reversed:
+        edges = edges[::-1]
+    g = dgl.graph(([e[0] for e in edges], [e[1] for e in edges]), num_nodes=len(xs))
+    g.ndata["x"] = torch.tensor(xs)
+    g.ndata["y"] = torch.tensor(ys)
+    g.ndata["mask"] = torch.tensor(masks)
+    return g
+
+
+def test_sst_style_graph():
+    pytest.importorskip("nltk", reason="nltk builds the SST-style test tree")
+    text = "(3 (2 (2 The) (2 film)) (4 (3 (3 is) (4 great)) (2 .)))"
+    vocab = {"the": 0, "film": 1, "is": 2, "great": 3, ".": 4}
+    tree = Tree.from_brackets(text)
+    expected = TreeBatch.from_trees([tree], vocab={"The": 0, "film": 1, "is": 2, "great": 3, ".": 4})
+    for reversed_edges in (False, True):
+        g = sst_style_graph(text, vocab, edges_reversed=reversed_edges)
+        batch = TreeBatch.from_dgl(g, word_key="x", label_key="y")
+        assert batch.parent.tolist() == tree.parents
+        assert batch.child_pos.tolist() == tree.child_positions
+        assert torch.equal(batch.word_ids, g.ndata["x"])
+        assert torch.equal(batch.labels, g.ndata["y"])
+        assert torch.equal(batch.word_ids, expected.word_ids)
+        assert torch.equal(batch.labels, expected.labels)
+        assert torch.equal(batch.is_leaf, g.ndata["mask"].bool())
+        back = batch.to_dgl()
+        for key in ("x", "y", "mask"):  # DGL's own keys survive the round trip
+            assert torch.equal(back.ndata[key], g.ndata[key]), key
+        assert torch.equal(back.ndata["word_ids"], g.ndata["x"])
+    # several sentences, as a DGL DataLoader would batch them
+    g = dgl.batch([sst_style_graph(text, vocab), sst_style_graph("(1 (1 bad) (2 .))", {"bad": 5, ".": 4})])
+    batch = TreeBatch.from_dgl(g, word_key="x", label_key="y")
+    assert batch.num_trees == 2 and batch.roots.tolist() == [0, 9]
+    assert batch.word_ids[9:].tolist() == [-1, 5, 4]
+
+
+# -------------------------------------------------------------------- errors
+def test_error_two_parents():
+    g = dgl.graph(([1, 1, 2], [0, 2, 0]))
+    with pytest.raises(ValueError, match="node 1 has 2 parents"):
+        TreeBatch.from_dgl(g)
+
+
+def test_error_edges_parent_to_child():
+    g = dgl.graph(([0, 0, 2, 2], [1, 2, 3, 4]))  # root 0 -> children: the wrong way round
+    with pytest.raises(ValueError, match="child -> parent.*dgl.reverse"):
+        TreeBatch.from_dgl(g)
+
+
+def test_error_cycle():
+    with pytest.raises(ValueError, match="cycle"):
+        TreeBatch.from_dgl(dgl.graph(([0, 1, 2], [1, 2, 0])))
+    with pytest.raises(ValueError, match="cycle"):  # a cycle next to a proper tree
+        TreeBatch.from_dgl(dgl.graph(([1, 2, 3, 4], [0, 3, 4, 2])))
+
+
+def test_error_self_loop_and_duplicate_edge():
+    with pytest.raises(ValueError, match="edge to itself"):
+        TreeBatch.from_dgl(dgl.graph(([1, 2], [1, 0])))
+    with pytest.raises(ValueError, match="same parent"):
+        TreeBatch.from_dgl(dgl.graph(([1, 1], [0, 0])))
+
+
+def test_error_bad_child_pos():
+    g = dgl.graph(([1, 2], [0, 0]))
+    g.edata["child_pos"] = torch.tensor([0, 0])
+    with pytest.raises(ValueError, match="share one child position"):
+        TreeBatch.from_dgl(g)
+    g.edata["child_pos"] = torch.tensor([0.0, 1.0])
+    with pytest.raises(ValueError, match="integer"):
+        TreeBatch.from_dgl(g)
+
+
+def test_error_not_a_homogeneous_dgl_graph():
+    with pytest.raises(TypeError, match="DGLGraph"):
+        TreeBatch.from_dgl({"parent": [-1, 0]})
+    hg = dgl.heterograph({("word", "child_of", "word"): ([1], [0]), ("word", "rel", "tag"): ([0], [0])})
+    with pytest.raises(ValueError, match="homogeneous"):
+        TreeBatch.from_dgl(hg)
+    with pytest.raises(ValueError, match="no nodes"):
+        TreeBatch.from_dgl(dgl.graph(([], []), num_nodes=0))
+
+
+# --------------------------------------------------------- cells on DGL graphs
+@pytest.mark.parametrize("make", [
+    lambda: ChildSumTreeLSTM(3, 4),
+    lambda: NaryTreeLSTM(3, 4, n_ary=3),
+    lambda: SLSTM(3, 4),
+])
+def test_cells_accept_dgl_graph(make):
+    torch.manual_seed(0)
+    cell = make().double()
+    rng = random.Random(4)
+    arity = 2 if isinstance(cell, SLSTM) else 3
+    graphs = []
+    for size in (6, 1, 9):
+        parents = random_parents(size, arity, rng)
+        graphs.append(graph_from_parents(parents, rng, child_pos=shuffled_positions(parents, rng)))
+    g = dgl.batch(graphs)
+    x = torch.randn(g.num_nodes(), 3, dtype=torch.float64)
+    h, c = cell(g, x)
+    h_ref, c_ref = cell(TreeBatch.from_dgl(g), x)
+    assert h.shape == (g.num_nodes(), 4)
+    assert torch.equal(h, h_ref) and torch.equal(c, c_ref)
