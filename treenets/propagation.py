@@ -77,30 +77,26 @@ def propagate(batch: TreeBatch, wx_leaf: Tensor, wx_inner: Tensor, level_step: L
     if wx_leaf.device != batch.device:
         raise ValueError(f"inputs are on {wx_leaf.device} but the batch is on {batch.device}; call batch.to(device)")
     h_leaf, c_leaf = leaf_step(wx_leaf)  # [n_leaves, H], level by level
+    # One split per tensor, not a narrow per level: narrow's backward would
+    # allocate a zero tensor the size of the whole source at every level.
+    leaf_sizes = [size - inner for size, inner in zip(batch.level_sizes, batch.level_internal_sizes)]
+    h_leaves = h_leaf.split(leaf_sizes)
+    c_leaves = c_leaf.split(leaf_sizes)
+    wx_levels = wx_inner.split(batch.level_internal_sizes)
+    slots = batch.parent_slot.split(batch.level_sizes)
+    positions = batch.ordered_child_pos.split(batch.level_sizes)
     empty = wx_leaf.new_zeros(0, hidden_size)
     hs, cs = [], []
     h_prev = c_prev = empty
-    inner_start = leaf_start = prev_start = start = 0
-    for size, n_inner in zip(batch.level_sizes, batch.level_internal_sizes):
-        n_leaf = size - n_inner
+    for k, n_inner in enumerate(batch.level_internal_sizes):
         h_in = c_in = empty
         if n_inner:
-            n_prev = h_prev.shape[0]
-            h_in, c_in = level_step(
-                wx_inner.narrow(0, inner_start, n_inner),
-                h_prev,
-                c_prev,
-                batch.parent_slot.narrow(0, prev_start, n_prev),
-                batch.ordered_child_pos.narrow(0, prev_start, n_prev),
-            )
+            h_in, c_in = level_step(wx_levels[k], h_prev, c_prev, slots[k - 1], positions[k - 1])
         # [size, H] this level in processing order: nodes with children, then leaves
-        h_prev = _join(h_in, h_leaf.narrow(0, leaf_start, n_leaf))
-        c_prev = _join(c_in, c_leaf.narrow(0, leaf_start, n_leaf))
+        h_prev = _join(h_in, h_leaves[k])
+        c_prev = _join(c_in, c_leaves[k])
         hs.append(h_prev)
         cs.append(c_prev)
-        prev_start, start = start, start + size
-        inner_start += n_inner
-        leaf_start += n_leaf
     # [N, H] back in node order
     h = torch.cat(hs).index_select(0, batch.position)
     c = torch.cat(cs).index_select(0, batch.position)
