@@ -43,10 +43,10 @@ def summarize(results) -> dict:
     summary = {"runs": len(results), "seeds": [r["seed"] for r in results]}
     for key in sorted(results[0]):
         values = [r[key] for r in results if isinstance(r.get(key), (int, float)) and not isinstance(r.get(key), bool)]
-        if len(values) == len(results) and key not in ("seed", "epochs", "test_trees", "test_pairs"):
+        if len(values) == len(results) and key not in ("seed", "epochs", "hidden", "test_trees", "test_pairs"):
             summary[key] = {"mean": round(statistics.fmean(values), 4),
                             "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0}
-    for key in ("task", "mode", "cell", "embeddings", "device", "epochs"):
+    for key in ("task", "mode", "trees", "cell", "hidden", "embeddings", "device", "epochs"):
         if key in results[0]:
             summary[key] = results[0][key]
     return summary

@@ -9,13 +9,17 @@ with the best dev Pearson kept.
 
     python examples/train_sick.py --data-dir ../shared/data --seed 1
 
+With ``--parsed-dir DIR`` (the output of ``examples/prepare_parses.py``) it
+trains the paper's Constituency Tree-LSTM instead: the SICK sentences parsed
+into binarized constituency trees, a binary N-ary cell with words at the leaves:
+
+    python examples/train_sick.py --data-dir ../shared/data --parsed-dir runs/parses --cell nary
+
 The last line printed is one JSON object with test Pearson r, Spearman rho and MSE.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
@@ -23,9 +27,12 @@ import torch
 
 from treenets import TreeBatch, Vocab
 from treenets.data import default_data_dir, load_sick
+from treenets.data.parsed import load_parsed_sick
 from treenets.embeddings import build_embedding_matrix
 from treenets.models import RelatednessModel, load_checkpoint, save_checkpoint
-from treenets.training import evaluate_relatedness, minibatches, progress, seed_everything
+from treenets.training import (
+    add_training_arguments, evaluate_relatedness, minibatches, progress, start_run, finish_run, log,
+)
 
 
 def parse_args(argv=None):
@@ -34,42 +41,38 @@ def parse_args(argv=None):
                    help="folder with sick/ and embeddings/ (default: $TREENETS_DATA_DIR)")
     p.add_argument("--embeddings", type=Path, default=None,
                    help="GloVe/word2vec text file (default: DATA_DIR/embeddings/glove.840B.300d.sick.txt)")
-    p.add_argument("--cell", choices=["childsum", "nary"], default="childsum")
+    p.add_argument("--parsed-dir", type=Path, default=None,
+                   help="use the constituency trees in DIR/sick/{split}/{a,b}.ctree (from "
+                        "examples/prepare_parses.py) instead of the given dependency parses")
+    p.add_argument("--cell", choices=["childsum", "nary"], default=None,
+                   help="tree cell (default: childsum for the dependency parses, nary with --parsed-dir)")
     p.add_argument("--output-gate", action="store_true", help="keep the output gate (the paper code drops it)")
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--sim-hidden", type=int, default=50)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=25)
-    p.add_argument("--lr", type=float, default=0.05)
-    p.add_argument("--l2", type=float, default=1e-4)
     p.add_argument("--tune-embeddings", action="store_true", help="train the word vectors (the paper freezes them)")
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=0,
-                   help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N pairs of each split (smoke tests)")
-    p.add_argument("--out", type=Path, default=Path("runs/sick"), help="where checkpoints and metrics go")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_training_arguments(p, out="runs/sick", items="pairs")
     return p.parse_args(argv)
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
     emb_path = args.embeddings or data_dir / "embeddings" / "glove.840B.300d.sick.txt"
-    device = torch.device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    generator = seed_everything(args.seed)
+    device, generator = start_run(args)
 
-    splits = {s: load_sick(data_dir / "sick", s) for s in ("train", "dev", "test")}
+    constituency = args.parsed_dir is not None
+    if args.cell is None:
+        args.cell = "nary" if constituency else "childsum"
+
+    if constituency:
+        splits = {s: load_parsed_sick(args.parsed_dir, s, data_dir / "sick", limit=args.limit)
+                  for s in ("train", "dev", "test")}
+    else:
+        splits = {s: load_sick(data_dir / "sick", s) for s in ("train", "dev", "test")}
     if args.limit:
         splits = {s: pairs[:args.limit] for s, pairs in splits.items()}
-    log(" ".join(f"{s}: {len(p)} pairs" for s, p in splits.items()))
+    log(" ".join(f"{s}: {len(p)} pairs" for s, p in splits.items())
+        + f" ({'constituency' if constituency else 'dependency'} trees)")
 
     vocab = Vocab.build(t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b))
     vectors, coverage = build_embedding_matrix(vocab, emb_path, seed=args.seed, specials=[vocab.unk])
@@ -77,7 +80,9 @@ def main(argv=None) -> dict:
         f"({100 * coverage.type_coverage:.1f}%)")
 
     model = RelatednessModel(len(vocab), vectors.shape[1], args.hidden, args.sim_hidden, cell=args.cell,
-                             cell_options={"output_gate": args.output_gate},
+                             # constituency trees carry words at the leaves only
+                             cell_options={"output_gate": args.output_gate,
+                                           **({"leaf_input_only": True} if constituency else {})},
                              freeze_embeddings=not args.tune_embeddings)
     model.load_embeddings(vectors)
     model.to(device)
@@ -109,23 +114,23 @@ def main(argv=None) -> dict:
         if dev["pearson"] > best["dev_pearson"]:
             best = {"dev_pearson": dev["pearson"], "epoch": epoch}
             save_checkpoint(best_path, model, vocab, epoch=epoch, dev=dev, args=vars(args) | {
-                "data_dir": str(data_dir), "embeddings": str(emb_path), "out": str(args.out)})
+                "data_dir": str(data_dir), "embeddings": str(emb_path), "out": str(args.out),
+                "parsed_dir": None if args.parsed_dir is None else str(args.parsed_dir)})
     train_seconds = time.perf_counter() - start
 
     model, vocab, _ = load_checkpoint(best_path, map_location=device)
     model.to(device)
     test = evaluate_relatedness(model, splits["test"], vocab, device)
     result = {
-        "task": "sick", "cell": args.cell, "seed": args.seed, "epochs": args.epochs, "best_epoch": best["epoch"],
+        "task": "sick", "trees": "constituency" if constituency else "dependency", "cell": args.cell,
+        "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs, "best_epoch": best["epoch"],
         "dev_pearson": round(best["dev_pearson"], 4), "test_pearson": round(test["pearson"], 4),
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
         "test_pairs": len(splits["test"]), "train_seconds": round(train_seconds, 1), "device": str(device),
         "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
         "checkpoint": str(best_path),
     }
-    (args.out / "metrics.json").write_text(json.dumps(result) + "\n")
-    print(json.dumps(result), flush=True)
-    return result
+    return finish_run(args.out, result)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,18 @@ and the checkpoint with the best dev root accuracy kept.
     python examples/train_sst.py --data-dir ../shared/data --mode fine --seed 1
     python examples/train_sst.py --mode binary --cell childsum
 
+With ``--parsed-dir DIR`` (the output of ``examples/prepare_parses.py``) it
+trains the paper's Dependency Tree-LSTM instead: SST parsed into dependency
+trees, every node labelled with the SST phrase of the same span (or no label),
+a Child-Sum cell with hidden 168 and words at every node:
+
+    python examples/train_sst.py --data-dir ../shared/data --parsed-dir runs/parses --mode fine
+
 The last line printed is one JSON object with the test metrics.
 """
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
 from pathlib import Path
 
@@ -24,9 +29,12 @@ import torch
 
 from treenets import TreeBatch, Vocab
 from treenets.data import default_data_dir, glove_forms, load_sst
+from treenets.data.parsed import load_parsed_sst
 from treenets.embeddings import build_embedding_matrix
 from treenets.models import SentimentModel, load_checkpoint, save_checkpoint
-from treenets.training import evaluate_sentiment, minibatches, progress, seed_everything
+from treenets.training import (
+    add_training_arguments, evaluate_sentiment, minibatches, progress, start_run, finish_run, log,
+)
 
 
 def parse_args(argv=None):
@@ -38,26 +46,20 @@ def parse_args(argv=None):
     p.add_argument("--lowercase", choices=["auto", "yes", "no"], default="auto",
                    help="lowercase words before lookup; auto = yes for uncased GloVe (6B)")
     p.add_argument("--mode", choices=["fine", "binary"], default="fine")
-    p.add_argument("--cell", choices=["nary", "childsum", "slstm"], default="nary")
-    p.add_argument("--hidden", type=int, default=150)
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=25)
-    p.add_argument("--lr", type=float, default=0.05, help="AdaGrad learning rate of the model")
+    p.add_argument("--binary-scheme", choices=["paper", "two-class"], default="paper",
+                   help="binary: 'paper' trains negative/neutral/positive on every node and predicts "
+                        "negative vs positive (the paper's code); 'two-class' ignores neutral nodes")
+    p.add_argument("--parsed-dir", type=Path, default=None,
+                   help="train on the dependency trees in DIR/sst/{train,dev,test}.dtree (from "
+                        "examples/prepare_parses.py) instead of SST's constituency trees")
+    p.add_argument("--cell", choices=["nary", "childsum", "slstm"], default=None,
+                   help="tree cell (default: nary for constituency trees, childsum with --parsed-dir)")
+    p.add_argument("--hidden", type=int, default=None,
+                   help="hidden size (default: 150 for constituency trees, 168 with --parsed-dir, as in the paper)")
     p.add_argument("--emb-lr", type=float, default=0.1, help="SGD learning rate of the word vectors (0 freezes them)")
-    p.add_argument("--l2", type=float, default=1e-4)
     p.add_argument("--dropout", type=float, default=0.5)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=0,
-                   help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N trees of each split (smoke tests)")
-    p.add_argument("--out", type=Path, default=Path("runs/sst"), help="where checkpoints and metrics go")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_training_arguments(p, out="runs/sst", items="trees")
     return p.parse_args(argv)
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> dict:
@@ -65,15 +67,23 @@ def main(argv=None) -> dict:
     data_dir = args.data_dir or default_data_dir()
     emb_path = args.embeddings or data_dir / "embeddings" / "glove.6B.50d.100k.txt"
     lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in emb_path.name)
-    device = torch.device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    generator = seed_everything(args.seed)
+    device, generator = start_run(args)
+    dependency = args.parsed_dir is not None
+    if args.cell is None:
+        args.cell = "childsum" if dependency else "nary"
+    if args.hidden is None:
+        args.hidden = 168 if dependency else 150
 
-    splits = {s: load_sst(data_dir / "sst", s, mode=args.mode) for s in ("train", "dev", "test")}
+    # binary the paper code's way: negative/neutral/positive, neutral never predicted
+    data_mode = "binary3" if args.mode == "binary" and args.binary_scheme == "paper" else args.mode
+    if dependency:
+        splits = {s: load_parsed_sst(args.parsed_dir, s, mode=data_mode) for s in ("train", "dev", "test")}
+    else:
+        splits = {s: load_sst(data_dir / "sst", s, mode=data_mode) for s in ("train", "dev", "test")}
     if args.limit:
         splits = {s: trees[:args.limit] for s, trees in splits.items()}
-    log(" ".join(f"{s}: {len(t)} trees" for s, t in splits.items()) + f" ({args.mode})")
+    log(" ".join(f"{s}: {len(t)} trees" for s, t in splits.items())
+        + f" ({args.mode}, {'dependency' if dependency else 'constituency'} trees)")
 
     # The vocabulary covers every split, as in the paper's code; unseen words
     # keep their random U(-0.05, 0.05) vectors.
@@ -83,10 +93,11 @@ def main(argv=None) -> dict:
     log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
         f"({100 * coverage.type_coverage:.1f}%)")
 
-    n_classes = 5 if args.mode == "fine" else 2
+    n_classes, masked = {"fine": (5, ()), "binary": (2, ()), "binary3": (3, (1,))}[data_mode]
     model = SentimentModel(len(vocab), vectors.shape[1], args.hidden, n_classes, cell=args.cell,
-                           cell_options={"leaf_input_only": True}, dropout=args.dropout,
-                           freeze_embeddings=args.emb_lr == 0)
+                           # constituency trees: words at the leaves only; dependency trees: a word at every node
+                           cell_options={"leaf_input_only": not dependency}, dropout=args.dropout,
+                           freeze_embeddings=args.emb_lr == 0, masked_classes=masked)
     model.load_embeddings(vectors)
     model.to(device)
     optimizer = torch.optim.Adagrad(model.model_parameters(), lr=args.lr, weight_decay=args.l2)
@@ -121,24 +132,24 @@ def main(argv=None) -> dict:
             f"node {dev['node_acc']:.2f} ({time.perf_counter() - start:.0f}s)")
         if dev["root_acc"] > best["dev_root_acc"]:
             best = {"dev_root_acc": dev["root_acc"], "epoch": epoch}
-            save_checkpoint(best_path, model, vocab, mode=args.mode, epoch=epoch, dev=dev, args=vars(args) | {
-                "data_dir": str(data_dir), "embeddings": str(emb_path), "out": str(args.out)})
+            save_checkpoint(best_path, model, vocab, mode=data_mode, epoch=epoch, dev=dev, args=vars(args) | {
+                "data_dir": str(data_dir), "embeddings": str(emb_path), "out": str(args.out),
+                "parsed_dir": None if args.parsed_dir is None else str(args.parsed_dir)})
     train_seconds = time.perf_counter() - start
 
     model, vocab, _ = load_checkpoint(best_path, map_location=device)
     model.to(device)
     test = evaluate_sentiment(model, splits["test"], vocab, device)
     result = {
-        "task": "sst", "mode": args.mode, "cell": args.cell, "seed": args.seed, "epochs": args.epochs,
+        "task": "sst", "mode": args.mode, "trees": "dependency" if dependency else "constituency",
+        "cell": args.cell, "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs,
         "best_epoch": best["epoch"], "dev_root_acc": round(best["dev_root_acc"], 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
         "test_trees": test["roots"], "train_seconds": round(train_seconds, 1), "device": str(device),
         "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
         "checkpoint": str(best_path),
     }
-    (args.out / "metrics.json").write_text(json.dumps(result) + "\n")
-    print(json.dumps(result), flush=True)
-    return result
+    return finish_run(args.out, result)
 
 
 if __name__ == "__main__":

@@ -4,12 +4,27 @@ The datasets are never committed. Tests that need them find them through the
 ``TREENETS_DATA_DIR`` environment variable, falling back to ``../shared/data``
 next to the repository; without either they skip with a reason.
 """
+import importlib.util
 import os
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+
+# The tests run many small ops; one thread is fastest for them and keeps a
+# busy 2-core machine from thrashing (OpenMP threads spinning against jobs).
+torch.set_num_threads(1)
+
+
+def load_example(name: str):
+    """Import ``examples/<name>.py`` as a module (the examples are scripts, not a package)."""
+    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def find_data_dir():

@@ -1,5 +1,4 @@
 """Smoke tests: each example runs end to end on a tiny slice, so none can rot."""
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -7,22 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+from conftest import EXAMPLES, load_example as load
 
 
 def last_json(capsys):

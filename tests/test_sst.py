@@ -161,7 +161,7 @@ def test_argument_errors(tmp_path):
         load_sst(path, "train")
     with pytest.raises(ValueError, match="unknown SST mode"):
         load_sst(path, mode="five")
-    with pytest.raises(ValueError, match="drop_neutral=True needs mode='binary'"):
+    with pytest.raises(ValueError, match="drop_neutral=True needs a binary mode"):
         load_sst(path, drop_neutral=True)
     with pytest.raises(FileNotFoundError):
         load_sst(tmp_path, "dev")

@@ -12,8 +12,50 @@ from .models import RelatednessModel, SentimentModel
 
 T = TypeVar("T")
 
-__all__ = ["seed_everything", "minibatches", "progress", "evaluate_sentiment", "evaluate_relatedness",
+__all__ = ["add_training_arguments", "start_run", "finish_run", "log", "seed_everything", "minibatches", "progress", "evaluate_sentiment", "evaluate_relatedness",
            "relatedness_metrics"]
+
+
+def add_training_arguments(parser, *, out: str, items: str = "examples") -> None:
+    """The options every training example shares (optimisation, seed, device, output).
+
+    The paper's settings are the defaults: 10 epochs, batch 25, AdaGrad lr 0.05, L2 1e-4.
+    """
+    from pathlib import Path
+
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=25)
+    parser.add_argument("--lr", type=float, default=0.05, help="AdaGrad learning rate of the model")
+    parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty (AdaGrad weight decay)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0,
+                        help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
+    parser.add_argument("--limit", type=int, default=None,
+                        help=f"use only the first N {items} of each split (smoke tests)")
+    parser.add_argument("--out", type=Path, default=Path(out), help="where checkpoints and metrics go")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def log(msg: str) -> None:
+    """Progress messages go to stderr, so stdout ends with the result's JSON line."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def start_run(args) -> "tuple[torch.device, torch.Generator]":
+    """Apply ``--threads`` and ``--seed``; returns the device and the data-order generator."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    return torch.device(args.device), seed_everything(args.seed)
+
+
+def finish_run(out, result: dict) -> dict:
+    """Write ``OUT/metrics.json`` and print the result as the last line, one JSON object."""
+    import json
+
+    (out / "metrics.json").write_text(json.dumps(result) + "\n")
+    print(json.dumps(result), flush=True)
+    return result
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -17,6 +17,8 @@ from .download import (
     ChecksumError, DownloadError, download_all, download_sick, download_sst, download_url,
     file_checksum, verify_file,
 )
+from .label_transfer import LabelTransferStats, transfer_all, transfer_labels, word_spans
+from .parsed import load_parsed_sick, load_parsed_sst
 from .paths import DATA_DIR_ENV, default_data_dir
 from .sick import (
     SICK_RAW_FILES, SICK_SPLITS, SickPair, SickSentencePair, load_sick, load_sick_raw,
@@ -24,14 +26,16 @@ from .sick import (
 )
 from .sst import (
     PTB_ESCAPES, SST_BINARY_LABELS, SST_FINE_LABELS, SST_SPLITS, glove_forms, load_sst,
-    load_sst_splits, ptb_unescape, sst_binary_label, sst_path,
+    load_sst_splits, mode_label, ptb_unescape, sst_binary_label, sst_path,
 )
 
 __all__ = [
     "DATA_DIR_ENV", "default_data_dir",
     # SST
     "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
-    "load_sst", "load_sst_splits", "sst_path", "sst_binary_label", "ptb_unescape", "glove_forms",
+    "load_sst", "load_sst_splits", "sst_path", "sst_binary_label", "mode_label", "ptb_unescape", "glove_forms",
+    # our own parses
+    "load_parsed_sst", "load_parsed_sick", "transfer_labels", "transfer_all", "word_spans", "LabelTransferStats",
     # SICK
     "SICK_SPLITS", "SICK_RAW_FILES", "SickPair", "SickSentencePair",
     "load_sick", "load_sick_raw", "sick_split_dir", "sick_raw_path",

@@ -165,12 +165,7 @@ def load_sst(
         >>> len(trees)                                       # doctest: +SKIP
         872
     """
-    if mode not in _MODES:
-        raise ValueError(f"unknown SST mode {mode!r}; expected 'fine', 'binary' or 'binary3'")
-    if drop_neutral is None:
-        drop_neutral = mode in ("binary", "binary3")
-    elif drop_neutral and mode == "fine":
-        raise ValueError("drop_neutral=True needs mode='binary': fine-grained SST keeps neutral sentences")
+    drop_neutral = check_mode(mode, drop_neutral)
     file = sst_path(path, split)
     with open(file, encoding="utf-8") as f:
         lines = f.read().split("\n")
@@ -179,17 +174,39 @@ def load_sst(
     linenos = [i for i, line in enumerate(lines, 1) if line.strip()]
     out: List[Tree] = []
     for tree, lineno in zip(trees, linenos):
-        labels = _int_labels(tree, f"{source}:{lineno}")
-        if mode == "binary":
-            labels = [-1 if lab == 2 else int(lab >= 3) for lab in labels]
-            if drop_neutral and labels[tree.root] == -1:
-                continue
-        elif mode == "binary3":
-            labels = [0 if lab < 2 else 1 if lab == 2 else 2 for lab in labels]
-            if drop_neutral and labels[tree.root] == 1:
-                continue
+        labels = [mode_label(lab, mode) for lab in _int_labels(tree, f"{source}:{lineno}")]
+        if drop_neutral and labels[tree.root] == NEUTRAL[mode]:
+            continue
         out.append(Tree(tree.parents, tree.tokens, labels, tree.rels))
     return out
+
+
+#: The label a neutral node gets in each mode.
+NEUTRAL = {"fine": 2, "binary": -1, "binary3": 1}
+
+
+def check_mode(mode: str, drop_neutral: Optional[bool]) -> bool:
+    """Validate an SST label mode; returns ``drop_neutral`` with its default filled in."""
+    if mode not in _MODES:
+        raise ValueError(f"unknown SST mode {mode!r}; expected 'fine', 'binary' or 'binary3'")
+    if drop_neutral is None:
+        return mode in ("binary", "binary3")
+    if drop_neutral and mode == "fine":
+        raise ValueError("drop_neutral=True needs a binary mode: fine-grained SST keeps neutral sentences")
+    return drop_neutral
+
+
+def mode_label(label: int, mode: str) -> int:
+    """A fine-grained class 0..4 (or -1, no label) in ``mode``'s classes.
+
+    ``fine`` keeps it; ``binary`` is :func:`sst_binary_label`; ``binary3`` gives
+    0 negative, 1 neutral, 2 positive. -1 stays -1.
+    """
+    if label < 0 or mode == "fine":
+        return label
+    if mode == "binary":
+        return sst_binary_label(label)
+    return 0 if label < 2 else 1 if label == 2 else 2
 
 
 def load_sst_splits(path: Optional[PathLike] = None, mode: str = "fine",

@@ -1,0 +1,651 @@
+"""Speed of treenets against DGL's approach and a per-node PyTorch Tree-LSTM.
+
+One command times, in one process on one machine, three implementations of
+the same Tree-LSTM sharing the same weights:
+
+* ``treenets``: :class:`treenets.TreeBatch` + the level-synchronous engine
+  (``cell(batch, x)``);
+* ``dgl``: DGL's own ``tree_lstm`` example recipe, ``dgl.batch`` of per-tree
+  graphs + ``dgl.prop_nodes_topo`` with message/reduce/apply functions
+  (:mod:`treenets.interop.dgl_reference`, run only where ``import dgl`` works);
+* ``recursive``: one tree at a time, one node at a time
+  (:func:`treenets.reference.reference_forward`).
+
+Workloads, over the Stanford Sentiment Treebank (fine-grained labels, a loss
+on every node):
+
+* ``train``: a training epoch (batch construction, forward, loss, backward,
+  AdaGrad step) of the Constituency Tree-LSTM (``NaryTreeLSTM(300, 150,
+  n_ary=2, leaf_input_only=True)``) and of the Child-Sum Tree-LSTM over the
+  same trees, at batch sizes 25 and 256;
+* ``infer``: a forward pass (``torch.no_grad``, eval mode) over the test set.
+
+Inputs come from a random, frozen 300-d embedding table over the SST
+vocabulary (only the compute matters); the classifier is ``Linear(150, 5)``
+and the loss is the cross-entropy summed over labelled nodes and divided by
+the number of trees in the batch.
+
+What is timed, per epoch (``perf_counter``, CUDA synchronized at both ends):
+
+* ``treenets``: ``TreeBatch.from_trees(chunk, vocab)`` (with the vocabulary
+  lookup of every token), ``.to(device)``, embedding, cell, classifier, loss,
+  backward, optimizer step;
+* ``dgl``: ``dgl.batch(graphs)`` of per-tree graphs built once before timing
+  (as DGL's ``SSTDataset`` does when it loads), ``.to(device)``, then the same;
+* ``recursive``: per-tree id tensors built once before timing; for each tree
+  of a batch, forward and backward (gradients accumulate), one optimizer step
+  per batch. It runs on a size-matched subset of the trees (every k-th tree by
+  size), since it is slow; it gives trees/s like the others.
+
+Batch construction is inside the timed loop and also reported on its own
+(``build_seconds``). Before timing, all three are checked to give the same
+``h`` at every node, the same loss and the same gradients (float64, within
+``--tol``, default 1e-5) on a few trees.
+
+The last line printed is one JSON object (ratios are speedups: treenets
+trees/s divided by the other's trees/s). The exit status is 1 when the
+equivalence check fails.
+
+Examples::
+
+    python benchmarks/run.py --quick                  # about 1-3 min on a 2-core CPU
+    python benchmarks/run.py                          # full epochs, test set
+    python benchmarks/run.py --device cuda --threads 4
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import datetime
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from treenets import ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch, Vocab, default_label  # noqa: E402
+from treenets.reference import reference_forward  # noqa: E402
+
+IMPLS = ("treenets", "dgl", "recursive")
+CELL_NAMES = ("nary", "childsum")
+N_CLASSES = 5
+
+
+# --------------------------------------------------------------------- setup
+def import_dgl():
+    """``(dgl module, None)``, or ``(None, reason)`` when DGL does not import."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import dgl
+        return dgl, None
+    except Exception as err:  # ImportError, or a broken install (missing yaml, wrong torch)
+        return None, f"{type(err).__name__}: {err}"
+
+
+def set_threads(threads: int, dgl=None) -> None:
+    """Intra-op threads of torch (and of DGL's OpenMP kernels when DGL is loaded)."""
+    torch.set_num_threads(threads)
+    if dgl is not None:
+        try:
+            dgl.utils.set_num_threads(threads)
+        except Exception:  # older/newer DGL without it: torch's setting is what matters
+            pass
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("TREENETS_DATA_DIR", "").strip()
+    return Path(env).expanduser() if env else REPO.parent / "shared" / "data"
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def build_cell(name: str, embed: int, hidden: int) -> nn.Module:
+    if name == "nary":
+        return NaryTreeLSTM(embed, hidden, n_ary=2, leaf_input_only=True)
+    if name == "childsum":
+        return ChildSumTreeLSTM(embed, hidden)
+    raise ValueError(f"unknown cell {name!r}; choose from {CELL_NAMES}")
+
+
+class BenchModel(nn.Module):
+    """Frozen random embedding + tree cell + per-node ``Linear(hidden, 5)``."""
+
+    def __init__(self, cell: str, vocab_size: int, embed: int = 300, hidden: int = 150) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embed)
+        nn.init.normal_(self.embedding.weight, std=0.1)
+        self.embedding.weight.requires_grad_(False)
+        self.cell = build_cell(cell, embed, hidden)
+        self.out = nn.Linear(hidden, N_CLASSES)
+
+    def embed(self, word_ids: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(word_ids.clamp(min=0))  # [N, embed]
+        return x * (word_ids >= 0).unsqueeze(1).to(x.dtype)
+
+    def trainable(self) -> List[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+
+def node_loss(logits: torch.Tensor, labels: torch.Tensor, n_trees: int) -> torch.Tensor:
+    """Cross-entropy summed over labelled nodes, divided by the number of trees."""
+    return F.cross_entropy(logits, labels, ignore_index=-1, reduction="sum") / n_trees
+
+
+def make_optimizer(model: BenchModel) -> torch.optim.Optimizer:
+    return torch.optim.Adagrad(model.trainable(), lr=0.05, weight_decay=1e-4)
+
+
+# ---------------------------------------------------------------------- data
+def build_vocab(trees: Sequence[Tree]) -> Vocab:
+    return Vocab((w for t in trees for w in t.words), unk="<unk>")
+
+
+def synthetic_trees(n: int, seed: int = 0, min_words: int = 2, max_words: int = 30,
+                    vocab_words: int = 500) -> List[Tree]:
+    """Random binary constituency trees with SST-like labels 0..4 on every node."""
+    rng = random.Random(seed)
+    trees = []
+    for _ in range(n):
+        words = [f"w{rng.randrange(vocab_words)}" for _ in range(rng.randint(min_words, max_words))]
+        items = [f"({rng.randrange(N_CLASSES)} {w})" for w in words]
+        while len(items) > 1:  # merge a random adjacent pair
+            k = rng.randrange(len(items) - 1)
+            items[k:k + 2] = [f"({rng.randrange(N_CLASSES)} {items[k]} {items[k + 1]})"]
+        t = Tree.from_brackets(items[0])
+        trees.append(Tree(t.parents, t.tokens, [int(lab) for lab in t.labels]))
+    return trees
+
+
+def load_data(data_dir: Optional[Path], synthetic: int = 0):
+    """``(train, test, source)``: SST fine-grained, or random trees when ``synthetic > 0``."""
+    if synthetic:
+        return synthetic_trees(synthetic, seed=1), synthetic_trees(max(2, synthetic // 2), seed=2), "synthetic"
+    from treenets.data.sst import load_sst
+
+    if data_dir is None or not (data_dir / "sst" / "train.txt").is_file():
+        raise SystemExit(f"SST not found under {data_dir}/sst (train.txt, test.txt): pass --data-dir, "
+                         f"set TREENETS_DATA_DIR, or use --synthetic N")
+    return (load_sst(data_dir / "sst", "train"), load_sst(data_dir / "sst", "test"), str(data_dir / "sst"))
+
+
+def size_matched_subset(trees: Sequence[Tree], k: int, seed: int = 0) -> List[Tree]:
+    """``k`` trees whose sizes follow ``trees``' distribution (evenly spaced by size), shuffled."""
+    if k >= len(trees):
+        return list(trees)
+    by_size = sorted(trees, key=len)
+    step = len(by_size) / k
+    subset = [by_size[int((i + 0.5) * step)] for i in range(k)]
+    random.Random(seed).shuffle(subset)
+    return subset
+
+
+def chunks(items: Sequence, size: int) -> List[list]:
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def tree_tensors(tree: Tree, vocab: Vocab, device) -> tuple:
+    """Per-tree ``(tree, word_ids, labels)`` for the recursive baseline (built once)."""
+    ids = [-1 if tok is None else vocab[tok] for tok in tree.tokens]
+    labels = [default_label(lab) for lab in tree.labels]
+    return (tree, torch.tensor(ids, dtype=torch.long, device=device),
+            torch.tensor(labels, dtype=torch.long, device=device))
+
+
+def tree_graphs(trees: Sequence[Tree], vocab: Vocab) -> list:
+    """One DGL graph per tree (edges child -> parent, ``word_ids``, ``labels``,
+    ``child_pos``), as a dataset would hold them. Built once, not timed."""
+    return [TreeBatch.from_trees([t], vocab).to_dgl() for t in trees]
+
+
+# ----------------------------------------------------------------- one batch
+class Runner:
+    """One implementation: ``prepare`` builds a batch from its items, ``step``
+    runs forward (+ loss + backward when training) and returns ``(h, loss)``."""
+
+    name = ""
+
+    def __init__(self, model: BenchModel, device: torch.device) -> None:
+        self.model = model
+        self.device = device
+
+    def prepare(self, items):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def step(self, prepared, train: bool):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class TreenetsRunner(Runner):
+    name = "treenets"
+
+    def __init__(self, model, device, vocab):
+        super().__init__(model, device)
+        self.vocab = vocab
+
+    def prepare(self, trees):
+        return TreeBatch.from_trees(trees, self.vocab).to(self.device)
+
+    def step(self, batch, train):
+        m = self.model
+        h, _ = m.cell(batch, m.embed(batch.word_ids))
+        logits = m.out(h)
+        loss = node_loss(logits, batch.labels, batch.num_trees) if train else None
+        if train:
+            loss.backward()
+        return h, loss
+
+
+class DGLRunner(Runner):
+    name = "dgl"
+
+    def __init__(self, model, device, dgl):
+        super().__init__(model, device)
+        from treenets.interop.dgl_reference import dgl_reference
+
+        self.dgl = dgl
+        self.module = dgl_reference(model.cell)
+
+    def prepare(self, graphs):
+        return self.dgl.batch(graphs).to(self.device)
+
+    def step(self, g, train):
+        m = self.model
+        h, _ = self.module(g, m.embed(g.ndata["word_ids"]))
+        logits = m.out(h)
+        loss = node_loss(logits, g.ndata["labels"], g.batch_size) if train else None
+        if train:
+            loss.backward()
+        return h, loss
+
+
+class RecursiveRunner(Runner):
+    """Per tree, per node. Training: one backward per tree (gradients add up)."""
+
+    name = "recursive"
+
+    def prepare(self, items):
+        return items  # (tree, word_ids, labels) built once per tree, before timing
+
+    def step(self, items, train):
+        m = self.model
+        hs, total = [], 0.0
+        for tree, word_ids, labels in items:
+            h, _ = reference_forward(m.cell, tree, m.embed(word_ids))
+            hs.append(h)
+            if train:
+                loss = node_loss(m.out(h), labels, len(items))
+                loss.backward()
+                total = total + loss.detach()
+            else:
+                m.out(h)
+        return hs, (total if train else None)
+
+
+# --------------------------------------------------------------------- timing
+def run_epoch(runner: Runner, batches: Sequence, train: bool, opt=None) -> Dict[str, float]:
+    """Time one pass over ``batches`` (lists of the runner's items)."""
+    runner.model.train(train)
+    build = 0.0
+    n_trees = sum(len(b) for b in batches)
+    device = runner.device
+    sync(device)
+    start = time.perf_counter()
+    with torch.set_grad_enabled(train):
+        for items in batches:
+            t0 = time.perf_counter()
+            prepared = runner.prepare(items)
+            build += time.perf_counter() - t0
+            if train:
+                opt.zero_grad(set_to_none=True)
+            runner.step(prepared, train)
+            if train:
+                opt.step()
+    sync(device)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "build_seconds": build, "trees": n_trees}
+
+
+def summarize(runs: List[Dict[str, float]], nodes: int) -> Dict:
+    """Best (fastest) and median of repeated runs; throughput from the best."""
+    best = min(runs, key=lambda r: r["seconds"])
+    trees = best["trees"]
+    compute = best["seconds"] - best["build_seconds"]
+    return {
+        "trees": trees,
+        "nodes": nodes,
+        "seconds": round(best["seconds"], 4),
+        "median_seconds": round(statistics.median(r["seconds"] for r in runs), 4),
+        "build_seconds": round(best["build_seconds"], 4),
+        "trees_per_s": round(trees / best["seconds"], 2),
+        "nodes_per_s": round(nodes / best["seconds"], 1),
+        "trees_per_s_excl_build": round(trees / compute, 2) if compute > 0 else None,
+        "repeats": len(runs),
+    }
+
+
+def ratio(a: Optional[Dict], b: Optional[Dict]) -> Optional[float]:
+    if a is None or b is None:
+        return None
+    return round(a["trees_per_s"] / b["trees_per_s"], 2)
+
+
+# ---------------------------------------------------------------- correctness
+def _grads(model: BenchModel) -> Dict[str, torch.Tensor]:
+    return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+def check_equivalence(cell: str, trees: Sequence[Tree], vocab: Vocab, dgl=None, embed: int = 300,
+                      hidden: int = 150, dtype=torch.float64, tol: float = 1e-5, seed: int = 0) -> Dict:
+    """Run the three implementations on the same weights; compare h (every node),
+    loss and every gradient. Uses the very runners that are timed."""
+    torch.manual_seed(seed)
+    model = BenchModel(cell, len(vocab), embed, hidden).to(dtype)
+    device = torch.device("cpu")
+    runners = [TreenetsRunner(model, device, vocab), RecursiveRunner(model, device)]
+    inputs = {"treenets": list(trees), "recursive": [tree_tensors(t, vocab, device) for t in trees]}
+    if dgl is not None:
+        runners.append(DGLRunner(model, device, dgl))
+        inputs["dgl"] = tree_graphs(trees, vocab)
+    out = {}
+    for runner in runners:
+        model.zero_grad(set_to_none=True)
+        model.train()
+        h, loss = runner.step(runner.prepare(inputs[runner.name]), train=True)
+        if isinstance(h, list):
+            h = torch.cat(h)
+        out[runner.name] = (h.detach(), float(loss.detach()), _grads(model))
+    h_ref, loss_ref, g_ref = out["treenets"]
+    result = {"cell": cell, "trees": len(trees), "nodes": int(h_ref.shape[0]),
+              "dtype": str(dtype).replace("torch.", ""), "tol": tol}
+    ok = True
+    for name in ("dgl", "recursive"):
+        if name not in out:
+            result[name] = None
+            continue
+        h, loss, g = out[name]
+        diffs = {"h": float((h - h_ref).abs().max()), "loss": abs(loss - loss_ref),
+                 "grad": max(float((g[k] - g_ref[k]).abs().max()) for k in g_ref)}
+        diffs = {k: float(f"{v:.3g}") for k, v in diffs.items()}
+        passed = h.shape == h_ref.shape and all(v <= tol for v in diffs.values())
+        ok = ok and passed
+        result[name] = {"max_abs_diff": diffs, "passed": passed}
+    result["passed"] = ok
+    return result
+
+
+# ---------------------------------------------------------------- benchmarks
+def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree], rec_trees: Sequence[Tree],
+                 vocab: Vocab, device: torch.device, impls: Sequence[str], dgl=None, repeats: int = 1,
+                 embed: int = 300, hidden: int = 150, seed: int = 0, log=print,
+                 recursive_result: Optional[Dict] = None) -> Dict:
+    """Time ``impls`` on one (workload, cell, batch size). Each implementation
+    gets its own copy of the same initial weights and its own optimizer; runs
+    are interleaved (treenets, dgl, recursive, treenets, ...) so that a change
+    in background load hits them alike. ``recursive_result`` reuses a
+    measurement (the per-node baseline does not depend on the batch size)."""
+    train = workload == "train"
+    torch.manual_seed(seed)
+    base = BenchModel(cell, len(vocab), embed, hidden).to(device)
+    setups = {}
+    if "treenets" in impls:
+        model = copy.deepcopy(base)
+        setups["treenets"] = (TreenetsRunner(model, device, vocab), chunks(trees, batch_size), model)
+    if "dgl" in impls and dgl is not None:
+        model = copy.deepcopy(base)
+        graphs = tree_graphs(trees, vocab)
+        setups["dgl"] = (DGLRunner(model, device, dgl), chunks(graphs, batch_size), model)
+    if "recursive" in impls and recursive_result is None:
+        model = copy.deepcopy(base)
+        items = [tree_tensors(t, vocab, device) for t in rec_trees]
+        setups["recursive"] = (RecursiveRunner(model, device), chunks(items, batch_size), model)
+    runs: Dict[str, list] = {k: [] for k in setups}
+    opts = {k: (make_optimizer(m) if train else None) for k, (_, _, m) in setups.items()}
+    for name, (runner, batches, _) in setups.items():  # warm-up: one small batch each, untimed
+        run_epoch(runner, [batches[0][:min(len(batches[0]), batch_size, 4)]], train, opts[name])
+    for _ in range(repeats):
+        for name, (runner, batches, _) in setups.items():
+            runs[name].append(run_epoch(runner, batches, train, opts[name]))
+    nodes = sum(len(t) for t in trees)
+    rec_nodes = sum(len(t) for t in rec_trees)
+    res: Dict = {"workload": workload, "cell": cell, "batch_size": batch_size,
+                 "mean_nodes_per_tree": round(nodes / len(trees), 2)}
+    for name in IMPLS:
+        if name in runs:
+            res[name] = summarize(runs[name], rec_nodes if name == "recursive" else nodes)
+        elif name == "recursive" and recursive_result is not None and "recursive" in impls:
+            res[name] = dict(recursive_result, reused=True)
+        else:
+            res[name] = None
+    if res["recursive"] is not None:
+        res["recursive"]["mean_nodes_per_tree"] = round(rec_nodes / len(rec_trees), 2)
+    res["ratio_vs_dgl"] = ratio(res["treenets"], res["dgl"])
+    res["ratio_vs_recursive"] = ratio(res["treenets"], res["recursive"])
+    parts = []
+    for name in IMPLS:
+        r = res[name]
+        parts.append(f"{name} {r['trees_per_s']:9.1f} trees/s (build {r['build_seconds']:.2f}s of {r['seconds']:.2f}s)"
+                     if r else f"{name} {'n/a':>9}")
+    log(f"{workload:5} {cell:8} bs={batch_size:<4} n={len(trees):<5} " + " | ".join(parts)
+        + f" | a/b={res['ratio_vs_dgl']} a/c={res['ratio_vs_recursive']}")
+    return res
+
+
+def run_suite(train_trees: Sequence[Tree], test_trees: Sequence[Tree], vocab: Vocab, device: torch.device,
+              cells: Sequence[str] = CELL_NAMES, batch_sizes: Sequence[int] = (25, 256),
+              impls: Sequence[str] = IMPLS, dgl=None, recursive_trees: int = 100, repeats: int = 1,
+              embed: int = 300, hidden: int = 150, check_trees: int = 8, tol: float = 1e-5,
+              log=print) -> Dict:
+    """Checks, then every (workload, cell, batch size). Returns the checks, the
+    per-config results and the headline ratios."""
+    checks = []
+    if check_trees:
+        check_set = size_matched_subset(train_trees, check_trees, seed=3)
+        for cell in cells:
+            c = check_equivalence(cell, check_set, vocab, dgl if "dgl" in impls else None, embed, hidden, tol=tol)
+            checks.append(c)
+            log(f"check {cell:8} ({c['trees']} trees, {c['nodes']} nodes, {c['dtype']}): "
+                + ", ".join(f"{k} {c[k]['max_abs_diff']}" if c[k] else f"{k} n/a" for k in ("dgl", "recursive"))
+                + f" -> {'OK' if c['passed'] else 'FAILED'}")
+    rec_train = size_matched_subset(train_trees, recursive_trees, seed=1)
+    rec_test = size_matched_subset(test_trees, recursive_trees, seed=2)
+    configs = []
+    for workload, trees, rec in (("train", train_trees, rec_train), ("infer", test_trees, rec_test)):
+        for cell in cells:
+            reuse = None
+            for bs in batch_sizes:
+                res = bench_config(workload, cell, bs, trees, rec, vocab, device, impls, dgl, repeats,
+                                   embed, hidden, log=log, recursive_result=reuse)
+                if res["recursive"] is not None and reuse is None:
+                    reuse = {k: v for k, v in res["recursive"].items() if k != "reused"}
+                    reuse["measured_at_batch_size"] = bs
+                configs.append(res)
+    return {"checks": checks, "configs": configs}
+
+
+def headline(configs: List[Dict], workload: str, key: str, cell: str, batch_size: int) -> Optional[float]:
+    for c in configs:
+        if c["workload"] == workload and c["cell"] == cell and c["batch_size"] == batch_size:
+            return c[key]
+    return None
+
+
+# ----------------------------------------------------------------------- main
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="subsets: --train-trees 1000 --test-trees 1000 --recursive-trees 50 --repeats 2 "
+                        "(unless given); finishes in a few minutes on a CPU")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder holding sst/{train,test}.txt (default: $TREENETS_DATA_DIR, else ../shared/data "
+                        "next to the repository)")
+    p.add_argument("--synthetic", type=int, default=0, metavar="N",
+                   help="use N random binary trees instead of SST (for smoke tests)")
+    p.add_argument("--device", default=None, help="cpu or cuda[:k] (default: cuda when available)")
+    p.add_argument("--threads", type=int, default=1, help="torch (and DGL) intra-op threads (default 1)")
+    p.add_argument("--cells", default=",".join(CELL_NAMES), help="comma list of nary, childsum")
+    p.add_argument("--batch-sizes", default="25,256", help="comma list (default 25,256)")
+    p.add_argument("--impls", default=",".join(IMPLS), help="comma list of treenets, dgl, recursive")
+    p.add_argument("--train-trees", type=int, default=None,
+                   help="trees per training epoch (default: all 8,544; 1000 with --quick)")
+    p.add_argument("--test-trees", type=int, default=None,
+                   help="trees for inference (default: all 2,210; 1000 with --quick)")
+    p.add_argument("--recursive-trees", type=int, default=None,
+                   help="size-matched subset for the per-node baseline (default 150; 50 with --quick)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="timed epochs per implementation and config; the fastest counts (default 2, also with --quick)")
+    p.add_argument("--check-trees", type=int, default=8, help="trees for the equivalence check (0: skip)")
+    p.add_argument("--tol", type=float, default=1e-5, help="tolerance of the equivalence check (float64)")
+    p.add_argument("--embed", type=int, default=300)
+    p.add_argument("--hidden", type=int, default=150)
+    p.add_argument("--seed", type=int, default=0, help="order of the training trees")
+    p.add_argument("--json-out", type=Path, default=None, help="also write the final JSON object here")
+    args = p.parse_args(argv)
+    quick = {"train_trees": 1000, "test_trees": 1000, "recursive_trees": 50, "repeats": 2}
+    full = {"train_trees": None, "test_trees": None, "recursive_trees": 150, "repeats": 2}
+    for key, value in (quick if args.quick else full).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    args.cells = [c for c in args.cells.split(",") if c]
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b]
+    args.impls = [i for i in args.impls.split(",") if i]
+    for impl in args.impls:
+        if impl not in IMPLS:
+            p.error(f"unknown implementation {impl!r}; choose from {IMPLS}")
+    return args
+
+
+def git_state() -> Dict:
+    """The commit of the checkout and whether treenets/ differs from it (None outside git)."""
+    import subprocess
+
+    def git(*cmd):
+        return subprocess.run(["git", "-C", str(REPO), *cmd], capture_output=True, text=True, timeout=10,
+                              check=True).stdout.strip()
+    try:
+        return {"git_commit": git("rev-parse", "--short", "HEAD"),
+                "treenets_modified": bool(git("status", "--porcelain", "--untracked-files=no", "--", "treenets"))}
+    except Exception:
+        return {"git_commit": None, "treenets_modified": None}
+
+
+def cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "cpu"
+
+
+def environment(device: torch.device, threads: int, dgl, dgl_error) -> Dict:
+    info = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "torch": torch.__version__,
+        "dgl": getattr(dgl, "__version__", None),
+        "dgl_error": dgl_error,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        **git_state(),
+    }
+    if hasattr(os, "getloadavg"):
+        info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
+    return info
+
+
+def main(argv=None) -> Dict:
+    args = parse_args(argv)
+    t_start = time.perf_counter()
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dgl, dgl_error = (None, "not requested") if "dgl" not in args.impls else import_dgl()
+    set_threads(args.threads, dgl)
+    env = environment(device, args.threads, dgl, dgl_error)
+    if dgl is not None and device.type == "cuda":
+        try:
+            dgl.graph(([0], [1])).to(device)
+        except Exception as err:  # a CPU-only DGL build
+            dgl, env["dgl_error"] = None, f"DGL cannot use {device}: {err}"
+    print(f"# treenets benchmark | commit {env['git_commit']}{' (treenets/ modified)' if env['treenets_modified'] else ''}"
+          f" | torch {env['torch']} | dgl {env['dgl'] or 'n/a (' + str(env['dgl_error']) + ')'}"
+          f" | device {env['device']} ({env['device_name']}) | threads {args.threads}"
+          f" | cpus {env['cpu_count']} | load {env.get('loadavg_start')}", flush=True)
+
+    data_dir = args.data_dir or default_data_dir()
+    train, test, source = load_data(data_dir, args.synthetic)
+    vocab = build_vocab(list(train) + list(test))
+    rng = random.Random(args.seed)
+    train = list(train)
+    rng.shuffle(train)  # one fixed order, the same for every implementation
+    train = train[:args.train_trees] if args.train_trees else train
+    test = list(test)[:args.test_trees] if args.test_trees else list(test)
+    mode = "QUICK: subsets of SST" if args.quick else "full"
+    print(f"# data {source} ({mode}): train {len(train)} trees, test {len(test)} trees, "
+          f"recursive subsets {min(args.recursive_trees, len(train))}/{min(args.recursive_trees, len(test))} "
+          f"(size-matched), vocab {len(vocab)}, repeats {args.repeats} (fastest counts)", flush=True)
+
+    suite = run_suite(train, test, vocab, device, args.cells, args.batch_sizes, args.impls, dgl,
+                      args.recursive_trees, args.repeats, args.embed, args.hidden, args.check_trees, args.tol,
+                      log=lambda msg: print(msg, flush=True))
+    configs = suite["configs"]
+    head_cell = "nary" if "nary" in args.cells else args.cells[0]
+    head_train_bs = 25 if 25 in args.batch_sizes else args.batch_sizes[0]
+    head_infer_bs = 256 if 256 in args.batch_sizes else args.batch_sizes[-1]
+    result = {
+        "benchmark": "treenets.benchmarks.run",
+        "train_ratio_vs_dgl": headline(configs, "train", "ratio_vs_dgl", head_cell, head_train_bs),
+        "train_ratio_vs_recursive": headline(configs, "train", "ratio_vs_recursive", head_cell, head_train_bs),
+        "infer_ratio_vs_dgl": headline(configs, "infer", "ratio_vs_dgl", head_cell, head_infer_bs),
+        "infer_ratio_vs_recursive": headline(configs, "infer", "ratio_vs_recursive", head_cell, head_infer_bs),
+        "headline": {"cell": head_cell, "train_batch_size": head_train_bs, "infer_batch_size": head_infer_bs,
+                     "ratio": "treenets trees/s divided by the other's trees/s (both include batch construction)"},
+        "checks_passed": all(c["passed"] for c in suite["checks"]) if suite["checks"] else None,
+        "quick": args.quick,
+        "data": {"source": source, "train_trees": len(train), "test_trees": len(test),
+                 "recursive_trees": args.recursive_trees, "vocab": len(vocab), "embed": args.embed,
+                 "hidden": args.hidden, "embedding": "random, frozen", "repeats": args.repeats},
+        **env,
+        "checks": suite["checks"],
+        "configs": configs,
+    }
+    return finish(result, args.json_out, t_start)
+
+
+def finish(result: Dict, json_out: Optional[Path], t_start: float) -> Dict:
+    """Add the end load and wall time, then print (and save) the result as the last JSON line."""
+    if hasattr(os, "getloadavg"):
+        result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    result["wall_seconds"] = round(time.perf_counter() - t_start, 1)
+    line = json.dumps(result)
+    if json_out:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(line + "\n")
+    print(line, flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main()["checks_passed"] is False else 0)

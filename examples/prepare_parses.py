@@ -1,0 +1,253 @@
+#!/usr/bin/env python
+"""Parse SST into dependency trees and SICK into constituency trees with stanza.
+
+Tai et al. (2015) trained each Tree-LSTM on both tree kinds: the Dependency
+Tree-LSTM on SST (phrase labels carried over to dependency subtrees) and the
+Constituency Tree-LSTM on SICK. SST comes with constituency trees and SICK with
+dependency parses, so this script makes the other kind:
+
+* SST (train/dev/test): every sentence is dependency-parsed by stanza over
+  SST's own tokens (pretokenized, so the words stay exactly SST's), and every
+  dependency node gets the label of the SST phrase with the same word span
+  (:func:`treenets.data.label_transfer.transfer_labels`; ``-1`` where none
+  matches). Written to ``OUT/sst/{split}.dtree``, fine-grained labels 0..4.
+* SICK (train/dev/test, the Tai et al. ``.toks`` files): every sentence is
+  parsed into a right-binarized constituency tree (unary chains collapsed),
+  written to ``OUT/sick/{split}/a.ctree`` and ``b.ctree`` in pair order.
+
+Each output line is one ``str(tree)`` that :meth:`treenets.Tree.from_brackets`
+reads back; ``examples/train_sst.py --parsed-dir OUT`` and
+``examples/train_sick.py --parsed-dir OUT`` train on them.
+
+    python examples/prepare_parses.py --data-dir ../shared/data --out runs/parses
+
+The parser sees un-escaped forms (``-LRB-`` -> ``(``, ```` `` ```` -> ``"``);
+the trees keep SST's tokens, aligned by index. Parses go through the on-disk
+cache of :func:`treenets.api.parse` (``OUT/cache`` by default), chunk by chunk,
+so an interrupted run resumes where it stopped and a second run parses nothing.
+Parsing speed and label coverage go to ``OUT/stats.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List, Sequence
+
+import torch
+
+from treenets.api import parse as cached_parse
+from treenets.data import default_data_dir, load_sick, load_sst, ptb_unescape
+from treenets.data.label_transfer import LabelTransferStats, transfer_labels
+from treenets.training import progress
+from treenets.tree import Tree
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="folder with sst/ and sick/ (default: $TREENETS_DATA_DIR)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--device", default="cpu", help="torch device for stanza, e.g. cpu or cuda:0")
+    p.add_argument("--threads", type=int, default=1,
+                   help="CPU threads for torch/stanza (0: torch's default); 1 is fastest on a shared CPU")
+    p.add_argument("--limit", type=int, default=None,
+                   help="only the first N trees (SST) / pairs (SICK) of each split (smoke tests)")
+    p.add_argument("--only", choices=["sst", "sick"], default=None, help="prepare only one dataset")
+    p.add_argument("--stanza-dir", type=Path, default=None,
+                   help="stanza resources directory (default: $STANZA_RESOURCES_DIR)")
+    p.add_argument("--cache", type=Path, default=None,
+                   help="parse cache folder (default: OUT/cache); parses are keyed by text and parser config")
+    p.add_argument("--chunk", type=int, default=256, help="sentences per stanza call (and per cache flush)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return p.parse_args(argv)
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def parser_form(token: str) -> str:
+    """The form of an SST/SICK token the parser sees: PTB escapes undone, no inner whitespace.
+
+    SST has tokens such as ``"8\\xa01/2"`` whose non-breaking space would split
+    them in two under ``tokenize_pretokenized``; it becomes ``_``.
+    """
+    form = _WHITESPACE.sub("_", ptb_unescape(token).strip())
+    return form or "_"
+
+
+class _Counting:
+    """Counts the sentences a parser really parses (cache misses) and the time it takes."""
+
+    def __init__(self, parser) -> None:
+        self.parser = parser
+        self.sentences = 0
+        self.seconds = 0.0
+        inner = parser.parse
+
+        def counting_parse(texts):
+            start = time.perf_counter()
+            out = inner(texts)
+            self.seconds += time.perf_counter() - start
+            self.sentences += len(texts)
+            return out
+
+        parser.parse = counting_parse  # an instance attribute: parser_config (the cache key) is unchanged
+
+    @property
+    def rate(self) -> float:
+        return self.sentences / self.seconds if self.seconds else 0.0
+
+
+def parse_sentences(word_lists: Sequence[Sequence[str]], kind: str, counting: _Counting, cache: Path,
+                    chunk: int, desc: str, show: bool) -> List[Tree]:
+    """Parse each word list as one pretokenized sentence; return one tree per list, in order.
+
+    Duplicate sentences are parsed once. Each returned tree is the parser's
+    tree with its word-carrying nodes renamed to the original tokens (the
+    parser saw :func:`parser_form` of them).
+    """
+    texts = [" ".join(parser_form(w) for w in words) for words in word_lists]
+    unique = list(dict.fromkeys(texts))
+    parsed: Dict[str, Tree] = {}
+    chunks = [unique[i:i + chunk] for i in range(0, len(unique), chunk)]
+    before_n, before_s = counting.sentences, counting.seconds
+    bar = progress(chunks, len(chunks), desc, show)
+    for part in bar:
+        for text, trees in zip(part, cached_parse(part, tree=kind, parser=counting.parser, cache=cache)):
+            if len(trees) != 1:
+                raise RuntimeError(f"stanza split the pretokenized sentence {text!r} into {len(trees)} sentences")
+            parsed[text] = trees[0]
+        if show and hasattr(bar, "set_postfix"):
+            n, s = counting.sentences - before_n, counting.seconds - before_s
+            bar.set_postfix_str(f"{n / s:.1f} sent/s" if s else "cached")
+    out = []
+    for words, text in zip(word_lists, texts):
+        tree = parsed[text]
+        slots = [i for i, t in enumerate(tree.tokens) if t is not None]
+        if len(slots) != len(words):
+            raise RuntimeError(f"the {kind} tree of {' '.join(words)!r} has {len(slots)} words, not {len(words)}")
+        tokens = list(tree.tokens)
+        for i, w in zip(slots, words):
+            tokens[i] = w
+        out.append(Tree(tree.parents, tokens, tree.labels, tree.rels))
+    n, s = counting.sentences - before_n, counting.seconds - before_s
+    log(f"{desc}: {len(word_lists)} sentences ({len(unique)} distinct), parsed {n} in {s:.1f}s"
+        + (f" = {n / s:.1f} sentences/s" if s else " (all from the cache)"))
+    return out
+
+
+def write_trees(path: Path, trees: Sequence[Tree]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        for tree in trees:
+            line = str(tree)
+            if "\n" in line:
+                raise RuntimeError(f"a tree prints over several lines: {line!r}")
+            f.write(line + "\n")
+    tmp.replace(path)
+
+
+def make_parser(args, dependency: bool):
+    from parsers import StanzaParser
+
+    start = time.perf_counter()
+    parser = StanzaParser(dir=args.stanza_dir, dependency=dependency, constituency=not dependency,
+                          binarize=None if dependency else "right", tokenize_pretokenized=True,
+                          device=args.device)
+    log(f"loaded {parser} in {time.perf_counter() - start:.1f}s")
+    return parser
+
+
+def prepare_sst(args, data_dir: Path, cache: Path, show: bool) -> dict:
+    splits = {s: load_sst(data_dir / "sst", s, mode="fine") for s in ("train", "dev", "test")}
+    if args.limit:
+        splits = {s: t[:args.limit] for s, t in splits.items()}
+    counting = _Counting(make_parser(args, dependency=True))
+    all_trees = [t for trees in splits.values() for t in trees]
+    deps = parse_sentences([t.words for t in all_trees], "dependency", counting, cache, args.chunk,
+                           "sst dependency", show)
+    stats: dict = {"sentences": len(all_trees), "parsed": counting.sentences,
+                   "parse_seconds": round(counting.seconds, 1), "sentences_per_s": round(counting.rate, 1),
+                   "splits": {}}
+    total = LabelTransferStats()
+    k = 0
+    for split, trees in splits.items():
+        split_stats = LabelTransferStats()
+        labelled = []
+        for j, sst_tree in enumerate(trees):
+            dep = transfer_labels(sst_tree, deps[k], where=f"sst/{split}.txt tree {j + 1}")
+            k += 1
+            split_stats.add(dep)
+            total.add(dep)
+            labelled.append(dep)
+        write_trees(args.out / "sst" / f"{split}.dtree", labelled)
+        stats["splits"][split] = split_stats.as_dict()
+        sst_nodes = sum(len(t) for t in trees)
+        stats["splits"][split]["sst_nodes"] = sst_nodes
+        log(f"sst {split}: {len(trees)} trees -> {args.out / 'sst' / (split + '.dtree')}; "
+            f"{split_stats.labelled}/{split_stats.nodes} dependency nodes labelled "
+            f"({100 * split_stats.coverage:.1f}%; {100 * split_stats.non_root_coverage:.1f}% of non-root nodes; "
+            f"SST trees have {sst_nodes} labelled nodes); {split_stats.non_projective} non-projective trees")
+    stats["label_transfer"] = total.as_dict()
+    return stats
+
+
+def prepare_sick(args, data_dir: Path, cache: Path, show: bool) -> dict:
+    splits = {s: load_sick(data_dir / "sick", s, with_rels=False) for s in ("train", "dev", "test")}
+    if args.limit:
+        splits = {s: p[:args.limit] for s, p in splits.items()}
+    counting = _Counting(make_parser(args, dependency=False))
+    sentences = [t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)]
+    trees = parse_sentences(sentences, "constituency", counting, cache, args.chunk, "sick constituency", show)
+    stats: dict = {"sentences": len(sentences), "parsed": counting.sentences,
+                   "parse_seconds": round(counting.seconds, 1), "sentences_per_s": round(counting.rate, 1),
+                   "splits": {}}
+    k = 0
+    for split, pairs in splits.items():
+        a, b = [], []
+        for _ in pairs:
+            a.append(trees[k])
+            b.append(trees[k + 1])
+            k += 2
+        folder = args.out / "sick" / split
+        write_trees(folder / "a.ctree", a)
+        write_trees(folder / "b.ctree", b)
+        (folder / "id.txt").write_text("".join(p.id + "\n" for p in pairs), encoding="utf-8")
+        max_children = max(t.max_children for t in a + b)
+        stats["splits"][split] = {"pairs": len(pairs), "max_children": max_children}
+        log(f"sick {split}: {len(pairs)} pairs -> {folder}/a.ctree, b.ctree")
+    return stats
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    data_dir = args.data_dir or default_data_dir()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cache = args.cache or args.out / "cache"
+    show = not args.no_progress
+    args.out.mkdir(parents=True, exist_ok=True)
+    stats: dict = {"stanza_dir": str(args.stanza_dir or os.environ.get("STANZA_RESOURCES_DIR", "")),
+                   "device": args.device, "threads": args.threads or torch.get_num_threads(), "limit": args.limit}
+    if args.only in (None, "sst"):
+        stats["sst"] = prepare_sst(args, data_dir, cache, show)
+    if args.only in (None, "sick"):
+        stats["sick"] = prepare_sick(args, data_dir, cache, show)
+    stats_path = args.out / ("stats.json" if args.only is None else f"stats_{args.only}.json")
+    stats_path.write_text(json.dumps(stats, indent=1) + "\n")
+    print(json.dumps(stats), flush=True)
+    return stats
+
+
+if __name__ == "__main__":
+    main()

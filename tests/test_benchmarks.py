@@ -1,0 +1,120 @@
+"""Smoke tests of benchmarks/run.py and benchmarks/scaling.py on a tiny workload.
+
+They run every benchmark function end to end on a handful of random trees with
+small layers, so the scripts cannot rot; they assert nothing about speed. The
+DGL parts run where DGL imports (and must run when ``TREENETS_REQUIRE_DGL=1``);
+elsewhere the DGL numbers must come out as ``None``.
+"""
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH))
+
+import run as bench  # noqa: E402
+import scaling  # noqa: E402
+
+DGL, DGL_ERROR = bench.import_dgl()
+if os.environ.get("TREENETS_REQUIRE_DGL") == "1" and DGL is None:
+    raise ImportError(f"TREENETS_REQUIRE_DGL=1 but DGL does not import: {DGL_ERROR}")
+SMALL = dict(embed=12, hidden=6)
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One intra-op thread, as the scripts use by default: with more threads than
+    free cores (CI machines are often shared), OpenMP spinning makes tiny ops slow."""
+    before = torch.get_num_threads()
+    dgl_before = DGL.utils.get_num_threads() if DGL is not None else None
+    bench.set_threads(1, DGL)
+    yield
+    torch.set_num_threads(before)
+    if DGL is not None:
+        DGL.utils.set_num_threads(dgl_before)
+
+
+@pytest.fixture(scope="module")
+def data():
+    train = bench.synthetic_trees(12, seed=1, max_words=9)
+    test = bench.synthetic_trees(6, seed=2, max_words=9)
+    return train, test, bench.build_vocab(train + test)
+
+
+@pytest.mark.parametrize("cell", bench.CELL_NAMES)
+def test_check_equivalence(data, cell):
+    train, _, vocab = data
+    res = bench.check_equivalence(cell, train[:4], vocab, DGL, **SMALL)
+    assert res["passed"], res
+    assert res["recursive"]["passed"]
+    assert (res["dgl"] is None) == (DGL is None)
+
+
+def test_run_suite(data):
+    train, test, vocab = data
+    suite = bench.run_suite(train, test, vocab, CPU, batch_sizes=(3, 8), dgl=DGL, recursive_trees=3,
+                            repeats=1, check_trees=3, log=lambda msg: None, **SMALL)
+    assert all(c["passed"] for c in suite["checks"])
+    assert len(suite["configs"]) == 2 * 2 * 2  # workloads x cells x batch sizes
+    for cfg in suite["configs"]:
+        assert cfg["treenets"]["trees_per_s"] > 0
+        assert cfg["recursive"]["trees"] == 3
+        assert cfg["ratio_vs_recursive"] > 0
+        assert (cfg["dgl"] is None) == (DGL is None) == (cfg["ratio_vs_dgl"] is None)
+    json.dumps(suite)
+
+
+def test_main_last_line_is_json(capsys, tmp_path):
+    out = tmp_path / "bench.json"
+    bench.main(["--synthetic", "10", "--batch-sizes", "4", "--cells", "nary", "--recursive-trees", "2",
+                "--repeats", "1", "--check-trees", "2", "--embed", "8", "--hidden", "4", "--json-out", str(out)])
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    result = json.loads(last)
+    assert result == json.loads(out.read_text())
+    for key in ("train_ratio_vs_dgl", "train_ratio_vs_recursive", "infer_ratio_vs_recursive", "torch",
+                "threads", "device", "date", "configs", "checks"):
+        assert key in result
+    assert result["threads"] == 1 and result["checks_passed"]
+    assert result["train_ratio_vs_recursive"] > 0
+    assert (result["train_ratio_vs_dgl"] is None) == (DGL is None)
+
+
+def test_quick_defaults():
+    args = bench.parse_args(["--quick"])
+    assert (args.train_trees, args.test_trees, args.threads) == (1000, 1000, 1)
+    assert bench.parse_args([]).train_trees is None  # full epochs
+
+
+def test_no_dgl_reports_null(data):
+    train, test, vocab = data
+    res = bench.bench_config("train", "nary", 4, train[:6], train[:2], vocab, CPU, bench.IMPLS, dgl=None,
+                             log=lambda msg: None, **SMALL)
+    assert res["dgl"] is None and res["ratio_vs_dgl"] is None
+
+
+def test_scaling_sweeps(data):
+    train, _, vocab = data
+    rows = scaling.size_sweep("nary", bench.IMPLS, CPU, DGL, max_nodes=16, budget=60, min_time=0, max_reps=1,
+                              log=lambda msg: None, **SMALL)
+    assert [(r["shape"], r["nodes"]) for r in rows] == [("chain", 16), ("balanced", 15)]
+    assert rows[0]["depth"] == 16 and rows[1]["depth"] == 4
+    for r in rows:
+        assert r["treenets"]["saved_mb"] > 0 and r["recursive"]["ms_per_tree"] > 0
+        assert (r["dgl"] is None) == (DGL is None)
+    rows = scaling.batch_sweep("childsum", train, vocab, bench.IMPLS, CPU, DGL, batch_sizes=(1, 3),
+                               recursive_max=1, min_time=0, max_reps=1, log=lambda msg: None, **SMALL)
+    assert [r["batch_size"] for r in rows] == [1, 3]
+    assert rows[1]["recursive"] is None and rows[1]["treenets"]["saved_kb_per_tree"] > 0
+
+
+def test_saved_tensor_bytes_excludes_parameters():
+    lin = torch.nn.Linear(4, 3)
+    x = torch.randn(5, 4)
+    n = scaling.saved_tensor_bytes(lambda: torch.tanh(lin(x)).sum(), exclude=list(lin.parameters()))
+    # x (saved by addmm for the weight grad) and tanh's output; the weight is excluded
+    assert n == x.numel() * 4 + 5 * 3 * 4
