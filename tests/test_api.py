@@ -120,3 +120,15 @@ def test_untrained_default_is_seeded_and_identical():
     for pa, pb in zip(a.parameters(), b.parameters()):
         assert torch.equal(pa, pb)
     assert isinstance(a.cell, tn.NaryTreeLSTM)
+
+
+def test_result_converts_to_a_dgl_graph(parsers_, tmp_path):
+    pytest.importorskip("dgl", reason="DGL is an optional extra (pip install 'treenets[dgl]')")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = tn.parse_and_encode("Dogs bark at night.", parser=parsers_["dependency"], cache=tmp_path)[0]
+    g = result.to_dgl()
+    assert g.num_nodes() == len(result.tree) and g.num_edges() == len(result.tree) - 1
+    torch.testing.assert_close(g.ndata["h"], result.node_states)
+    back = tn.TreeBatch.from_dgl(g)
+    assert back.parent.tolist() == result.tree.parents
