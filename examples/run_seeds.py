@@ -46,7 +46,7 @@ def summarize(results) -> dict:
         if len(values) == len(results) and key not in ("seed", "epochs", "hidden", "test_trees", "test_pairs"):
             summary[key] = {"mean": round(statistics.fmean(values), 4),
                             "std": round(statistics.stdev(values), 4) if len(values) > 1 else 0.0}
-    for key in ("task", "mode", "trees", "cell", "hidden", "embeddings", "device", "epochs"):
+    for key in ("task", "mode", "binary_scheme", "leaf", "trees", "cell", "hidden", "embeddings", "device", "epochs"):
         if key in results[0]:
             summary[key] = results[0][key]
     return summary

@@ -58,6 +58,9 @@ def parse_args(argv=None):
                    help="hidden size (default: 150 for constituency trees, 168 with --parsed-dir, as in the paper)")
     p.add_argument("--emb-lr", type=float, default=0.1, help="SGD learning rate of the word vectors (0 freezes them)")
     p.add_argument("--dropout", type=float, default=0.5)
+    p.add_argument("--leaf", choices=["lstm", "linear"], default="lstm",
+                   help="nary cell's leaves: 'lstm' follows the equations (c = i*u); 'linear' is the "
+                        "paper code's leaf module (c = W x + b)")
     add_training_arguments(p, out="runs/sst", items="trees")
     return p.parse_args(argv)
 
@@ -96,7 +99,9 @@ def main(argv=None) -> dict:
     n_classes, masked = {"fine": (5, ()), "binary": (2, ()), "binary3": (3, (1,))}[data_mode]
     model = SentimentModel(len(vocab), vectors.shape[1], args.hidden, n_classes, cell=args.cell,
                            # constituency trees: words at the leaves only; dependency trees: a word at every node
-                           cell_options={"leaf_input_only": not dependency}, dropout=args.dropout,
+                           cell_options={"leaf_input_only": not dependency,
+                                         **({"leaf": args.leaf} if args.cell == "nary" else {})},
+                           dropout=args.dropout,
                            freeze_embeddings=args.emb_lr == 0, masked_classes=masked)
     model.load_embeddings(vectors)
     model.to(device)
@@ -142,6 +147,7 @@ def main(argv=None) -> dict:
     test = evaluate_sentiment(model, splits["test"], vocab, device)
     result = {
         "task": "sst", "mode": args.mode, "trees": "dependency" if dependency else "constituency",
+        "binary_scheme": args.binary_scheme if args.mode == "binary" else None, "leaf": args.leaf,
         "cell": args.cell, "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs,
         "best_epoch": best["epoch"], "dev_root_acc": round(best["dev_root_acc"], 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),

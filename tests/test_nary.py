@@ -23,7 +23,8 @@ BINARY_TREES = [
     Tree.from_brackets("(1 (2 a) (3 (2 b) (4 c)))"),
     Tree.chain(["x", "y", "z"]),  # one child each
 ]
-OPTIONS = [{}, {"output_gate": False}, {"leaf_input_only": True}, {"output_gate": False, "leaf_input_only": True}]
+OPTIONS = [{}, {"output_gate": False}, {"leaf_input_only": True}, {"output_gate": False, "leaf_input_only": True},
+           {"leaf": "linear", "leaf_input_only": True}, {"leaf": "linear", "output_gate": False}]
 
 
 @pytest.mark.parametrize("tree", BINARY_TREES, ids=str)
@@ -162,3 +163,22 @@ def test_x_of_wrong_shape(shape):
 def test_bad_arity():
     with pytest.raises(ValueError, match="n_ary"):
         NaryTreeLSTM(3, 4, 0)
+
+
+def test_linear_leaf_is_the_paper_codes_leaf_module():
+    """leaf='linear': c = W_u x + b_u and h = o * tanh(c) at leaves; internal nodes unchanged."""
+    tree = Tree.from_brackets("(0 (1 l) (2 r))")
+    x = random_inputs(3, IN)
+    lstm, linear = make_cell(), make_cell(leaf="linear")
+    h, c = linear(TreeBatch.from_trees([tree]), x)
+    W, b = linear.W.weight, linear.W.bias
+    R = lambda k: slice(k * H, (k + 1) * H)  # noqa: E731
+    for leaf in (1, 2):
+        c_leaf = W[R(2)] @ x[leaf] + b[R(2)]
+        torch.testing.assert_close(c[leaf], c_leaf)
+        torch.testing.assert_close(h[leaf], torch.sigmoid(W[R(1)] @ x[leaf] + b[R(1)]) * torch.tanh(c_leaf))
+    h_lstm, _ = lstm(TreeBatch.from_trees([tree]), x)
+    assert not torch.allclose(h_lstm[1], h[1])
+    with pytest.raises(ValueError, match="leaf must be"):
+        make_cell(leaf="gru")
+

@@ -170,14 +170,21 @@ def child_sum_node(g: Dict[str, Tensor], x: Tensor, kids: List[Tuple[Tensor, Ten
 
 
 def nary_node(g: Dict[str, Tensor], x: Tensor, kids: Dict[int, Tuple[Tensor, Tensor]], n_ary: int,
-              output_gate: bool = True) -> Tuple[Tensor, Tensor]:
-    """One N-ary Tree-LSTM node; ``kids`` maps a child position ``l`` to its ``(h, c)``."""
+              output_gate: bool = True, leaf: str = "lstm") -> Tuple[Tensor, Tensor]:
+    """One N-ary Tree-LSTM node; ``kids`` maps a child position ``l`` to its ``(h, c)``.
+
+    ``leaf="linear"`` is the paper code's leaf module: ``c = W_u x + b_u``,
+    ``h = o * tanh(c)``, for nodes without children.
+    """
     for l in kids:
         if not 0 <= l < n_ary:
             raise ValueError(f"child position {l} is outside 0..{n_ary - 1}")
     pre_i = _mv(g["W_i"], x) + g["b_i"]
     pre_o = _mv(g["W_o"], x) + g["b_o"]
     pre_u = _mv(g["W_u"], x) + g["b_u"]
+    if leaf == "linear" and not kids:
+        c = pre_u
+        return (torch.sigmoid(pre_o) * torch.tanh(c) if output_gate else torch.tanh(c)), c
     for l, (h_l, _) in kids.items():
         pre_i = pre_i + _mv(g[f"U_i^{l}"], h_l)
         pre_o = pre_o + _mv(g[f"U_o^{l}"], h_l)
@@ -265,7 +272,7 @@ def reference_forward(cell: nn.Module, trees_or_batch: Union[TreeBatch, Sequence
             h[node], c[node] = slstm_node(g, x_j, {l: (h[k], c[k]) for l, k in children.items()})
         elif isinstance(cell, NaryTreeLSTM):
             h[node], c[node] = nary_node(g, x_j, {l: (h[k], c[k]) for l, k in children.items()},
-                                         cell.n_ary, output_gate)
+                                         cell.n_ary, output_gate, cell.leaf)
         else:
             states = [(h[children[l]], c[children[l]]) for l in sorted(children)]
             h[node], c[node] = child_sum_node(g, x_j, states, output_gate)

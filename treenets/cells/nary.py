@@ -24,6 +24,11 @@ class NaryTreeLSTM(TreeCell):
     All ``U`` matrices are fused into one ``Linear(N * H, (3 + N) * H)`` applied
     to the concatenated children. Child order is the batch's ``child_pos``.
 
+    **Leaves.** By default a leaf follows the equations with every child
+    missing: ``c = i * u``. ``leaf="linear"`` uses instead the leaf module of
+    the paper's own code (``BinaryTreeLSTM.lua``): ``c = W_u x + b_u`` (no input
+    gate, no squashing) and ``h = o * tanh(c)``.
+
     Args:
         in_size: input size.
         hidden_size: size of ``h`` and ``c``.
@@ -32,6 +37,7 @@ class NaryTreeLSTM(TreeCell):
         leaf_input_only: zero ``x`` at nodes with children (the paper's
             sentiment setup).
         dropout: dropout on ``x``.
+        leaf: ``"lstm"`` (the equations) or ``"linear"`` (the paper code's leaf).
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes, at most
@@ -41,10 +47,13 @@ class NaryTreeLSTM(TreeCell):
     """
 
     def __init__(self, in_size: int, hidden_size: int, n_ary: int = 2, *, output_gate: bool = True,
-                 leaf_input_only: bool = False, dropout: float = 0.0) -> None:
+                 leaf_input_only: bool = False, dropout: float = 0.0, leaf: str = "lstm") -> None:
         super().__init__(in_size, hidden_size, leaf_input_only=leaf_input_only, dropout=dropout)
         if n_ary < 1:
             raise ValueError(f"n_ary must be at least 1, got {n_ary}")
+        if leaf not in ("lstm", "linear"):
+            raise ValueError(f"leaf must be 'lstm' or 'linear', not {leaf!r}")
+        self.leaf = leaf
         self.n_ary = n_ary
         self.output_gate = output_gate
         # gates i, o, u, f (f's input term is shared by the N forget gates)
@@ -81,9 +90,10 @@ class NaryTreeLSTM(TreeCell):
     def leaf_step(self, wx):
         H = self.hidden_size
         i, o, u = wx[:, :3 * H].chunk(3, dim=1)  # each [n, H]; missing children are zeros
-        c = torch.sigmoid(i) * torch.tanh(u)
+        c = u if self.leaf == "linear" else torch.sigmoid(i) * torch.tanh(u)
         h = torch.sigmoid(o) * torch.tanh(c) if self.output_gate else torch.tanh(c)
         return h, c
 
     def extra_repr(self) -> str:
-        return super().extra_repr() + f", n_ary={self.n_ary}" + ("" if self.output_gate else ", output_gate=False")
+        return (super().extra_repr() + f", n_ary={self.n_ary}" + ("" if self.output_gate else ", output_gate=False")
+                + ("" if self.leaf == "lstm" else f", leaf={self.leaf!r}"))
