@@ -61,6 +61,7 @@ class TreeBatch:
         level_sizes: ``list[int]`` number of nodes per level, processing order.
         level_internal_sizes: ``list[int]`` how many of them have children.
         max_children: largest number of children of any node.
+        max_word_id: largest word id (-1 when no node has a word).
         trees: the :class:`Tree` objects, when built from trees.
         node_data / edge_data: extra per-node / per-child-edge tensors kept
             from a DGL graph so that :meth:`to_dgl` can give them back.
@@ -83,6 +84,7 @@ class TreeBatch:
         self.level_sizes: List[int] = []
         self.level_internal_sizes: List[int] = []
         self.max_children: int = 0
+        self.max_word_id: int = -1
         self.trees: Optional[List[Tree]] = None
         self.node_data: Dict[str, Tensor] = {}
         self.edge_data: Dict[str, Tensor] = {}
@@ -264,6 +266,8 @@ class TreeBatch:
         for name in ("word_ids", "labels"):
             if getattr(batch, name).shape != (n,):
                 raise ValueError(f"{name} has shape {tuple(getattr(batch, name).shape)}, expected ({n},)")
+        # worked out here, on the CPU, so that forward passes never sync a device to check ids
+        batch.max_word_id = int(batch.word_ids.max())
         batch.roots = roots
         batch.order = order
         batch.position = position

@@ -39,10 +39,10 @@ class TreeEncoder(nn.Module):
         return self.cell.hidden_size
 
     def embed(self, batch: TreeBatch) -> Tensor:
-        has_word = batch.word_ids >= 0
-        if has_word.any() and int(batch.word_ids.max()) >= self.embedding.num_embeddings:
-            raise ValueError(f"word id {int(batch.word_ids.max())} is outside the embedding "
+        if batch.max_word_id >= self.embedding.num_embeddings:
+            raise ValueError(f"word id {batch.max_word_id} is outside the embedding "
                              f"({self.embedding.num_embeddings} rows); was the batch built with another vocab?")
+        has_word = batch.word_ids >= 0
         x = self.embedding(batch.word_ids.clamp(min=0))  # [N, in]
         return x * has_word.unsqueeze(1).to(x.dtype)
 
