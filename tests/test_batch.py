@@ -237,3 +237,12 @@ def test_networkx():
     # without trees: no tokens
     g2 = TreeBatch.from_parent_tensor(torch.tensor([-1, 0])).to_networkx()
     assert "token" not in g2.nodes[0]
+
+
+def test_edge_index_is_child_to_parent_in_pyg_layout():
+    trees = [Tree.from_brackets("(3 (2 a) (4 (1 b) (3 c)))"), Tree.from_parents(["x", "y"], [0, 1])]
+    batch = TreeBatch.from_trees(trees)
+    ei = batch.edge_index
+    assert ei.shape == (2, batch.num_nodes - batch.num_trees)
+    assert ei.tolist() == [[1, 2, 3, 4, 6], [0, 0, 2, 2, 5]]
+    assert (batch.parent[ei[0]] == ei[1]).all()

@@ -305,6 +305,17 @@ class TreeBatch:
         leaf[self.leaf_order] = True
         return leaf
 
+    @property
+    def edge_index(self) -> Tensor:
+        """``[2, num_edges]`` edges child -> parent in PyTorch Geometric's layout (row 0 source, row 1 target).
+
+        Edges are ordered by child id; ``child_pos[edge_index[0]]`` gives each
+        edge's sibling position. Feed it to any PyG layer with node features
+        such as the cell's ``h``.
+        """
+        child = torch.nonzero(self.parent >= 0).flatten()
+        return torch.stack([child, self.parent[child]])
+
     def to(self, device, non_blocking: bool = False) -> "TreeBatch":
         """A copy with every tensor on ``device`` (the schedule sizes stay Python ints)."""
         out = TreeBatch()

@@ -54,9 +54,8 @@ def _segments(batch) -> Optional[list]:
 def batch_to_dgl(batch):
     """``TreeBatch`` -> ``dgl.DGLGraph`` (see :meth:`treenets.TreeBatch.to_dgl`)."""
     dgl = _import_dgl()
-    parent = batch.parent
-    child = torch.nonzero(parent >= 0).flatten()  # edges numbered by child id
-    g = dgl.graph((child, parent[child]), num_nodes=batch.num_nodes, idtype=torch.int64, device=batch.device)
+    child, par = batch.edge_index  # edges numbered by child id
+    g = dgl.graph((child, par), num_nodes=batch.num_nodes, idtype=torch.int64, device=batch.device)
     g.ndata["word_ids"] = batch.word_ids
     g.ndata["labels"] = batch.labels
     g.ndata["tree_index"] = batch.tree_index
