@@ -65,6 +65,9 @@ class TreeBatch:
         trees: the :class:`Tree` objects, when built from trees.
         node_data / edge_data: extra per-node / per-child-edge tensors kept
             from a DGL graph so that :meth:`to_dgl` can give them back.
+        dgl_batch_num_nodes: member sizes of the batched DGL graph this batch
+            came from when its members are forests (``None`` otherwise), so
+            that :meth:`to_dgl` rebuilds the same members.
     """
 
     def __init__(self) -> None:  # populated by _build
@@ -89,6 +92,7 @@ class TreeBatch:
         self.node_data: Dict[str, Tensor] = {}
         self.edge_data: Dict[str, Tensor] = {}
         self.batch_num_nodes: Optional[List[int]] = None
+        self.dgl_batch_num_nodes: Optional[List[int]] = None
 
     # ------------------------------------------------------------------ build
     @classmethod

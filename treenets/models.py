@@ -168,8 +168,5 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[_TaskMo
     model = cls(vocab_size, embed_size, hidden, **config)
     model.load_state_dict(payload["state_dict"])
     v = payload["vocab"]
-    vocab = Vocab((), unk=None, lower=v["lower"])
-    vocab.itos = list(v["itos"])
-    vocab.stoi = {t: i for i, t in enumerate(vocab.itos)}
-    vocab.unk = v["unk"]
+    vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=v["lower"])
     return model, vocab, payload.get("extra", {})

@@ -83,15 +83,19 @@ class Vocab(Mapping[str, int]):
                 f.write(tok + "\n")
 
     @classmethod
-    def load(cls, path, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
-        with open(path, encoding="utf-8") as f:
-            tokens = [line.rstrip("\n") for line in f]
+    def from_itos(cls, itos, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
+        """A vocabulary with exactly these tokens at these ids (the first of a repeated token wins)."""
         vocab = cls((), unk=None, lower=lower)
-        for tok in tokens:
-            vocab.itos.append(tok)
-            vocab.stoi.setdefault(tok, len(vocab.itos) - 1)
+        vocab.itos = list(itos)
+        for i, tok in enumerate(vocab.itos):
+            vocab.stoi.setdefault(tok, i)
         vocab.unk = unk if unk in vocab.stoi else None
         return vocab
+
+    @classmethod
+    def load(cls, path, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
+        with open(path, encoding="utf-8") as f:
+            return cls.from_itos([line.rstrip("\n") for line in f], unk=unk, lower=lower)
 
     def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, unk={self.unk!r}, lower={self.lower})"

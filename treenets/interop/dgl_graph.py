@@ -48,7 +48,7 @@ def _segments(batch) -> Optional[list]:
     """Member sizes of the DGL batch this batch came from / should become, or None."""
     if batch.batch_num_nodes is not None:
         return list(batch.batch_num_nodes)
-    return getattr(batch, "_dgl_batch_num_nodes", None)
+    return batch.dgl_batch_num_nodes
 
 
 def batch_to_dgl(batch):
@@ -167,7 +167,7 @@ def batch_from_dgl(cls, graph, word_key: Optional[str] = "word_ids", label_key: 
     except ValueError as err:
         raise ValueError(f"graph is not a forest of trees with edges child -> parent: {err}") from None
     if sizes is not None and not single_trees:
-        batch._dgl_batch_num_nodes = sizes
+        batch.dgl_batch_num_nodes = sizes
     batch.node_data = node_data
     batch.edge_data = edge_data
     if graph.device.type != "cpu":
