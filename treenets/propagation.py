@@ -63,7 +63,8 @@ def propagate(batch: TreeBatch, wx_leaf: Tensor, wx_inner: Tensor, level_step: L
 
     Args:
         batch: the trees, on the same device as the inputs.
-        wx_leaf: ``[n_leaves, G]`` projected inputs of the leaves, in
+        wx_leaf: ``[n_leaves, G_leaf]`` projected inputs of the leaves (the gates
+            ``leaf_step`` reads, which may be fewer than ``G``), in
             ``batch.leaf_order``.
         wx_inner: ``[n_internal, G]`` projected inputs of the nodes with
             children, in ``batch.internal_order``.

@@ -5,6 +5,7 @@ from typing import Tuple
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..batch import TreeBatch
 from ..propagation import as_tree_batch, propagate
@@ -38,6 +39,11 @@ class TreeCell(nn.Module):
         self.leaf_input_only = leaf_input_only
         self.dropout = nn.Dropout(dropout)
 
+    @property
+    def leaf_size(self) -> int:
+        """How many leading columns of ``W x`` ``leaf_step`` reads (all of them unless a cell says less)."""
+        return self.W.out_features
+
     def check(self, batch: TreeBatch) -> None:
         """Hook for cells with structural limits (N-ary, S-LSTM)."""
 
@@ -57,16 +63,19 @@ class TreeCell(nn.Module):
                              f"in_size={self.in_size}]")
         self.check(batch)
         x = self.dropout(x)
+        # Every node's input is projected once, before the loop: leaves by the
+        # first leaf_size rows of W (the gates a leaf uses), the others by all of W.
+        leaf_size = self.leaf_size
+        leaf_weight = self.W.weight if leaf_size == self.W.out_features else self.W.weight[:leaf_size]
+        leaf_bias = self.W.bias if leaf_size == self.W.out_features else self.W.bias[:leaf_size]
+        # [n_leaves, leaf_size]
+        wx_leaf = F.linear(x.index_select(0, batch.leaf_order), leaf_weight, leaf_bias)
+        n_inner = batch.internal_order.numel()
         if self.leaf_input_only:
-            # Words only at the leaves: project just the leaves; nodes with
-            # children get the bias alone (their input term is zero).
-            wx_leaf = self.W(x.index_select(0, batch.leaf_order))  # [n_leaves, G]
-            n_inner = batch.internal_order.numel()
+            # words only at the leaves: nodes with children get the bias alone
             wx_inner = self.W.bias.expand(n_inner, -1)  # [n_internal, G]
         else:
-            wx = self.W(x)  # [N, G]: every gate's input term, one matmul for all nodes
-            wx_leaf = wx.index_select(0, batch.leaf_order)
-            wx_inner = wx.index_select(0, batch.internal_order)
+            wx_inner = self.W(x.index_select(0, batch.internal_order))  # [n_internal, G]
         return propagate(batch, wx_leaf, wx_inner, self.level_step, self.leaf_step, self.hidden_size)
 
     def level_step(self, wx, h_child, c_child, slot, pos):  # pragma: no cover - abstract

@@ -63,6 +63,10 @@ class ChildSumTreeLSTM(TreeCell):
         h = torch.sigmoid(o) * torch.tanh(c) if self.output_gate else torch.tanh(c)
         return h, c
 
+    @property
+    def leaf_size(self) -> int:
+        return 3 * self.hidden_size  # a leaf has no children, so no forget gate: i, o, u
+
     def leaf_step(self, wx):
         H = self.hidden_size
         i, o, u = wx[:, :3 * H].chunk(3, dim=1)  # each [n, H]; no children, so no U terms
