@@ -97,7 +97,8 @@ def main(argv=None) -> dict:
         model.train()
         total_loss, n_pairs = 0.0, 0
         n_batches = -(-len(splits["train"]) // args.batch_size)
-        batches = minibatches(splits["train"], args.batch_size, generator)
+        batches = minibatches(splits["train"], args.batch_size, generator,
+                              bucket_by=(lambda p: max(p.a.height, p.b.height)) if args.bucket_by_height else None)
         for chunk in progress(batches, n_batches, f"epoch {epoch}", not args.no_progress):
             left = TreeBatch.from_trees([p.a for p in chunk], vocab).to(device)
             right = TreeBatch.from_trees([p.b for p in chunk], vocab).to(device)
@@ -124,6 +125,7 @@ def main(argv=None) -> dict:
     result = {
         "task": "sick", "trees": "constituency" if constituency else "dependency", "cell": args.cell,
         "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs, "best_epoch": best["epoch"],
+        "bucket_by_height": args.bucket_by_height,
         "dev_pearson": round(best["dev_pearson"], 4), "test_pearson": round(test["pearson"], 4),
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
         "test_pairs": len(splits["test"]), "train_seconds": round(train_seconds, 1), "device": str(device),

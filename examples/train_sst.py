@@ -116,7 +116,8 @@ def main(argv=None) -> dict:
     for epoch in range(1, args.epochs + 1):
         model.train()
         total_loss, n_trees = 0.0, 0
-        batches = minibatches(splits["train"], args.batch_size, generator)
+        batches = minibatches(splits["train"], args.batch_size, generator,
+                              bucket_by=(lambda t: t.height) if args.bucket_by_height else None)
         n_batches = -(-len(splits["train"]) // args.batch_size)
         for chunk in progress(batches, n_batches, f"epoch {epoch}", not args.no_progress):
             batch = TreeBatch.from_trees(chunk, vocab).to(device)
@@ -149,6 +150,7 @@ def main(argv=None) -> dict:
         "task": "sst", "mode": args.mode, "trees": "dependency" if dependency else "constituency",
         "binary_scheme": args.binary_scheme if args.mode == "binary" else None, "leaf": args.leaf,
         "cell": args.cell, "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs,
+        "bucket_by_height": args.bucket_by_height,
         "best_epoch": best["epoch"], "dev_root_acc": round(best["dev_root_acc"], 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
         "test_trees": test["roots"], "train_seconds": round(train_seconds, 1), "device": str(device),

@@ -13,14 +13,16 @@ def last_json(capsys):
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("mode,cell", [("fine", "nary"), ("binary", "childsum"), ("fine", "slstm")])
-def test_train_sst_then_evaluate(data_dir, tmp_path, capsys, mode, cell):
+@pytest.mark.parametrize("mode,cell,extra", [("fine", "nary", []), ("binary", "childsum", ["--bucket-by-height"]),
+                                             ("fine", "slstm", [])])
+def test_train_sst_then_evaluate(data_dir, tmp_path, capsys, mode, cell, extra):
     out = tmp_path / "sst"
     result = load("train_sst").main(["--data-dir", str(data_dir), "--limit", "12", "--epochs", "2", "--mode", mode,
-                                     "--cell", cell, "--hidden", "8", "--out", str(out), "--no-progress"])
+                                     "--cell", cell, "--hidden", "8", "--out", str(out), "--no-progress", *extra])
     printed = last_json(capsys)
     assert printed == result
     assert printed["mode"] == mode and printed["cell"] == cell and printed["test_trees"] == 12
+    assert printed["bucket_by_height"] == bool(extra)
     assert 0 <= printed["test_root_acc"] <= 100 and (out / "best.pt").is_file()
     again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
                                    "--limit", "12"])
@@ -30,8 +32,10 @@ def test_train_sst_then_evaluate(data_dir, tmp_path, capsys, mode, cell):
 def test_train_sick_then_evaluate(data_dir, tmp_path, capsys):
     out = tmp_path / "sick"
     result = load("train_sick").main(["--data-dir", str(data_dir), "--limit", "20", "--epochs", "1",
-                                      "--hidden", "8", "--sim-hidden", "4", "--out", str(out), "--no-progress"])
+                                      "--hidden", "8", "--sim-hidden", "4", "--out", str(out), "--no-progress",
+                                      "--bucket-by-height", "--batch-size", "5"])
     assert last_json(capsys) == result
+    assert result["bucket_by_height"]
     assert set(result) >= {"test_pearson", "test_spearman", "test_mse"} and result["test_pairs"] == 20
     again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
                                    "--limit", "20"])

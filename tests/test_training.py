@@ -15,6 +15,36 @@ def test_minibatches_cover_everything_once():
         list(minibatches(items, 0))
 
 
+def test_bucketed_minibatches_group_similar_keys_and_use_each_item_once():
+    rng = torch.Generator().manual_seed(1)
+    keys = torch.randint(0, 30, (400,), generator=rng).tolist()
+    items = list(range(400))
+    batches = list(minibatches(items, 20, torch.Generator().manual_seed(0), bucket_by=keys.__getitem__,
+                               pool_batches=5))
+    assert sorted(x for b in batches for x in b) == items
+    assert all(len(b) == 20 for b in batches)
+    spread = sum(max(keys[i] for i in b) - min(keys[i] for i in b) for b in batches) / len(batches)
+    plain = list(minibatches(items, 20, torch.Generator().manual_seed(0)))
+    plain_spread = sum(max(keys[i] for i in b) - min(keys[i] for i in b) for b in plain) / len(plain)
+    assert spread < plain_spread / 3
+    # same generator seed, same batches; batch order is shuffled, not sorted by key
+    again = list(minibatches(items, 20, torch.Generator().manual_seed(0), bucket_by=keys.__getitem__,
+                             pool_batches=5))
+    assert again == batches
+    firsts = [min(keys[i] for i in b) for b in batches]
+    assert firsts != sorted(firsts)
+    with pytest.raises(ValueError, match="pool_batches"):
+        list(minibatches(items, 20, bucket_by=keys.__getitem__, pool_batches=0))
+
+
+def test_bucketing_by_height_cuts_levels_per_batch():
+    trees = [tn.Tree.chain([f"w{i}" for i in range(n)]) for n in (1, 9, 2, 8, 3, 7, 4, 6)]
+    vocab = tn.Vocab.build(t.words for t in trees)
+    levels = lambda groups: sum(len(tn.TreeBatch.from_trees(g, vocab).level_sizes) for g in groups)
+    bucketed = list(minibatches(trees, 2, bucket_by=lambda t: t.height))
+    assert levels(bucketed) < levels(list(minibatches(trees, 2)))
+
+
 def test_relatedness_metrics_known_values():
     m = relatedness_metrics(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 4.0]))
     assert m["mse"] == pytest.approx(1 / 3)

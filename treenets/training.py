@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import random
 import sys
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar
 
 import torch
 
@@ -27,6 +27,9 @@ def add_training_arguments(parser, *, out: str, items: str = "examples") -> None
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--lr", type=float, default=0.05, help="AdaGrad learning rate of the model")
     parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty (AdaGrad weight decay)")
+    parser.add_argument("--bucket-by-height", action="store_true",
+                        help=f"batch {items} of similar tree height together (fewer levels per batch, faster; "
+                             "the paper's batches are plain random)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0,
@@ -65,14 +68,46 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.Generator] = None) -> Iterator[List[T]]:
-    """Consecutive slices of ``items``, shuffled first when ``generator`` is given."""
+def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.Generator] = None, *,
+                bucket_by: Optional[Callable[[T], float]] = None, pool_batches: int = 50) -> Iterator[List[T]]:
+    """Consecutive slices of ``items``, shuffled first when ``generator`` is given.
+
+    With ``bucket_by`` (for trees, ``lambda t: t.height``), items of similar key
+    go into the same batch: the shuffled items are cut into pools of
+    ``pool_batches`` batches, each pool is sorted by the key (stably, so ties
+    keep their random order) and cut into batches, and the batches are
+    shuffled. A batch of trees of similar height has fewer levels, so each
+    step runs fewer sequential level updates; every item is still used once
+    per pass.
+
+    Args:
+        items: the examples.
+        batch_size: items per batch (the last one may be smaller).
+        generator: shuffles items (and, with ``bucket_by``, batches); ``None``
+            keeps the order.
+        bucket_by: a key per item; ``None`` makes plain random batches.
+        pool_batches: how many batches' worth of items are sorted together.
+    """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if pool_batches < 1:
+        raise ValueError(f"pool_batches must be at least 1, got {pool_batches}")
     order = torch.randperm(len(items), generator=generator).tolist() if generator is not None else range(len(items))
     order = list(order)
-    for start in range(0, len(order), batch_size):
-        yield [items[i] for i in order[start:start + batch_size]]
+    if bucket_by is None:
+        for start in range(0, len(order), batch_size):
+            yield [items[i] for i in order[start:start + batch_size]]
+        return
+    keys = [bucket_by(item) for item in items]
+    pool = batch_size * pool_batches
+    batches: List[List[int]] = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start:start + pool], key=keys.__getitem__)
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    if generator is not None:
+        batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
+    for batch in batches:
+        yield [items[i] for i in batch]
 
 
 def progress(iterable, total: Optional[int] = None, desc: str = "", enabled: bool = True):
