@@ -78,6 +78,7 @@ from torch import nn  # noqa: E402
 
 from treenets import ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch, Vocab, default_label  # noqa: E402
 from treenets.reference import reference_forward  # noqa: E402
+from treenets.training import minibatches  # noqa: E402
 
 IMPLS = ("treenets", "dgl", "recursive")
 CELL_NAMES = ("nary", "childsum")
@@ -198,6 +199,16 @@ def size_matched_subset(trees: Sequence[Tree], k: int, seed: int = 0) -> List[Tr
 
 def chunks(items: Sequence, size: int) -> List[list]:
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
+
+
+def batch_groups(trees: Sequence[Tree], size: int, bucket: bool = False, seed: int = 0) -> List[List[int]]:
+    """Tree indices per batch: consecutive slices, or (``bucket``) batches of trees of similar
+    height from :func:`treenets.training.minibatches`, in a seeded random order."""
+    if not bucket:
+        return chunks(list(range(len(trees))), size)
+    heights = [t.height for t in trees]
+    return list(minibatches(list(range(len(trees))), size, torch.Generator().manual_seed(seed),
+                            bucket_by=heights.__getitem__))
 
 
 def tree_tensors(tree: Tree, vocab: Vocab, device) -> tuple:
@@ -394,23 +405,26 @@ def check_equivalence(cell: str, trees: Sequence[Tree], vocab: Vocab, dgl=None, 
 def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree], rec_trees: Sequence[Tree],
                  vocab: Vocab, device: torch.device, impls: Sequence[str], dgl=None, repeats: int = 1,
                  embed: int = 300, hidden: int = 150, seed: int = 0, log=print,
-                 recursive_result: Optional[Dict] = None) -> Dict:
+                 recursive_result: Optional[Dict] = None, bucket: bool = False) -> Dict:
     """Time ``impls`` on one (workload, cell, batch size). Each implementation
     gets its own copy of the same initial weights and its own optimizer; runs
     are interleaved (treenets, dgl, recursive, treenets, ...) so that a change
     in background load hits them alike. ``recursive_result`` reuses a
-    measurement (the per-node baseline does not depend on the batch size)."""
+    measurement (the per-node baseline does not depend on the batch size).
+    ``bucket`` gives treenets and DGL the same batches of trees of similar
+    height instead of consecutive slices."""
     train = workload == "train"
     torch.manual_seed(seed)
     base = BenchModel(cell, len(vocab), embed, hidden).to(device)
     setups = {}
+    groups = batch_groups(trees, batch_size, bucket, seed)
     if "treenets" in impls:
         model = copy.deepcopy(base)
-        setups["treenets"] = (TreenetsRunner(model, device, vocab), chunks(trees, batch_size), model)
+        setups["treenets"] = (TreenetsRunner(model, device, vocab), [[trees[i] for i in g] for g in groups], model)
     if "dgl" in impls and dgl is not None:
         model = copy.deepcopy(base)
         graphs = tree_graphs(trees, vocab)
-        setups["dgl"] = (DGLRunner(model, device, dgl), chunks(graphs, batch_size), model)
+        setups["dgl"] = (DGLRunner(model, device, dgl), [[graphs[i] for i in g] for g in groups], model)
     if "recursive" in impls and recursive_result is None:
         model = copy.deepcopy(base)
         items = [tree_tensors(t, vocab, device) for t in rec_trees]
@@ -424,8 +438,11 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
             runs[name].append(run_epoch(runner, batches, train, opts[name]))
     nodes = sum(len(t) for t in trees)
     rec_nodes = sum(len(t) for t in rec_trees)
-    res: Dict = {"workload": workload, "cell": cell, "batch_size": batch_size,
-                 "mean_nodes_per_tree": round(nodes / len(trees), 2)}
+    heights = [t.height for t in trees]
+    res: Dict = {"workload": workload, "cell": cell, "batch_size": batch_size, "bucket_by_height": bucket,
+                 "mean_nodes_per_tree": round(nodes / len(trees), 2),
+                 # levels a batch takes: its tallest tree's height + 1
+                 "mean_levels_per_batch": round(sum(max(heights[i] for i in g) + 1 for g in groups) / len(groups), 2)}
     for name in IMPLS:
         if name in runs:
             res[name] = summarize(runs[name], rec_nodes if name == "recursive" else nodes)
@@ -451,7 +468,7 @@ def run_suite(train_trees: Sequence[Tree], test_trees: Sequence[Tree], vocab: Vo
               cells: Sequence[str] = CELL_NAMES, batch_sizes: Sequence[int] = (25, 256),
               impls: Sequence[str] = IMPLS, dgl=None, recursive_trees: int = 100, repeats: int = 1,
               embed: int = 300, hidden: int = 150, check_trees: int = 8, tol: float = 1e-5,
-              log=print) -> Dict:
+              log=print, bucket: bool = False) -> Dict:
     """Checks, then every (workload, cell, batch size). Returns the checks, the
     per-config results and the headline ratios."""
     checks = []
@@ -471,7 +488,7 @@ def run_suite(train_trees: Sequence[Tree], test_trees: Sequence[Tree], vocab: Vo
             reuse = None
             for bs in batch_sizes:
                 res = bench_config(workload, cell, bs, trees, rec, vocab, device, impls, dgl, repeats,
-                                   embed, hidden, log=log, recursive_result=reuse)
+                                   embed, hidden, log=log, recursive_result=reuse, bucket=bucket)
                 if res["recursive"] is not None and reuse is None:
                     reuse = {k: v for k, v in res["recursive"].items() if k != "reused"}
                     reuse["measured_at_batch_size"] = bs
@@ -516,6 +533,9 @@ def parse_args(argv=None):
     p.add_argument("--embed", type=int, default=300)
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--seed", type=int, default=0, help="order of the training trees")
+    p.add_argument("--bucket-by-height", action="store_true",
+                   help="batch trees of similar height together (the same batches for treenets and DGL; "
+                        "default: consecutive slices of the shuffled trees)")
     p.add_argument("--json-out", type=Path, default=None, help="also write the final JSON object here")
     args = p.parse_args(argv)
     quick = {"train_trees": 1000, "test_trees": 1000, "recursive_trees": 50, "repeats": 2}
@@ -605,11 +625,12 @@ def main(argv=None) -> Dict:
     mode = "QUICK: subsets of SST" if args.quick else "full"
     print(f"# data {source} ({mode}): train {len(train)} trees, test {len(test)} trees, "
           f"recursive subsets {min(args.recursive_trees, len(train))}/{min(args.recursive_trees, len(test))} "
-          f"(size-matched), vocab {len(vocab)}, repeats {args.repeats} (fastest counts)", flush=True)
+          f"(size-matched), vocab {len(vocab)}, repeats {args.repeats} (fastest counts)"
+          f"{', batches bucketed by tree height' if args.bucket_by_height else ''}", flush=True)
 
     suite = run_suite(train, test, vocab, device, args.cells, args.batch_sizes, args.impls, dgl,
                       args.recursive_trees, args.repeats, args.embed, args.hidden, args.check_trees, args.tol,
-                      log=lambda msg: print(msg, flush=True))
+                      log=lambda msg: print(msg, flush=True), bucket=args.bucket_by_height)
     configs = suite["configs"]
     head_cell = "nary" if "nary" in args.cells else args.cells[0]
     head_train_bs = 25 if 25 in args.batch_sizes else args.batch_sizes[0]
@@ -626,7 +647,8 @@ def main(argv=None) -> Dict:
         "quick": args.quick,
         "data": {"source": source, "train_trees": len(train), "test_trees": len(test),
                  "recursive_trees": args.recursive_trees, "vocab": len(vocab), "embed": args.embed,
-                 "hidden": args.hidden, "embedding": "random, frozen", "repeats": args.repeats},
+                 "hidden": args.hidden, "embedding": "random, frozen", "repeats": args.repeats,
+                 "bucket_by_height": args.bucket_by_height},
         **env,
         "checks": suite["checks"],
         "configs": configs,

@@ -84,6 +84,21 @@ def test_main_last_line_is_json(capsys, tmp_path):
     assert (result["train_ratio_vs_dgl"] is None) == (DGL is None)
 
 
+def test_bucketed_batches_are_shared_and_have_fewer_levels(data):
+    train, test, vocab = data
+    trees = train + test
+    plain = bench.batch_groups(trees, 4)
+    bucketed = bench.batch_groups(trees, 4, bucket=True, seed=0)
+    assert sorted(i for g in bucketed for i in g) == list(range(len(trees)))
+    levels = lambda groups: sum(max(trees[i].height for i in g) for g in groups)
+    assert levels(bucketed) <= levels(plain)
+    res = bench.bench_config("train", "nary", 4, trees, trees[:2], vocab, CPU, bench.IMPLS, dgl=DGL,
+                             log=lambda msg: None, bucket=True, **SMALL)
+    assert res["bucket_by_height"] and res["mean_levels_per_batch"] == pytest.approx(
+        (levels(bucketed) + len(bucketed)) / len(bucketed), abs=0.01)
+    assert (res["dgl"] is None) == (DGL is None)
+
+
 def test_quick_defaults():
     args = bench.parse_args(["--quick"])
     assert (args.train_trees, args.test_trees, args.threads) == (1000, 1000, 1)
