@@ -16,6 +16,7 @@ import torch
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH))
 
+import matmul_share  # noqa: E402
 import run as bench  # noqa: E402
 import scaling  # noqa: E402
 
@@ -97,6 +98,20 @@ def test_bucketed_batches_are_shared_and_have_fewer_levels(data):
     assert res["bucket_by_height"] and res["mean_levels_per_batch"] == pytest.approx(
         (levels(bucketed) + len(bucketed)) / len(bucketed), abs=0.01)
     assert (res["dgl"] is None) == (DGL is None)
+
+
+def test_matmul_share_counts_products(capsys):
+    result = matmul_share.main(["--synthetic", "12", "--trees", "12", "--batch-sizes", "4", "--embed", "8",
+                                "--hidden", "4"])
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
+    (row,) = result["configs"]
+    assert 0 < row["matmul_share"] <= 1 and row["flop"] > 0 and row["matmul_gflop_per_s"] > 0
+    trees = bench.synthetic_trees(12, seed=1)
+    vocab = bench.build_vocab(trees)
+    batch = bench.TreeBatch.from_trees(trees, vocab)
+    inner, leaves = int(batch.internal_order.numel()), int(batch.leaf_order.numel())
+    assert matmul_share.step_flops([batch], 8, 4) == (3 * 2 * inner * 8 * 20 + 2 * 2 * leaves * 8 * 12
+                                                      + 3 * 2 * (inner + leaves) * 4 * 5)
 
 
 def test_quick_defaults():
