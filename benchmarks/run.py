@@ -78,7 +78,7 @@ from torch import nn  # noqa: E402
 
 from treenets import ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch, Vocab, default_label  # noqa: E402
 from treenets.reference import reference_forward  # noqa: E402
-from treenets.training import minibatches  # noqa: E402
+from treenets.sampler import bucketed_batches  # noqa: E402
 
 IMPLS = ("treenets", "dgl", "recursive")
 CELL_NAMES = ("nary", "childsum")
@@ -203,12 +203,10 @@ def chunks(items: Sequence, size: int) -> List[list]:
 
 def batch_groups(trees: Sequence[Tree], size: int, bucket: bool = False, seed: int = 0) -> List[List[int]]:
     """Tree indices per batch: consecutive slices, or (``bucket``) batches of trees of similar
-    height from :func:`treenets.training.minibatches`, in a seeded random order."""
+    height from :func:`treenets.sampler.bucketed_batches`, in a seeded random order."""
     if not bucket:
         return chunks(list(range(len(trees))), size)
-    heights = [t.height for t in trees]
-    return list(minibatches(list(range(len(trees))), size, torch.Generator().manual_seed(seed),
-                            bucket_by=heights.__getitem__))
+    return bucketed_batches([t.height for t in trees], size, torch.Generator().manual_seed(seed))
 
 
 def tree_tensors(tree: Tree, vocab: Vocab, device) -> tuple:

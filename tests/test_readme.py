@@ -16,3 +16,14 @@ def test_usage_example_runs():
     exec(compile(code, str(README), "exec"), namespace)
     assert namespace["h"].shape == (namespace["batch"].num_nodes, 150)
     assert namespace["root_states"].shape == (2, 150)
+
+
+def test_bucket_sampler_example_runs():
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
+    sampler_block = next(b for b in blocks if "HeightBucketSampler" in b)
+    namespace = {}
+    exec(compile(usage, str(README), "exec"), namespace)
+    exec(compile(sampler_block, str(README), "exec"), namespace)
+    batches = list(namespace["loader"])
+    assert sum(b.num_trees for b in batches) == len(namespace["trees"])

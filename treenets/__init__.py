@@ -9,6 +9,7 @@ from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
 from .models import RelatednessModel, SentimentModel, load_checkpoint, save_checkpoint
 from .propagation import propagate
+from .sampler import HeightBucketSampler
 from .tree import Tree
 from .vocab import Vocab
 
@@ -19,5 +20,5 @@ __all__ = [
     "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM",
     "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
     "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint",
-    "parse_and_encode", "EncodedSentence",
+    "parse_and_encode", "EncodedSentence", "HeightBucketSampler",
 ]

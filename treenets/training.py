@@ -9,6 +9,7 @@ import torch
 
 from .batch import TreeBatch
 from .models import RelatednessModel, SentimentModel
+from .sampler import bucketed_batches
 
 T = TypeVar("T")
 
@@ -73,10 +74,10 @@ def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.G
     """Consecutive slices of ``items``, shuffled first when ``generator`` is given.
 
     With ``bucket_by`` (for trees, ``lambda t: t.height``), items of similar key
-    go into the same batch: the shuffled items are cut into pools of
-    ``pool_batches`` batches, each pool is sorted by the key (stably, so ties
-    keep their random order) and cut into batches, and the batches are
-    shuffled. A batch of trees of similar height has fewer levels, so each
+    go into the same batch (:func:`treenets.sampler.bucketed_batches`): the
+    shuffled items are cut into pools of ``pool_batches`` batches, each pool
+    is sorted by the key (stably, so ties keep their random order) and cut
+    into batches, and the batches are shuffled. A batch of trees of similar height has fewer levels, so each
     step runs fewer sequential level updates; every item is still used once
     per pass.
 
@@ -88,26 +89,16 @@ def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.G
         bucket_by: a key per item; ``None`` makes plain random batches.
         pool_batches: how many batches' worth of items are sorted together.
     """
+    if bucket_by is not None:
+        for batch in bucketed_batches([bucket_by(item) for item in items], batch_size, generator, pool_batches):
+            yield [items[i] for i in batch]
+        return
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if pool_batches < 1:
-        raise ValueError(f"pool_batches must be at least 1, got {pool_batches}")
     order = torch.randperm(len(items), generator=generator).tolist() if generator is not None else range(len(items))
     order = list(order)
-    if bucket_by is None:
-        for start in range(0, len(order), batch_size):
-            yield [items[i] for i in order[start:start + batch_size]]
-        return
-    keys = [bucket_by(item) for item in items]
-    pool = batch_size * pool_batches
-    batches: List[List[int]] = []
-    for start in range(0, len(order), pool):
-        chunk = sorted(order[start:start + pool], key=keys.__getitem__)
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
-    if generator is not None:
-        batches = [batches[i] for i in torch.randperm(len(batches), generator=generator).tolist()]
-    for batch in batches:
-        yield [items[i] for i in batch]
+    for start in range(0, len(order), batch_size):
+        yield [items[i] for i in order[start:start + batch_size]]
 
 
 def progress(iterable, total: Optional[int] = None, desc: str = "", enabled: bool = True):
