@@ -64,3 +64,9 @@ def test_sampler_feeds_a_dataloader_with_fewer_levels_per_batch():
     fixed = tn.HeightBucketSampler(trees, 8)
     assert list(fixed) == list(fixed)
     assert "80 trees" in repr(fixed)
+
+
+def test_items_without_a_height_are_named():
+    with pytest.raises(TypeError, match=r"item 1 is a str"):
+        HeightBucketSampler([tn.Tree.chain(["a"]), "not a tree"], batch_size=2)
+    assert HeightBucketSampler([3, 1.5, tn.Tree.chain(["a", "b"])], batch_size=2).heights == [3, 1.5, 1]

@@ -17,6 +17,7 @@ Example:
 """
 from __future__ import annotations
 
+import numbers
 from typing import Iterator, List, Optional, Sequence
 
 import torch
@@ -31,7 +32,7 @@ def bucketed_batches(keys: Sequence[float], batch_size: int, generator: Optional
 
     Args:
         keys: one sort key per item (for trees, their height).
-        batch_size: items per batch (the last batch of a pool may be smaller).
+        batch_size: items per batch (the last batch of the last pool may be smaller).
         generator: shuffles the items and the batches; ``None`` keeps the
             order (pools of consecutive items, batches in pool order).
         pool_batches: how many batches' worth of items are sorted together;
@@ -56,6 +57,16 @@ def bucketed_batches(keys: Sequence[float], batch_size: int, generator: Optional
     return batches
 
 
+def _height(item, index: int) -> float:
+    if isinstance(item, numbers.Real) and not isinstance(item, bool):
+        return item
+    height = getattr(item, "height", None)
+    if not isinstance(height, numbers.Real):
+        raise TypeError(f"item {index} is a {type(item).__name__}, not a tree with a height or a number; "
+                        f"pass treenets.Tree objects (or anything with .height) or their heights")
+    return height
+
+
 class HeightBucketSampler(Sampler):
     """A batch sampler of trees of similar height (pass it as ``batch_sampler=``).
 
@@ -71,7 +82,7 @@ class HeightBucketSampler(Sampler):
 
     def __init__(self, trees: Sequence, batch_size: int, generator: Optional[torch.Generator] = None,
                  pool_batches: int = 50) -> None:
-        self.heights = [t if isinstance(t, (int, float)) else t.height for t in trees]
+        self.heights = [_height(t, i) for i, t in enumerate(trees)]
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         if pool_batches < 1:
