@@ -1,4 +1,4 @@
-"""Parsing speed of parsers.StanzaParser: sentences per second on raw SST text.
+"""Parsing speed of treenets.parsers.StanzaParser: sentences per second on raw SST text.
 
 Takes the first ``--n`` trees of an SST split, rebuilds the raw sentence from
 their leaves (``Tree.words``, PTB escapes such as ``-LRB-`` undone), and times
@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from treenets.tree import trees_from_lines  # noqa: E402
+from treenets.formats import read_bracket_lines  # noqa: E402
 
 PTB_UNESCAPE = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}",
                 "``": '"', "''": '"'}
@@ -50,7 +50,7 @@ def sst_sentences(path: Path, n: int) -> list:
                 lines.append(line)
             if len(lines) >= n:
                 break
-    trees = trees_from_lines(lines, str(path))
+    trees = read_bracket_lines(lines, str(path))
     return [" ".join(PTB_UNESCAPE.get(w, w) for w in t.words) for t in trees]
 
 
@@ -71,7 +71,7 @@ def run_mode(mode: str, texts: list, args) -> dict:
     Returns:
         Timing numbers for this mode.
     """
-    from parsers import StanzaParser
+    from treenets.parsers import StanzaParser
 
     t0 = time.perf_counter()
     parser = StanzaParser(dir=args.stanza_dir, device=args.device, use_gpu=args.device != "cpu",

@@ -158,7 +158,7 @@ def write_trees(path: Path, trees: Sequence[Tree]) -> None:
 
 
 def make_parser(args, dependency: bool):
-    from parsers import StanzaParser
+    from treenets.parsers import StanzaParser
 
     start = time.perf_counter()
     parser = StanzaParser(dir=args.stanza_dir, dependency=dependency, constituency=not dependency,

@@ -1,8 +1,13 @@
 """Shared fixtures.
 
-The datasets are never committed. Tests that need them find them through the
-``TREENETS_DATA_DIR`` environment variable, falling back to ``../shared/data``
-next to the repository; without either they skip with a reason.
+The datasets and stanza models are never committed. Tests find them where the
+library does (:func:`treenets.paths.default_data_dir`, i.e. ``$TREENETS_DATA_DIR``;
+:func:`treenets.parsers.resolve_stanza_dir`, i.e. ``$STANZA_RESOURCES_DIR``) and
+skip with a reason naming the variable when they are not there. ``.ci/run``
+points both variables at ``../shared`` when that folder exists.
+
+Every test session gets its own empty ``TREENETS_CACHE_DIR``, so tests never
+read or write the user's caches.
 """
 import importlib.util
 import os
@@ -10,6 +15,9 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from treenets.parsers import resolve_stanza_dir
+from treenets.paths import CACHE_DIR_ENV, default_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -28,13 +36,20 @@ def load_example(name: str):
 
 
 def find_data_dir():
-    env = os.environ.get("TREENETS_DATA_DIR")
-    candidates = [Path(env)] if env else []
-    candidates.append(REPO.parent / "shared" / "data")
-    for path in candidates:
-        if (path / "sst").is_dir() or (path / "sick").is_dir():
-            return path
-    return None
+    path = default_data_dir()
+    return path if (path / "sst").is_dir() or (path / "sick").is_dir() else None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_dir(tmp_path_factory):
+    """An empty cache folder for the whole session (parse cache, contextual features)."""
+    old = os.environ.get(CACHE_DIR_ENV)
+    os.environ[CACHE_DIR_ENV] = str(tmp_path_factory.mktemp("treenets-cache"))
+    yield
+    if old is None:
+        os.environ.pop(CACHE_DIR_ENV, None)
+    else:
+        os.environ[CACHE_DIR_ENV] = old
 
 
 @pytest.fixture(scope="session")
@@ -46,11 +61,8 @@ def data_dir():
 
 
 def find_stanza_dir():
-    env = os.environ.get("STANZA_RESOURCES_DIR")
-    for path in ([Path(env)] if env else []) + [REPO.parent / "shared" / "models" / "stanza_resources"]:
-        if (path / "resources.json").is_file():
-            return path
-    return None
+    path = Path(resolve_stanza_dir())
+    return path if (path / "resources.json").is_file() else None
 
 
 @pytest.fixture(scope="session")

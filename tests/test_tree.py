@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from _cellcheck import random_trees
 from treenets import ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch
-from treenets.tree import trees_from_lines
+from treenets.formats import read_bracket_lines
 
 SST = "(3 (2 (2 The) (2 Rock)) (4 (3 (2 is) (4 (2 destined) (2 (2 to) (2 (2 be) (2 great))))) (2 .)))"
 PTB = "(ROOT (S (NP (DT The) (JJ big) (NN movie)) (VP (VBZ is) (ADJP (RB very) (JJ good))) (: ;) (. .)))"
@@ -209,11 +209,11 @@ def test_from_brackets_wants_a_string():
         Tree.from_brackets(None)
 
 
-def test_trees_from_lines_names_source_and_line():
-    trees = trees_from_lines(["(2 a)", "", "(3 (2 b) (2 c))"], source="x.txt")
+def test_bracket_lines_names_source_and_line():
+    trees = read_bracket_lines(["(2 a)", "", "(3 (2 b) (2 c))"], source="x.txt")
     assert [t.words for t in trees] == [["a"], ["b", "c"]]
     with pytest.raises(ValueError, match=r"x.txt:3: unbalanced"):
-        trees_from_lines(["(2 a)", "", "(3 (2 b)"], source="x.txt")
+        read_bracket_lines(["(2 a)", "", "(3 (2 b)"], source="x.txt")
 
 
 # --------------------------------------------------------------------- nltk

@@ -2,11 +2,13 @@
 
 text -> parser -> Tree -> TreeBatch -> cell -> (h, c) per node -> head -> loss
 """
-from .api import EncodedSentence, parse_and_encode
+from . import formats, parsers
+from .api import EncodedSentence, parse, parse_and_encode
 from .batch import TreeBatch, default_label
 from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
 from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
+from .parsers import ParsedSentence, Parser
 from .models import RelatednessModel, SentimentModel, load_checkpoint, save_checkpoint
 from .propagation import propagate
 from .sampler import HeightBucketSampler
@@ -20,5 +22,6 @@ __all__ = [
     "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM",
     "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
     "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint",
-    "parse_and_encode", "EncodedSentence", "HeightBucketSampler",
+    "parse_and_encode", "parse", "EncodedSentence", "HeightBucketSampler",
+    "Parser", "ParsedSentence", "formats", "parsers",
 ]

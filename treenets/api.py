@@ -16,9 +16,6 @@ and a warning is issued once. Pass a checkpoint path (from
 """
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -30,14 +27,14 @@ import torch
 from .batch import TreeBatch
 from .cells import ChildSumTreeLSTM, NaryTreeLSTM
 from .encoder import TreeEncoder
+from .parsers.base import ParsedSentence, Parser, check_tree_kind
+from .parsers.cache import ParseCache
 from .tree import Tree
 
 Tensor = torch.Tensor
 
-__all__ = ["parse_and_encode", "parse", "EncodedSentence", "HashingVocab", "default_encoder", "default_cache_dir"]
-
-TREE_KINDS = ("dependency", "constituency")
-CACHE_ENV = "TREENETS_CACHE_DIR"
+__all__ = ["parse_and_encode", "parse", "parse_sentences", "default_parser", "EncodedSentence", "HashingVocab",
+           "default_encoder"]
 
 
 class HashingVocab(Mapping[str, int]):
@@ -68,7 +65,7 @@ def default_encoder(tree: str = "dependency", seed: int = 0) -> Tuple[TreeEncode
     Child-Sum for dependency trees, binary N-ary (words at the leaves) for
     binarized constituency trees. Seeded, so every call gives the same weights.
     """
-    _check_kind(tree)
+    check_tree_kind(tree)
     vocab = HashingVocab()
     gen = torch.Generator().manual_seed(seed)
     embedding = torch.nn.Embedding(len(vocab), 50)
@@ -121,86 +118,54 @@ def batch_results(results: Sequence[EncodedSentence], vocab: Optional[Mapping[st
 
 
 # ------------------------------------------------------------------ parsing
-def default_cache_dir() -> Path:
-    """``$TREENETS_CACHE_DIR``, else ``$XDG_CACHE_HOME/treenets`` (normally ``~/.cache/treenets``)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "treenets"
+_PARSERS: Dict[Tuple, Parser] = {}
 
 
-_PARSERS: Dict[Tuple, object] = {}
+def default_parser(tree: str = "dependency", device: Optional[str] = None) -> Parser:
+    """The default English :class:`~treenets.parsers.StanzaParser` for one tree kind.
 
+    Dependency trees, or right-binarized constituency trees (for N-ary cells),
+    from the stanza models in ``$STANZA_RESOURCES_DIR``. Made once per process
+    and loaded on first use, so a parse cache hit never loads stanza.
+    """
+    check_tree_kind(tree)
+    from .parsers import StanzaParser, resolve_stanza_dir
 
-def _check_kind(tree: str) -> None:
-    if tree not in TREE_KINDS:
-        raise ValueError(f"tree must be one of {TREE_KINDS}, not {tree!r}")
-
-
-class _DefaultParser:
-    """The default English StanzaParser, loaded on first use (a cache hit never loads it)."""
-
-    def __init__(self, tree: str, device: Optional[str]) -> None:
-        from parsers.stanza_parser import resolve_stanza_dir
-
-        self.tree, self.device = tree, device
-        self.lang = "en"
-        self.dir = resolve_stanza_dir(None)
-        self.binarize = "right" if tree == "constituency" else None
-        self.processors = tree  # what the pipeline is built for; enough for the cache key
-        self._parser = None
-
-    def parse(self, texts):
-        if self._parser is None:
-            from parsers import StanzaParser
-
-            self._parser = StanzaParser(dependency=self.tree == "dependency",
-                                        constituency=self.tree == "constituency",
-                                        binarize=self.binarize, device=self.device)
-        return self._parser.parse(texts)
-
-
-def _default_parser(tree: str, device: Optional[str]):
-    key = (tree, device)
+    key = (tree, device, resolve_stanza_dir(None))
     if key not in _PARSERS:
-        _PARSERS[key] = _DefaultParser(tree, device)
+        _PARSERS[key] = StanzaParser(dependency=tree == "dependency", constituency=tree == "constituency",
+                                     binarize="right" if tree == "constituency" else None, device=device, lazy=True)
     return _PARSERS[key]
 
 
-def parser_config(parser) -> dict:
-    """What determines a parser's output, for the parse cache key."""
-    config = {"class": type(parser).__qualname__}
-    for name in ("lang", "dir", "processors", "binarize", "collapse_unary", "strip_root", "tokenize_pretokenized"):
-        if hasattr(parser, name):
-            config[name] = getattr(parser, name)
-    if "dir" in config:
-        resources = Path(config["dir"]) / "resources.json"
-        config["resources"] = resources.stat().st_mtime_ns if resources.exists() else None
-    try:
-        import stanza
-
-        config["stanza"] = stanza.__version__
-    except ImportError:
-        pass
-    return config
+_CACHES: Dict[str, ParseCache] = {}
 
 
-def parse(texts: Sequence[str], tree: str = "dependency", parser=None, cache: Union[bool, Path, str] = True,
-          device: Optional[str] = None) -> List[List[Tree]]:
-    """Parse each text into a list of sentence trees, through the on-disk cache.
+def _cache(cache: Union[bool, Path, str, ParseCache]) -> Optional[ParseCache]:
+    """One ParseCache (and so one connection per thread) per cache file in a process."""
+    if cache is False or cache is None:
+        return None
+    if isinstance(cache, ParseCache):
+        return cache
+    store = ParseCache(None if cache is True else cache)
+    return _CACHES.setdefault(str(store.path), store)
+
+
+def parse_sentences(texts: Sequence[str], parser: Parser, cache: Union[bool, Path, str, ParseCache] = True
+                    ) -> List[List[ParsedSentence]]:
+    """Parse each text into sentences with ``parser``, through the parse cache.
 
     Args:
         texts: the texts.
-        tree: ``"dependency"`` or ``"constituency"`` (binarized, for N-ary cells).
-        parser: a :class:`parsers.StanzaParser` (default: an English one, loaded
-            once per process from ``$STANZA_RESOURCES_DIR``).
-        cache: ``True`` for :func:`default_cache_dir`, a folder, or ``False``.
-        device: the parser's device when the default parser is made.
+        parser: any :class:`~treenets.parsers.Parser`.
+        cache: ``True`` for the default cache (``$TREENETS_CACHE_DIR/parses.sqlite``),
+            a file or folder, a :class:`~treenets.parsers.ParseCache`, or ``False``.
 
     Returns:
-        one list of :class:`Tree` per text (empty for empty or blank text).
+        one list of :class:`~treenets.parsers.ParsedSentence` per text (empty
+        for empty or blank text).
     """
-    _check_kind(tree)
-    out: List[Optional[List[Tree]]] = [None] * len(texts)
+    out: List[Optional[List[ParsedSentence]]] = [None] * len(texts)
     todo = []
     for i, text in enumerate(texts):
         if not isinstance(text, str):
@@ -211,33 +176,41 @@ def parse(texts: Sequence[str], tree: str = "dependency", parser=None, cache: Un
             todo.append(i)
     if not todo:
         return out  # type: ignore[return-value]
-    parser = parser if parser is not None else _default_parser(tree, device)
-    cache_dir = None if cache is False else (default_cache_dir() if cache is True else Path(cache)) / "parses"
-    config = json.dumps(parser_config(parser), sort_keys=True, default=str)
-    keys = {i: hashlib.sha256((config + "\0" + tree + "\0" + texts[i]).encode("utf-8")).hexdigest() for i in todo}
-    missing = []
-    for i in todo:
-        path = cache_dir / f"{keys[i]}.json" if cache_dir else None
-        if path is not None and path.is_file():
-            try:
-                out[i] = [Tree.from_brackets(s) for s in json.loads(path.read_text(encoding="utf-8"))["trees"]]
-                continue
-            except (ValueError, KeyError):
-                pass  # a damaged cache entry is parsed again and rewritten
-        missing.append(i)
+    store = _cache(cache)
+    key = parser.cache_key() if store is not None else ""
+    if store is not None:
+        for i, hit in zip(todo, store.get(key, [texts[i] for i in todo])):
+            out[i] = hit
+    missing = [i for i in todo if out[i] is None]
     if missing:
         parsed = parser.parse([texts[i] for i in missing])
+        if len(parsed) != len(missing):
+            raise RuntimeError(f"the parser returned {len(parsed)} results for {len(missing)} texts")
         for i, sentences in zip(missing, parsed):
-            trees = [getattr(s, tree) for s in sentences]
-            if any(t is None for t in trees):
-                raise RuntimeError(f"the parser gave no {tree} tree for text {i}; was it built with {tree}=True?")
-            out[i] = trees
-            if cache_dir is not None:
-                cache_dir.mkdir(parents=True, exist_ok=True)
-                tmp = cache_dir / f"{keys[i]}.{os.getpid()}.tmp"
-                tmp.write_text(json.dumps({"text": texts[i], "trees": [str(t) for t in trees]}), encoding="utf-8")
-                tmp.replace(cache_dir / f"{keys[i]}.json")
+            out[i] = list(sentences)
+        if store is not None:
+            store.put(key, [(texts[i], out[i]) for i in missing])  # type: ignore[misc]
     return out  # type: ignore[return-value]
+
+
+def parse(texts: Sequence[str], tree: str = "dependency", parser: Optional[Parser] = None,
+          cache: Union[bool, Path, str, ParseCache] = True, device: Optional[str] = None) -> List[List[Tree]]:
+    """Parse each text into a list of sentence trees, through the parse cache.
+
+    Args:
+        texts: the texts.
+        tree: ``"dependency"`` or ``"constituency"`` (binarized, for N-ary cells).
+        parser: any :class:`~treenets.parsers.Parser` (default:
+            :func:`default_parser`, English stanza models from ``$STANZA_RESOURCES_DIR``).
+        cache: see :func:`parse_sentences`.
+        device: the parser's device when the default parser is made.
+
+    Returns:
+        one list of :class:`Tree` per text (empty for empty or blank text).
+    """
+    check_tree_kind(tree)
+    parser = parser if parser is not None else default_parser(tree, device)
+    return [[s.tree(tree) for s in sentences] for sentences in parse_sentences(texts, parser, cache)]
 
 
 # ----------------------------------------------------------------- encoding
@@ -279,7 +252,7 @@ def parse_and_encode(text_or_texts: Union[str, Sequence[str]], tree: str = "depe
             ``"constituency"`` (binarized stanza constituency parse).
         encoder: ``None`` for the untrained default (see the module docs), a
             checkpoint path, a :class:`TreeEncoder`, or a model with ``.encoder``.
-        parser: a :class:`parsers.StanzaParser`; default: English stanza models
+        parser: any :class:`~treenets.parsers.Parser`; default: English stanza models
             from ``$STANZA_RESOURCES_DIR`` (``stanza.download('en')`` gets them).
         vocab: the encoder's vocabulary (needed with a bare ``TreeEncoder``).
         device: where to run the encoder (and the default parser).
@@ -292,7 +265,7 @@ def parse_and_encode(text_or_texts: Union[str, Sequence[str]], tree: str = "depe
         Empty or blank text gives no sentences.
     """
     texts = [text_or_texts] if isinstance(text_or_texts, str) else list(text_or_texts)
-    _check_kind(tree)
+    check_tree_kind(tree)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     trees = [t for per_text in parse(texts, tree, parser, cache, device) for t in per_text]

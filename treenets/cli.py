@@ -3,6 +3,7 @@
     treenets parse "The movie was great." --tree dependency --format conllu
     treenets parse "The movie was great." --tree constituency --format brackets
     treenets encode "The movie was great." [--checkpoint runs/sst/best.pt]
+    treenets cache info | clear
 
 Text comes from the argument, or from standard input when it is ``-``.
 """
@@ -14,37 +15,7 @@ import sys
 import warnings
 from typing import List, Optional
 
-from .tree import Tree
-
 FORMATS = ("brackets", "conllu", "dot")
-
-
-def to_conllu(tree: Tree, index: int = 1) -> str:
-    """A dependency tree as CoNLL-U (ID, FORM, HEAD, DEPREL; other columns ``_``)."""
-    if any(tok is None for tok in tree.tokens):
-        raise ValueError("CoNLL-U needs a word at every node (a dependency tree); "
-                         "use --format brackets or dot for constituency trees")
-    lines = [f"# sent_id = {index}", "# text = " + " ".join(tree.tokens)]  # type: ignore[arg-type]
-    for i, (tok, par) in enumerate(zip(tree.tokens, tree.parents)):
-        rel = (tree.rels[i] if tree.rels is not None else None) or ("root" if par < 0 else "dep")
-        lines.append("\t".join([str(i + 1), tok, "_", "_", "_", "_", str(par + 1), rel, "_", "_"]))  # type: ignore[list-item]
-    return "\n".join(lines) + "\n"
-
-
-def to_dot(tree: Tree, name: str = "tree") -> str:
-    """A tree in Graphviz dot, edges from parent to child, drawn top-down."""
-    def quote(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    lines = [f"digraph {name} {{", "  node [shape=box];"]
-    for i in range(len(tree)):
-        parts = [str(p) for p in (tree.labels[i], tree.rels[i] if tree.rels else None, tree.tokens[i]) if p is not None]
-        lines.append(f"  n{i} [label={quote(' | '.join(parts) or str(i))}];")
-    for i, par in enumerate(tree.parents):
-        if par >= 0:
-            lines.append(f"  n{par} -> n{i};")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
 
 
 def _read_text(text: str) -> str:
@@ -67,21 +38,34 @@ def main(argv: Optional[List[str]] = None) -> int:
     p_enc.add_argument("--checkpoint", default=None,
                        help="a model saved by examples/train_*.py (default: the untrained seeded encoder)")
     p_enc.add_argument("--all-nodes", action="store_true", help="also print every node's state")
+
+    p_cache = sub.add_parser("cache", help="the parse cache: its size, or empty it")
+    p_cache.add_argument("action", choices=["info", "clear"])
     args = parser.parse_args(argv)
 
-    from .api import parse, parse_and_encode
+    from .api import default_parser, parse_and_encode, parse_sentences
+    from .formats import write_brackets, write_conllu, write_dot
+    from .parsers import ParseCache
 
+    if args.command == "cache":
+        cache = ParseCache()
+        if args.action == "clear":
+            cache.clear()
+        print(json.dumps(cache.info()))
+        return 0
     text = _read_text(args.text)
     try:
         if args.command == "parse":
-            trees = parse([text], args.tree, cache=not args.no_cache, device=args.device)[0]
-            for k, tree in enumerate(trees, 1):
+            parser_ = default_parser(args.tree, args.device)
+            sentences = parse_sentences([text], parser_, cache=not args.no_cache)[0]
+            for k, sent in enumerate(sentences, 1):
+                tree = sent.tree(args.tree)
                 if args.format == "brackets":
-                    print(tree)
+                    print(write_brackets(tree))
                 elif args.format == "conllu":
-                    print(to_conllu(tree, k))
+                    print(write_conllu([sent], start=k))
                 else:
-                    print(to_dot(tree, f"sentence{k}"), end="")
+                    print(write_dot(tree, f"sentence{k}"), end="")
             return 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -18,13 +18,19 @@ Nothing here recurses, so trees of any depth work.
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
-__all__ = ["Tree"]
+__all__ = ["Tree", "BINARIZE_FACTORS", "check_binarize"]
 
-# Bracket files split on ASCII whitespace only: SST has tokens such as
-# "8\xa01\\/2" whose non-breaking space is part of the word.
-_SPACE = frozenset(" \t\n\r\f\v")
+#: The ``factor`` values :meth:`Tree.binarize` takes; ``None`` means "do not binarize".
+BINARIZE_FACTORS = (None, "left", "right")
+
+
+def check_binarize(factor: Optional[str]) -> Optional[str]:
+    """The one check of a binarization option: ``None``, ``"left"`` or ``"right"``."""
+    if factor not in BINARIZE_FACTORS:
+        raise ValueError(f"binarize (the factor) must be None, 'left' or 'right', not {factor!r}")
+    return factor
 
 
 class Tree:
@@ -131,12 +137,16 @@ class Tree:
                 label, more than one word in one bracket, or text after the tree.
                 The message gives the character offset.
         """
-        return _read_brackets(text)
+        from .formats.brackets import read_brackets
+
+        return read_brackets(text)
 
     @classmethod
     def from_nltk(cls, tree) -> "Tree":
-        """Convert an ``nltk.Tree``. Preterminals become nodes carrying a word."""
-        return _from_nltk(cls, tree)
+        """Convert an ``nltk.Tree`` (:func:`treenets.formats.from_nltk`). Preterminals become nodes carrying a word."""
+        from .formats.nltk import from_nltk
+
+        return from_nltk(tree)
 
     # ---------------------------------------------------------------- queries
     def __len__(self) -> int:
@@ -243,23 +253,10 @@ class Tree:
 
     # --------------------------------------------------------------- convert
     def to_nltk(self):
-        """Convert to an ``nltk.Tree``.
+        """Convert to an ``nltk.Tree`` (:func:`treenets.formats.to_nltk`); relations are not kept."""
+        from .formats.nltk import to_nltk
 
-        A node with a word and no children becomes a preterminal
-        ``Tree(label, [word])``; a missing label becomes ``""``. Relations are
-        not kept (nltk trees have no place for them).
-        """
-        import nltk
-
-        built: List[object] = [None] * len(self)
-        for node in self.postorder():
-            items: List[object] = [built[k] for k in self.children[node]]
-            token = self.tokens[node]
-            if token is not None:
-                items.insert(self._token_slot(node), token)
-            label = self.labels[node]
-            built[node] = nltk.Tree("" if label is None else str(label), items)
-        return built[self.root]
+        return to_nltk(self)
 
     def binarize(self, factor: str = "right", collapse_unary: bool = True, markov: Optional[int] = None) -> "Tree":
         """A binary copy of a constituency tree, for N-ary cells with N=2.
@@ -273,9 +270,11 @@ class Tree:
         Raises:
             ValueError: for an unknown ``factor``.
         """
-        if factor not in ("left", "right"):
-            raise ValueError(f"factor must be 'left' or 'right', not {factor!r}")
+        if check_binarize(factor) is None:
+            raise ValueError("binarize() needs factor 'left' or 'right', not None")
         import nltk.tree.tree as nltk_tree
+
+        from .formats.nltk import from_nltk
 
         tree = self.to_nltk()
         # nltk refuses to binarise past MAX_TREE_DEPTH; its transforms are
@@ -290,46 +289,21 @@ class Tree:
         finally:
             if old_limit is not None:
                 nltk_tree.MAX_TREE_DEPTH = old_limit
-        return Tree.from_nltk(tree)
+        return from_nltk(tree)
 
-    def _token_slot(self, node: int) -> int:
-        """Where a node's own word sits among its children (by node id)."""
+    def token_slot(self, node: int) -> int:
+        """Where a node's own word sits among its children (by node id): its position in the bracket."""
         return sum(1 for k in self.children[node] if k < node)
 
     def __str__(self) -> str:
-        """PTB brackets that :meth:`from_brackets` reads back to an equal tree.
+        """Bracket notation (:func:`treenets.formats.write_brackets`), which :meth:`from_brackets` reads back.
 
-        A node prints as ``(LABEL ITEM ...)`` with its word among its children
-        in sentence order; a missing label prints as ``_``. When the tree has
-        relations, the label slot is ``LABEL:REL``. A literal ``_`` label and
-        colons that would read as the ``:`` separator are escaped with ``\\``.
-
-        Brackets cannot cross, so a non-projective dependency tree (a subtree
-        whose words are not contiguous) prints its words in tree order, and
-        reads back renumbered in that order; so does :meth:`to_nltk`.
+        A display form for non-projective dependency trees, whose words print
+        in tree order; machine-read paths use the heads and token arrays.
         """
-        parts: List[str] = []
-        children = self.children
-        stack: List[object] = [self.root]
-        while stack:
-            item = stack.pop()
-            if isinstance(item, str):
-                parts.append(item)
-                continue
-            node = item
-            head = _escape_field(self.labels[node], "all" if self.rels is not None else "ambiguous")
-            if self.rels is not None:
-                head += ":" + _escape_field(self.rels[node], "none")
-            items: List[object] = list(children[node])
-            if self.tokens[node] is not None:
-                items.insert(self._token_slot(node), " " + _escape(self.tokens[node]))
-            parts.append("(" + head)
-            stack.append(")")
-            for it in reversed(items):
-                stack.append(it)
-                if not isinstance(it, str):
-                    stack.append(" ")
-        return "".join(parts)
+        from .formats.brackets import write_brackets
+
+        return write_brackets(self)
 
     def __repr__(self) -> str:
         text = str(self)
@@ -397,216 +371,3 @@ def _check_parents(parents: List[int], tokens: Sequence[Optional[str]]) -> int:
         for p in path:
             state[p] = 2
     return roots[0]
-
-
-def _escape(text: str) -> str:
-    out = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    for ch in _SPACE:
-        out = out.replace(ch, "\\" + ch)
-    return out
-
-
-def _escape_field(value: object, colons: str) -> str:
-    """A label or relation as printed: ``_`` for none, a literal ``_`` escaped.
-
-    ``colons`` says which colons to escape so that the reader does not take them
-    for the label/relation separator: ``"all"`` (a label before a relation),
-    ``"ambiguous"`` (a plain label that would read as ``LABEL:REL``) or
-    ``"none"`` (a relation: everything after the first colon is the relation).
-    """
-    if value is None:
-        return "_"
-    text = str(value)
-    if text == "_":
-        return "\\_"
-    out = _escape(text)
-    if colons == "all" or (colons == "ambiguous" and _split_head([(ch, False) for ch in text]) is not None):
-        out = out.replace(":", "\\:")
-    return out
-
-
-def _head_chars(text: str, offset: int) -> List[tuple]:
-    """The atom at ``offset`` as (char, was_escaped) pairs."""
-    chars, i, n = [], offset, len(text)
-    while i < n and text[i] not in _SPACE and text[i] not in "()":
-        if text[i] == "\\" and i + 1 < n:
-            i += 1
-            chars.append((text[i], True))
-        else:
-            chars.append((text[i], False))
-        i += 1
-    return chars
-
-
-def _split_head(chars: List[tuple]) -> Optional[tuple]:
-    """``(label, rel)`` of a bracket head, or None when the head is a plain label.
-
-    A head is a relation field ``LABEL:REL`` when it has an unescaped colon with
-    text on both sides ("_:nsubj", "3:det", "NP:_"); a bare ``_`` part means none.
-    A plain label such as the PTB tag ``:`` is not split.
-    """
-    for k, (ch, escaped) in enumerate(chars):
-        if ch == ":" and not escaped:
-            if 0 < k < len(chars) - 1:
-                return _head_part(chars[:k]), _head_part(chars[k + 1:])
-            break
-    return None
-
-
-def _head_part(chars: List[tuple]) -> Optional[str]:
-    return None if chars == [("_", False)] else "".join(ch for ch, _ in chars)
-
-
-def _lex(text: str):
-    """Yield (kind, value, offset) with kind in '(', ')', 'atom'."""
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch in _SPACE:
-            i += 1
-        elif ch in "()":
-            yield ch, ch, i
-            i += 1
-        else:
-            start, buf = i, []
-            while i < n and text[i] not in _SPACE and text[i] not in "()":
-                if text[i] == "\\" and i + 1 < n:
-                    i += 1
-                buf.append(text[i])
-                i += 1
-            yield "atom", "".join(buf), start
-
-
-def _read_brackets(text: str) -> Tree:
-    if not isinstance(text, str):
-        raise TypeError(f"from_brackets expects a string, not {type(text).__name__}")
-    if not text.strip():
-        raise ValueError("empty input: no brackets to read")
-    # Build nodes in pre-order; each open frame: [node id, expecting label, seen token]
-    parents: List[int] = []
-    tokens: List[Optional[str]] = []
-    heads: List[Optional[List[tuple]]] = []  # every head as (char, was_escaped) pairs
-    open_at: List[int] = []  # offset of every open '('
-    token_order: List[Optional[int]] = []  # sentence position of each node's word
-    stack: List[int] = []
-    n_words = 0
-    finished = False
-    expect_label = False
-    for kind, value, offset in _lex(text):
-        if finished:
-            if kind == ")":
-                raise ValueError(f"unbalanced brackets: ')' at offset {offset} closes nothing")
-            raise ValueError(f"text after the end of the tree at offset {offset}: {text[offset:offset + 20]!r}")
-        if expect_label:
-            node = stack[-1]
-            if kind == "atom":
-                heads[node] = _head_chars(text, offset)
-                expect_label = False
-                continue
-            if kind == ")":
-                raise ValueError(f"empty bracket '()' at offset {offset}")
-            expect_label = False  # '((' : unlabelled node, as in some PTB files
-        if kind == "(":
-            node = len(parents)
-            parents.append(stack[-1] if stack else -1)
-            tokens.append(None)
-            heads.append(None)
-            token_order.append(None)
-            stack.append(node)
-            open_at.append(offset)
-            expect_label = True
-        elif kind == ")":
-            if not stack:
-                raise ValueError(f"unbalanced brackets: ')' at offset {offset} closes nothing")
-            stack.pop()
-            open_at.pop()
-            if not stack:
-                finished = True
-        else:
-            if not stack:
-                raise ValueError(f"word {value!r} at offset {offset} is outside any bracket")
-            node = stack[-1]
-            if tokens[node] is not None:
-                raise ValueError(f"two words in one bracket at offset {offset}: {tokens[node]!r} and {value!r}; "
-                                 f"give each word its own bracket, e.g. (X {value})")
-            tokens[node] = value
-            token_order[node] = n_words
-            n_words += 1
-    if stack:
-        raise ValueError(f"unbalanced brackets: {len(stack)} '(' not closed at the end of the input "
-                         f"(offset {len(text)}); the last one opened at offset {open_at[-1]}")
-    if not parents:
-        raise ValueError("empty input: no brackets to read")
-
-    # Relations only when every labelled node has a relation field (a tree
-    # printed with relations); otherwise each head is a plain label.
-    fields = [None if h is None else _split_head(h) for h in heads]
-    has_rels = (any(h is not None for h in heads)
-                and all(f is not None for h, f in zip(heads, fields) if h is not None))
-    labels: List[Optional[str]] = []
-    rels: Optional[List[Optional[str]]] = [] if has_rels else None
-    for head, field in zip(heads, fields):
-        if head is None:
-            labels.append(None)
-            if rels is not None:
-                rels.append(None)
-        elif rels is not None:
-            labels.append(field[0])
-            rels.append(field[1])
-        else:
-            labels.append(_head_part(head))
-
-    if all(t is not None for t in tokens):
-        # A dependency-style tree: number nodes by word position.
-        order = sorted(range(len(parents)), key=lambda i: token_order[i])
-        new_id = {old: new for new, old in enumerate(order)}
-        parents = [-1 if parents[old] == -1 else new_id[parents[old]] for old in order]
-        tokens = [tokens[old] for old in order]
-        labels = [labels[old] for old in order]
-        if rels is not None:
-            rels = [rels[old] for old in order]
-    return Tree(parents, tokens, labels, rels)
-
-
-def _from_nltk(cls, tree) -> Tree:
-    import nltk
-
-    if isinstance(tree, str):
-        return cls([-1], [tree])
-    if not isinstance(tree, nltk.Tree):
-        raise TypeError(f"from_nltk expects an nltk.Tree, not {type(tree).__name__}")
-    parents: List[int] = []
-    tokens: List[Optional[str]] = []
-    labels: List[Optional[str]] = []
-    stack = [(tree, -1)]
-    while stack:
-        sub, parent = stack.pop()
-        node = len(parents)
-        parents.append(parent)
-        if isinstance(sub, str):
-            tokens.append(sub)
-            labels.append(None)
-            continue
-        label = sub.label()
-        labels.append(None if label in ("", None) else str(label))
-        words = [c for c in sub if isinstance(c, str)]
-        if len(words) == 1 and len(sub) == 1:
-            tokens.append(words[0])  # preterminal (DT The) or SST leaf (2 The)
-            continue
-        tokens.append(None)
-        for child in reversed(list(sub)):
-            stack.append((child, node))
-    return cls(parents, tokens, labels)
-
-
-def trees_from_lines(lines: Iterable[str], source: str = "<input>") -> List[Tree]:
-    """Read one bracketed tree per non-empty line, naming ``source:line`` on error."""
-    out = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            out.append(Tree.from_brackets(line))
-        except ValueError as err:
-            raise ValueError(f"{source}:{lineno}: {err}") from None
-    return out

@@ -19,7 +19,7 @@ from .download import (
 )
 from .label_transfer import LabelTransferStats, transfer_all, transfer_labels, word_spans
 from .parsed import load_parsed_sick, load_parsed_sst
-from .paths import DATA_DIR_ENV, default_data_dir
+from ..paths import DATA_DIR_ENV, default_data_dir
 from .sick import (
     SICK_RAW_FILES, SICK_SPLITS, SickPair, SickSentencePair, load_sick, load_sick_raw,
     sick_raw_path, sick_split_dir,

@@ -47,7 +47,7 @@ import zipfile
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .paths import PathLike, default_data_dir
+from ..paths import PathLike, default_data_dir
 
 __all__ = [
     "DownloadError", "ChecksumError",

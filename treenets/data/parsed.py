@@ -23,8 +23,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional
 
-from ..tree import Tree, trees_from_lines
-from .paths import PathLike
+from ..formats.brackets import read_bracket_lines
+from ..tree import Tree
+from ..paths import PathLike
 from .sick import SickPair, _split_name, load_sick
 from .sst import NEUTRAL, SST_SPLITS, check_mode, mode_label
 
@@ -73,7 +74,7 @@ def load_parsed_sst(path: PathLike, split: Optional[str] = None, mode: str = "fi
     file = parsed_sst_path(path, split)
     with open(file, encoding="utf-8") as f:
         lines = f.read().split("\n")
-    trees = trees_from_lines(lines, source=str(file))
+    trees = read_bracket_lines(lines, source=str(file))
     linenos = [i for i, line in enumerate(lines, 1) if line.strip()]
     out: List[Tree] = []
     for tree, lineno in zip(trees, linenos):
@@ -131,7 +132,7 @@ def load_parsed_sick(parsed_dir: PathLike, split: str, sick_dir: Optional[PathLi
         if len(lines) < len(pairs) or (limit is None and len(lines) != len(pairs)):
             raise ValueError(f"{file} has {len(lines)} trees but SICK {name} has {len(pairs)} pairs: "
                              f"was it prepared with --limit, or from other data?")
-        trees = trees_from_lines(lines[:len(pairs)], source=str(file))
+        trees = read_bracket_lines(lines[:len(pairs)], source=str(file))
         for k, (tree, pair) in enumerate(zip(trees, pairs)):
             want = getattr(pair, side).words
             if sorted(tree.words) != sorted(want):

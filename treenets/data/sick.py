@@ -26,13 +26,15 @@ The trial set is the development split: the split names are ``"train"``,
 """
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+from ..formats.heads import read_heads_files, read_lines
 from ..tree import Tree
-from .paths import PathLike, resolve_dir
+from ..paths import PathLike, resolve_dir
 
 __all__ = [
     "SICK_SPLITS", "SICK_RAW_FILES", "SickPair", "SickSentencePair",
@@ -157,66 +159,23 @@ def load_sick(
         (500, ['The', 'young', 'boys'])
     """
     folder = sick_split_dir(path, split)
-    names = ["a.toks", "a.parents", "b.toks", "b.parents", "sim.txt", "id.txt"]
-    if with_rels:
-        names += ["a.rels", "b.rels"]
-    files = {name: _read_lines(folder / name) for name in names}
-    n = len(files["a.toks"])
-    for name in names:
-        if len(files[name]) != n:
-            raise ValueError(f"{folder / name} has {len(files[name])} lines but {folder / 'a.toks'} has {n}: "
+    sides = {side: read_heads_files(folder / f"{side}.toks", folder / f"{side}.parents",
+                                    folder / f"{side}.rels" if with_rels else None) for side in ("a", "b")}
+    sims, ids = read_lines(folder / "sim.txt"), read_lines(folder / "id.txt")
+    n = len(sides["a"])
+    for name, count in (("b.toks", len(sides["b"])), ("sim.txt", len(sims)), ("id.txt", len(ids))):
+        if count != n:
+            raise ValueError(f"{folder / name} has {count} lines but {folder / 'a.toks'} has {n}: "
                              f"every file needs one line per pair")
-    sides = {}
-    for side in ("a", "b"):
-        sides[side] = [
-            _tree(folder, side, k, files[f"{side}.toks"][k], files[f"{side}.parents"][k],
-                  files[f"{side}.rels"][k] if with_rels else None)
-            for k in range(n)
-        ]
     pairs = []
     for k in range(n):
         where = f"{folder / 'sim.txt'}:{k + 1}"
-        score = _score(files["sim.txt"][k], where, score_range)
-        pair_id = files["id.txt"][k].strip()
+        score = _score(sims[k], where, score_range)
+        pair_id = ids[k].strip()
         if not pair_id:
             raise ValueError(f"{folder / 'id.txt'}:{k + 1}: empty pair id")
         pairs.append(SickPair(pair_id, sides["a"][k], sides["b"][k], score))
     return pairs
-
-
-def _read_lines(path: Path) -> List[str]:
-    """Lines of a text file without line ends; a final newline adds no line."""
-    with open(path, encoding="utf-8", newline="") as f:
-        text = f.read()
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
-
-
-def _tree(folder: Path, side: str, k: int, toks: str, parents: str, rels: Optional[str]) -> Tree:
-    line = k + 1
-    tok_file, par_file = folder / f"{side}.toks", folder / f"{side}.parents"
-    tokens = toks.split()
-    if not tokens:
-        raise ValueError(f"{tok_file}:{line}: empty line: every pair needs a sentence")
-    heads = parents.split()
-    if len(heads) != len(tokens):
-        raise ValueError(f"{par_file}:{line}: {len(heads)} heads for {len(tokens)} tokens in {tok_file}:{line}; "
-                         f"every token needs exactly one head")
-    for i, head in enumerate(heads):
-        if not head.lstrip("-").isdigit():
-            raise ValueError(f"{par_file}:{line}: head {head!r} of token {i + 1} ({tokens[i]!r}) is not an integer")
-    rel_list = None
-    if rels is not None:
-        rel_list = rels.split()
-        if len(rel_list) != len(tokens):
-            raise ValueError(f"{folder / (side + '.rels')}:{line}: {len(rel_list)} relations for {len(tokens)} "
-                             f"tokens in {tok_file}:{line}")
-    try:
-        return Tree.from_parents(tokens, [int(h) for h in heads], rels=rel_list)
-    except ValueError as err:
-        raise ValueError(f"{par_file}:{line}: {err}") from None
 
 
 def _score(text: str, where: str, score_range: Optional[Tuple[float, float]]) -> float:
@@ -299,10 +258,10 @@ def load_sick_raw(
     """
     file = sick_raw_path(path, split)
     tok = _tokenizer(tokenize)
-    lines = _read_lines(file)
-    if not lines:
+    rows = _read_tsv(file)
+    if not rows:
         raise ValueError(f"{file}:1: empty file: expected a header line")
-    header = [h.strip().lstrip("\ufeff") for h in lines[0].split("\t")]
+    header = [h.strip().lstrip("\ufeff") for h in rows[0]]
     col = {name: i for i, name in enumerate(header)}
     for need in ("pair_ID", "sentence_A", "sentence_B", "relatedness_score"):
         if need not in col:
@@ -311,10 +270,9 @@ def load_sick_raw(
     set_col = col.get("SemEval_set")
     want_set = _SEMEVAL_SET[_split_name(split)] if (split is not None and set_col is not None) else None
     out: List[SickSentencePair] = []
-    for lineno, line in enumerate(lines[1:], 2):
-        if not line.strip():
+    for lineno, fields in enumerate(rows[1:], 2):
+        if not any(f.strip() for f in fields):
             continue
-        fields = line.split("\t")
         if len(fields) != len(header):
             raise ValueError(f"{file}:{lineno}: {len(fields)} tab-separated fields, but the header has "
                              f"{len(header)}")
@@ -332,6 +290,12 @@ def load_sick_raw(
         ent = fields[ent_col].strip() if ent_col is not None else None
         out.append(SickSentencePair(pair_id, sa, sb, score, ent or None, list(tok(sa)), list(tok(sb))))
     return out
+
+
+def _read_tsv(path: Path) -> List[List[str]]:
+    """Rows of a tab-separated file (the csv module, no quoting: SICK's sentences hold quote marks)."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
 def _tokenizer(tokenize: Tokenizer) -> Callable[[str], Sequence[str]]:

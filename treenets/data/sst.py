@@ -33,8 +33,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
-from ..tree import Tree, trees_from_lines
-from .paths import PathLike, resolve_dir
+from ..formats.brackets import read_bracket_lines
+from ..tree import Tree
+from ..paths import PathLike, resolve_dir
 
 __all__ = [
     "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
@@ -170,7 +171,7 @@ def load_sst(
     with open(file, encoding="utf-8") as f:
         lines = f.read().split("\n")
     source = str(file)
-    trees = trees_from_lines(lines, source=source)
+    trees = read_bracket_lines(lines, source=source)
     linenos = [i for i, line in enumerate(lines, 1) if line.strip()]
     out: List[Tree] = []
     for tree, lineno in zip(trees, linenos):

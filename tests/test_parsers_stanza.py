@@ -1,7 +1,7 @@
-"""Tests for parsers.stanza_parser against a real stanza pipeline.
+"""Tests for treenets.parsers.stanza against a real stanza pipeline.
 
 The pipeline needs the offline English models (the ``stanza_dir`` fixture);
-everything about CoNLL-U and stanza Documents runs with no model at all.
+everything about stanza Documents runs with no model at all.
 """
 import os
 import shutil
@@ -16,13 +16,11 @@ stanza = pytest.importorskip("stanza", reason="stanza is not installed: pip inst
 
 from stanza.utils.conll import CoNLL  # noqa: E402
 
-from parsers import (  # noqa: E402
+from treenets.parsers import (  # noqa: E402
     MissingStanzaModelError,
     ParsedSentence,
+    Parser,
     StanzaParser,
-    check_stanza_models,
-    read_conllu,
-    read_conllu_string,
     sentences_from_document,
     stanza_tree_to_tree,
 )
@@ -196,34 +194,56 @@ def test_missing_models_empty_dir(tmp_path):
     assert isinstance(info.value, RuntimeError)
 
 
-def test_missing_model_files_are_listed(tmp_path, stanza_dir):
+def test_missing_model_files_are_named(tmp_path, stanza_dir):
+    """resources.json without the model files: stanza's own error, with the file and how to get it."""
     shutil.copy(os.path.join(stanza_dir, "resources.json"), tmp_path / "resources.json")
     with pytest.raises(MissingStanzaModelError) as info:
         StanzaParser(dir=tmp_path, constituency=False)
     msg = str(info.value)
-    assert os.path.join(str(tmp_path), "en", "depparse") in msg
-    assert os.path.join(str(tmp_path), "en", "pretrain") in msg
-    assert "constituency" not in msg  # not requested, so not required
-    assert "stanza.download('en')" in msg
+    assert os.path.join(str(tmp_path), "en") in msg
+    assert "stanza.download('en')" in msg and "STANZA_RESOURCES_DIR" in msg
+    assert isinstance(info.value.__cause__, FileNotFoundError)  # detected from stanza's own exception
 
 
-def test_unknown_language_and_package(stanza_dir):
-    with pytest.raises(MissingStanzaModelError, match="'xx' is not in"):
+def test_missing_model_file_of_one_processor(tmp_path, stanza_dir):
+    """All models but the constituency parser's: the error names that processor's file."""
+    shutil.copytree(stanza_dir, tmp_path / "res")
+    shutil.rmtree(tmp_path / "res" / "en" / "constituency")
+    StanzaParser(dir=tmp_path / "res", constituency=False)  # what is there loads
+    with pytest.raises(MissingStanzaModelError, match=r"constituency"):
+        StanzaParser(dir=tmp_path / "res", dependency=False)
+
+
+def test_unknown_language(stanza_dir):
+    with pytest.raises(RuntimeError, match="'xx'.*unsupported"):
         StanzaParser(lang="xx", dir=stanza_dir)
-    with pytest.raises(MissingStanzaModelError, match="no model for processor"):
-        StanzaParser(dir=stanza_dir, package="no_such_package")
 
 
-def test_check_stanza_models_resolves_files(stanza_dir):
-    paths = check_stanza_models("en", stanza_dir, "tokenize,pos,lemma,depparse,constituency")
-    assert {"tokenize_model_path", "depparse_model_path", "constituency_model_path"} <= set(paths)
-    assert all(os.path.isfile(p) for p in paths.values())
+def test_lazy_parser_loads_on_first_parse(tmp_path, stanza_dir):
+    lazy = StanzaParser(dir=tmp_path, lazy=True)  # nothing there, but nothing loaded yet
+    assert lazy._pipeline is None and "stanza" in lazy.cache_key()
+    with pytest.raises(MissingStanzaModelError):
+        lazy.parse("Dogs bark.")
+
+
+def test_cache_key_names_what_changes_the_trees(stanza_dir):
+    base = StanzaParser(dir=stanza_dir, constituency=False, lazy=True)
+    assert isinstance(base, Parser)
+    assert base.cache_key() == StanzaParser(dir=stanza_dir, constituency=False, lazy=True).cache_key()
+    assert base.cache_key() == StanzaParser(dir=stanza_dir, constituency=False, lazy=True,
+                                            batch_sizes={"pos": 100}).cache_key()  # speed only
+    for other in (dict(constituency=True), dict(tokenize_pretokenized=True), dict(lang="fr")):
+        options = dict(dir=stanza_dir, constituency=False, lazy=True)
+        options.update(other)
+        assert StanzaParser(**options).cache_key() != base.cache_key(), other
+    binarized = StanzaParser(dir=stanza_dir, dependency=False, binarize="right", lazy=True)
+    assert binarized.cache_key() != StanzaParser(dir=stanza_dir, dependency=False, lazy=True).cache_key()
 
 
 def test_missing_models_via_environment_never_hangs(tmp_path):
     """STANZA_RESOURCES_DIR is read at call time; the error comes fast, in a fresh process."""
     code = textwrap.dedent("""
-        from parsers import StanzaParser, MissingStanzaModelError
+        from treenets.parsers import StanzaParser, MissingStanzaModelError
         try:
             StanzaParser()
         except MissingStanzaModelError as err:
@@ -284,38 +304,3 @@ def test_stanza_tree_to_tree():
     converted = stanza_tree_to_tree(tree)
     assert str(converted) == "(S (NP (DT the) (NN dog)) (VP (VBZ barks)))"
     assert stanza_tree_to_tree(tree, strip_root=False).labels[0] == "ROOT"
-
-
-def test_read_conllu_file(tmp_path):
-    path = tmp_path / "two.conllu"
-    path.write_text(CONLLU, encoding="utf-8")
-    trees = read_conllu(path)
-    assert [t.words for t in trees] == [["I", "do", "n't", "know", "."], ["Hi", "there"]]
-    assert trees[0].rels[3] == "root"
-    empty = tmp_path / "empty.conllu"
-    empty.write_text("\n", encoding="utf-8")
-    assert read_conllu(empty) == []
-    with pytest.raises(FileNotFoundError, match="nope.conllu"):
-        read_conllu(tmp_path / "nope.conllu")
-
-
-@pytest.mark.parametrize("old, new, message", [
-    ("4\tknow\tknow\tVERB\tVB\t_\t0", "4\tknow\tknow\tVERB\tVB\t0", r"bad\.conllu:6: expected 10 tab-separated fields"),
-    ("2\tdo\tdo\tAUX\tVBP\t_\t4", "2\tdo\tdo\tAUX\tVBP\t_\tx", r"bad\.conllu:4: bad HEAD 'x'"),
-    ("2\tthere\tthere\tADV\tRB\t_\t1", "2\tthere\tthere\tADV\tRB\t_\t7", r"bad\.conllu:12: HEAD 7 of word 2 is out of range"),
-    ("4\tknow\tknow\tVERB\tVB\t_\t0", "4\tknow\tknow\tVERB\tVB\t_\t1", r"bad\.conllu:2: sentence 1 .*cycle"),
-    ("1\tHi\thi\tINTJ\tUH\t_\t0", "1\tHi\thi\tINTJ\tUH\t_\t_", r"bad\.conllu:11: sentence 2 .*no head"),
-])
-def test_read_conllu_errors_name_file_and_line(tmp_path, old, new, message):
-    assert old in CONLLU
-    path = tmp_path / "bad.conllu"
-    path.write_text(CONLLU.replace(old, new), encoding="utf-8")
-    with pytest.raises(ValueError, match=message):
-        read_conllu(path)
-
-
-def test_read_conllu_deep_chain_no_recursion():
-    n = 3000
-    lines = [f"{i}\tw{i}\t_\tX\tX\t_\t{i + 1 if i < n else 0}\tdep\t_\t_" for i in range(1, n + 1)]
-    (tree,) = read_conllu_string("\n".join(lines) + "\n")
-    assert len(tree) == n and tree.height == n - 1

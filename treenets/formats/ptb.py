@@ -1,7 +1,5 @@
-"""nltk adapter: ``nltk.Tree`` in and out, PTB bracket files, PTB clean-up.
+"""Penn Treebank bracket files, read with nltk, and PTB clean-up.
 
-* :func:`from_nltk` / :func:`to_nltk`: thin wrappers around
-  :meth:`Tree.from_nltk` and :meth:`Tree.to_nltk`.
 * :func:`parse_ptb`: one bracketed tree from a string (``nltk.Tree.fromstring``).
 * :func:`read_ptb` / :func:`read_ptb_file`: bracket files with nltk's
   ``BracketParseCorpusReader`` (Penn Treebank ``.mrg`` files, SST, the output
@@ -10,9 +8,8 @@
 * :func:`clean_ptb`: remove ``-NONE-`` traces (and constituents left empty)
   and strip function tags and indices (``NP-SBJ-1`` -> ``NP``, ``NP=2`` ->
   ``NP``), as usual before training on real PTB.
-* :func:`binarize`: nltk's ``chomsky_normal_form`` / ``collapse_unary`` via
-  :meth:`Tree.binarize`.
 
+Binarization is :meth:`treenets.Tree.binarize` (nltk's ``chomsky_normal_form``).
 The clean-up is iterative, so very deep trees work.
 """
 from __future__ import annotations
@@ -22,50 +19,19 @@ import os
 import re
 from typing import Any, List, Optional, Sequence, Union
 
-from treenets.tree import Tree
+from ..tree import Tree, check_binarize
+from .nltk import from_nltk
 
 __all__ = [
-    "from_nltk",
-    "to_nltk",
     "parse_ptb",
     "read_ptb",
     "read_ptb_file",
     "clean_ptb",
     "strip_function_tag",
-    "binarize",
     "unescape_word",
 ]
 
 _TAG_SPLIT = re.compile(r"[-=]")
-
-
-def from_nltk(tree: Any) -> Tree:
-    """Convert an ``nltk.Tree`` to a :class:`Tree` (see :meth:`Tree.from_nltk`).
-
-    Args:
-        tree: an ``nltk.Tree`` (or a bare word string, giving a one-node tree).
-
-    Returns:
-        The tree, nodes in pre-order, preterminals as nodes carrying a word.
-
-    Raises:
-        TypeError: if ``tree`` is neither an ``nltk.Tree`` nor a string.
-    """
-    return Tree.from_nltk(tree)
-
-
-def to_nltk(tree: Tree) -> Any:
-    """Convert a :class:`Tree` to an ``nltk.Tree`` (see :meth:`Tree.to_nltk`).
-
-    Args:
-        tree: the tree. Relations are dropped: nltk trees have no place for them.
-
-    Returns:
-        An ``nltk.Tree``; a missing label becomes ``""``.
-    """
-    if not isinstance(tree, Tree):
-        raise TypeError(f"to_nltk expects a treenets Tree, not {type(tree).__name__}")
-    return tree.to_nltk()
 
 
 def strip_function_tag(label: str) -> str:
@@ -139,29 +105,6 @@ def clean_ptb(tree: Any, strip_traces: bool = True, strip_function_tags: bool = 
     return result
 
 
-def binarize(tree: Union[Tree, Any], factor: str = "right", collapse_unary: bool = True,
-             markov: Optional[int] = None) -> Tree:
-    """Binarize a constituency tree with nltk's transforms (:meth:`Tree.binarize`).
-
-    Args:
-        tree: a :class:`Tree` or an ``nltk.Tree``.
-        factor: ``"right"`` or ``"left"`` factoring of nodes with >2 children.
-        collapse_unary: merge unary chains (preterminals included) into one
-            node labelled ``A+B``.
-        markov: nltk's horizontal Markov order (``None``: unlimited).
-
-    Returns:
-        A :class:`Tree` in which no node has more than two children (and, with
-        ``collapse_unary``, none has exactly one).
-
-    Raises:
-        ValueError: for an unknown ``factor``.
-    """
-    if not isinstance(tree, Tree):
-        tree = Tree.from_nltk(tree)
-    return tree.binarize(factor=factor, collapse_unary=collapse_unary, markov=markov)
-
-
 _ESCAPED = re.compile(r"\\(.)")
 
 
@@ -185,17 +128,12 @@ def _finish(tree: Any, clean: bool, strip_traces: bool, strip_function_tags: boo
             unescape: bool = True) -> Tree:
     if clean and (strip_traces or strip_function_tags):
         tree = clean_ptb(tree, strip_traces=strip_traces, strip_function_tags=strip_function_tags)
-    out = Tree.from_nltk(tree)
+    out = from_nltk(tree)
     if unescape and any(t is not None and "\\" in t for t in out.tokens):
         out = Tree(out.parents, [None if t is None else unescape_word(t) for t in out.tokens], out.labels, out.rels)
     if binarize_factor is not None:
         out = out.binarize(factor=binarize_factor, collapse_unary=collapse_unary, markov=markov)
     return out
-
-
-def _check_factor(factor: Optional[str]) -> None:
-    if factor not in (None, "left", "right"):
-        raise ValueError(f"binarize must be None, 'left' or 'right', not {factor!r}")
 
 
 def parse_ptb(text: str, strip_traces: bool = True, strip_function_tags: bool = True,
@@ -223,7 +161,7 @@ def parse_ptb(text: str, strip_traces: bool = True, strip_function_tags: bool = 
     """
     import nltk
 
-    _check_factor(binarize)
+    check_binarize(binarize)
     if not isinstance(text, str):
         raise TypeError(f"parse_ptb expects a string, not {type(text).__name__}")
     if not text.strip():
@@ -334,7 +272,7 @@ def read_ptb(root: Union[str, os.PathLike], fileids: Union[str, Sequence[str]] =
     """
     from nltk.corpus.reader import BracketParseCorpusReader
 
-    _check_factor(binarize)
+    check_binarize(binarize)
     root = os.fspath(root)
     if not os.path.isdir(root):
         raise FileNotFoundError(f"treebank directory not found: {root}")
@@ -345,7 +283,7 @@ def read_ptb(root: Union[str, os.PathLike], fileids: Union[str, Sequence[str]] =
         raise PermissionError(
             f"nltk refuses to read {root}: its corpus readers only open directories in nltk's data path "
             f"({err}). Authorise it with nltk.data.path.append({root!r}) or $NLTK_DATA, or read single "
-            f"files with parsers.read_ptb_file(path)") from None
+            f"files with treenets.formats.read_ptb_file(path)") from None
     names = reader.fileids()
     if not names:
         raise ValueError(f"no files in {root} match {fileids!r}")
@@ -404,7 +342,7 @@ def read_ptb_file(path: Union[str, os.PathLike], strip_traces: bool = True, stri
     """
     from nltk.corpus.reader.util import read_blankline_block, read_regexp_block, read_sexpr_block
 
-    _check_factor(binarize)
+    check_binarize(binarize)
     readers = {
         "unindented_paren": lambda st: read_regexp_block(st, start_re=r"^\("),
         "sexpr": lambda st: read_sexpr_block(st, comment_char=comment_char),

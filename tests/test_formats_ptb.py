@@ -1,21 +1,26 @@
-"""Tests for parsers.nltk_parser: nltk.Tree in/out, PTB files, clean-up, binarization."""
+"""Tests for treenets.formats.ptb and formats.nltk: nltk.Tree in/out, PTB files, clean-up, binarization."""
 import textwrap
 
 import pytest
 
 nltk = pytest.importorskip("nltk", reason="nltk is not installed")
 
-from parsers import (  # noqa: E402
-    binarize,
+from treenets.formats import (  # noqa: E402
     clean_ptb,
     from_nltk,
     parse_ptb,
+    read_bracket_lines,
     read_ptb,
     read_ptb_file,
     strip_function_tag,
     to_nltk,
 )
-from treenets.tree import Tree, trees_from_lines  # noqa: E402
+from treenets.tree import Tree  # noqa: E402
+
+
+def binarize(tree, factor="right", **options):
+    """Tree.binarize on a Tree or an nltk.Tree."""
+    return (tree if isinstance(tree, Tree) else from_nltk(tree)).binarize(factor=factor, **options)
 
 WSJ = textwrap.dedent("""\
     ( (S
@@ -183,7 +188,7 @@ def test_sst_file_matches_tree_reader(data_dir):
     path = data_dir / "sst" / "dev.txt"
     with open(path, encoding="utf-8") as fin:
         lines = fin.readlines()
-    expected = trees_from_lines(lines, str(path))
+    expected = read_bracket_lines(lines, str(path))
     got = read_ptb_file(path, strip_traces=False, strip_function_tags=False)
     assert got == expected
     assert all(isinstance(t, Tree) for t in got)

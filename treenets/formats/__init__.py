@@ -1,0 +1,28 @@
+"""File formats and foreign tree objects: the only place where treenets reads or writes them.
+
+* :mod:`~treenets.formats.brackets`: bracket notation (SST, ``str(tree)``), lossless for
+  projective trees.
+* :mod:`~treenets.formats.ptb`: Penn Treebank files through nltk (traces, function tags).
+* :mod:`~treenets.formats.conllu`: CoNLL-U, every column, read and written without stanza.
+* :mod:`~treenets.formats.heads`: heads-array files (SICK's ``.toks``/``.parents``/``.rels``).
+* :mod:`~treenets.formats.dot`: Graphviz dot.
+* :mod:`~treenets.formats.nltk`: ``nltk.Tree`` in and out; the one conversion from
+  constituency tree objects (nltk's and stanza's).
+
+This module only re-exports; nltk is imported when first used.
+"""
+from .brackets import read_bracket_file, read_bracket_lines, read_brackets, write_brackets
+from .conllu import read_conllu, read_conllu_sentences, read_conllu_string, write_conllu
+from .dot import write_dot
+from .heads import read_heads_files, read_lines, write_heads_files
+from .nltk import from_constituents, from_nltk, to_nltk
+from .ptb import clean_ptb, parse_ptb, read_ptb, read_ptb_file, strip_function_tag, unescape_word
+
+__all__ = [
+    "read_brackets", "write_brackets", "read_bracket_lines", "read_bracket_file",
+    "read_conllu", "read_conllu_string", "read_conllu_sentences", "write_conllu",
+    "read_heads_files", "write_heads_files", "read_lines",
+    "write_dot",
+    "from_constituents", "from_nltk", "to_nltk",
+    "parse_ptb", "read_ptb", "read_ptb_file", "clean_ptb", "strip_function_tag", "unescape_word",
+]

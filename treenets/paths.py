@@ -1,0 +1,67 @@
+"""Where treenets keeps files: the one place that decides the data and cache folders.
+
+Every part of treenets (the library, the examples, the benchmarks and the
+tests) asks these functions; nothing else reads the environment variables.
+
+==========================  =====================================================
+``TREENETS_DATA_DIR``       datasets: ``sst/``, ``sick/``, ``embeddings/``
+                            (default ``$XDG_CACHE_HOME/treenets/data``,
+                            normally ``~/.cache/treenets/data``)
+``TREENETS_CACHE_DIR``      caches: the parse cache, contextual features
+                            (default ``$XDG_CACHE_HOME/treenets``,
+                            normally ``~/.cache/treenets``)
+==========================  =====================================================
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional, Union
+
+__all__ = ["DATA_DIR_ENV", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir", "resolve_dir"]
+
+#: Environment variable naming the folder that holds ``sst/``, ``sick/`` and ``embeddings/``.
+DATA_DIR_ENV = "TREENETS_DATA_DIR"
+#: Environment variable naming the cache folder.
+CACHE_DIR_ENV = "TREENETS_CACHE_DIR"
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _env_path(name: str) -> Optional[Path]:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def _xdg_cache() -> Path:
+    return _env_path("XDG_CACHE_HOME") or Path.home() / ".cache"
+
+
+def default_cache_dir() -> Path:
+    """The cache folder: ``$TREENETS_CACHE_DIR``, else ``$XDG_CACHE_HOME/treenets`` (``~/.cache/treenets``).
+
+    The folder need not exist; whoever writes into it creates it.
+    """
+    return _env_path(CACHE_DIR_ENV) or _xdg_cache() / "treenets"
+
+
+def default_data_dir() -> Path:
+    """The data folder: ``$TREENETS_DATA_DIR``, else ``$XDG_CACHE_HOME/treenets/data``.
+
+    The folder is laid out as::
+
+        <data dir>/sst/{train,dev,test}.txt
+        <data dir>/sick/SICK_{train,trial,test_annotated}.txt
+        <data dir>/sick/{train,dev,test}/{a,b}.{toks,parents,rels}, sim.txt, id.txt
+        <data dir>/embeddings/*.txt
+
+    which is what ``python -m treenets.data`` writes. The folder need not exist.
+    """
+    return _env_path(DATA_DIR_ENV) or _xdg_cache() / "treenets" / "data"
+
+
+def resolve_dir(path: Optional[PathLike], subdir: str) -> Path:
+    """``path`` as a Path, or ``default_data_dir() / subdir`` when it is ``None``."""
+    if path is None:
+        return default_data_dir() / subdir
+    return Path(path).expanduser()
