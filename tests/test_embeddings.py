@@ -214,3 +214,18 @@ def test_sick_coverage_glove840b(data_dir):
     assert (cov.num_tokens, cov.found_tokens) == (192191, 191318)
     assert "," in cov.missing       # the shared 840B subset has no vector for the comma
     assert weights[vocab["man"]].abs().max() > 0.05   # a real vector, not U(-0.05, 0.05)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN", "1e999"])
+def test_non_finite_values_are_refused(tmp_path, value):
+    path = tmp_path / "vecs.txt"
+    path.write_text(f"the 0.1 0.2\nof {value} 1.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"vecs\.txt:2: value '{value}' of token 'of' is not finite"):
+        read_vectors(path)
+
+
+def test_header_digits_are_ascii(tmp_path):
+    path = tmp_path / "vecs.txt"
+    path.write_text("2 \u00b2\nthe 0.1 0.2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"vecs\.txt:1"):
+        read_vectors(path, fmt="word2vec")

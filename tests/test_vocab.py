@@ -1,5 +1,7 @@
 """Vocab: ids, unknown words, case folding, counting, save/load."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from treenets import Tree, TreeBatch, Vocab
 
@@ -71,3 +73,19 @@ def test_vocab_in_a_batch():
 
 def test_repr():
     assert "size=3" in repr(Vocab(["a", "b"]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(min_size=0, max_size=6), min_size=1, max_size=8))
+def test_save_load_round_trips_any_token(tmp_path_factory, tokens):
+    path = tmp_path_factory.mktemp("v") / "vocab.txt"
+    vocab = Vocab.from_itos(tokens, unk=None)
+    vocab.save(path)
+    assert Vocab.load(path, unk=None).itos == tokens
+
+
+def test_load_names_a_bad_escape(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("the\nbad\\x\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"vocab\.txt:2: unknown escape"):
+        Vocab.load(path)

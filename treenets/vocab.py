@@ -77,10 +77,10 @@ class Vocab(Mapping[str, int]):
         return [self[t] for t in tokens]
 
     def save(self, path) -> None:
-        """Write one token per line (id = line number)."""
-        with open(path, "w", encoding="utf-8") as f:
-            for tok in self.itos:
-                f.write(tok + "\n")
+        """Write one token per line, id = line number (:func:`treenets.formats.write_vocab`)."""
+        from .formats.vocab import write_vocab
+
+        write_vocab(self.itos, path)
 
     @classmethod
     def from_itos(cls, itos, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
@@ -94,8 +94,10 @@ class Vocab(Mapping[str, int]):
 
     @classmethod
     def load(cls, path, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
-        with open(path, encoding="utf-8") as f:
-            return cls.from_itos([line.rstrip("\n") for line in f], unk=unk, lower=lower)
+        """A vocabulary saved by :meth:`save` (:func:`treenets.formats.read_vocab`)."""
+        from .formats.vocab import read_vocab
+
+        return cls.from_itos(read_vocab(path), unk=unk, lower=lower)
 
     def __repr__(self) -> str:
         return f"Vocab(size={len(self)}, unk={self.unk!r}, lower={self.lower})"

@@ -6,6 +6,8 @@
 * :mod:`~treenets.formats.conllu`: CoNLL-U, every column, read and written without stanza.
 * :mod:`~treenets.formats.heads`: heads-array files (SICK's ``.toks``/``.parents``/``.rels``).
 * :mod:`~treenets.formats.dot`: Graphviz dot.
+* :mod:`~treenets.formats.vectors`: GloVe and word2vec text vectors.
+* :mod:`~treenets.formats.vocab`: vocabulary files, one token per line.
 * :mod:`~treenets.formats.nltk`: ``nltk.Tree`` in and out; the one conversion from
   constituency tree objects (nltk's and stanza's).
 
@@ -16,6 +18,8 @@ from .conllu import read_conllu, read_conllu_sentences, read_conllu_string, writ
 from .dot import write_dot
 from .heads import read_heads_files, read_lines, write_heads_files
 from .nltk import from_constituents, from_nltk, to_nltk
+from .vectors import Vectors, read_vectors
+from .vocab import read_vocab, write_vocab
 from .ptb import clean_ptb, parse_ptb, read_ptb, read_ptb_file, strip_function_tag, unescape_word
 
 __all__ = [
@@ -24,5 +28,6 @@ __all__ = [
     "read_heads_files", "write_heads_files", "read_lines",
     "write_dot",
     "from_constituents", "from_nltk", "to_nltk",
+    "Vectors", "read_vectors", "read_vocab", "write_vocab",
     "parse_ptb", "read_ptb", "read_ptb_file", "clean_ptb", "strip_function_tag", "unescape_word",
 ]

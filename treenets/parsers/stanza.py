@@ -314,7 +314,7 @@ class StanzaParser:
             raise ValueError("pass dependency=/constituency= instead of processors=; "
                              "StanzaParser chooses the processors from the trees requested")
         try:
-            import stanza
+            import stanza  # noqa: F401
         except ImportError as err:
             raise ImportError("StanzaParser needs stanza: pip install 'treenets[stanza]' (or pip install stanza)") from err
 

@@ -1,0 +1,57 @@
+"""Vocabulary files: one token per line, the line number is the id.
+
+A token may hold any character. The three that would break the layout are
+escaped with a backslash: ``\\`` as ``\\\\``, a line feed as ``\\n`` and a
+carriage return as ``\\r``; a file without backslashes is plain text. Only
+``\\n`` ends a line, so other Unicode line separators stay inside their token.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Iterable, List, Union
+
+__all__ = ["read_vocab", "write_vocab"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+_UNESCAPE = {"\\": "\\", "n": "\n", "r": "\r"}
+_ESCAPED = re.compile(r"\\(.?)")
+
+
+def _escape(token: str) -> str:
+    return token.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def write_vocab(tokens: Iterable[str], path: PathLike) -> None:
+    """Write ``tokens`` one per line (escaped as above), in id order."""
+    text = "".join(_escape(tok) + "\n" for tok in tokens)
+    Path(path).write_text(text, encoding="utf-8", newline="")
+
+
+def read_vocab(path: PathLike) -> List[str]:
+    """The tokens of a file written by :func:`write_vocab`, in id order.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: undecodable text or an unknown escape, naming ``file:line``.
+    """
+    path = Path(path)
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            text = f.read()
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    tokens = []
+    for number, line in enumerate(lines, 1):
+        def unescape(m: "re.Match[str]") -> str:
+            if m.group(1) not in _UNESCAPE:
+                raise ValueError(f"{path}:{number}: unknown escape {m.group(0)!r} in token {line!r} "
+                                 f"(only \\\\, \\n and \\r are escaped)")
+            return _UNESCAPE[m.group(1)]
+
+        tokens.append(_ESCAPED.sub(unescape, line) if "\\" in line else line)
+    return tokens
