@@ -11,8 +11,8 @@ Pipeline loading is timed separately and not counted in the speed. One small
 warm-up call precedes every timed run. The last line printed is a JSON object
 with all numbers.
 
-Example:
-    python benchmarks/parse_speed.py --n 200 --device cpu
+Run it from the repository root, as a module:
+    python -m benchmarks.parse_speed --n 200 --device cpu
 """
 from __future__ import annotations
 
@@ -24,13 +24,10 @@ import sys
 import time
 from pathlib import Path
 
+from treenets.data import default_data_dir, ptb_unescape
+from treenets.tree import trees_from_lines
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from treenets.tree import trees_from_lines  # noqa: E402
-
-PTB_UNESCAPE = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}",
-                "``": '"', "''": '"'}
 
 
 def sst_sentences(path: Path, n: int) -> list:
@@ -51,13 +48,12 @@ def sst_sentences(path: Path, n: int) -> list:
             if len(lines) >= n:
                 break
     trees = trees_from_lines(lines, str(path))
-    return [" ".join(PTB_UNESCAPE.get(w, w) for w in t.words) for t in trees]
+    return [" ".join(ptb_unescape(w) for w in t.words) for t in trees]
 
 
 def default_sst() -> Path:
-    env = os.environ.get("TREENETS_DATA_DIR")
-    base = Path(env) if env else REPO.parent / "shared" / "data"
-    return base / "sst" / "dev.txt"
+    """``sst/dev.txt`` in :func:`treenets.data.default_data_dir`."""
+    return default_data_dir() / "sst" / "dev.txt"
 
 
 def run_mode(mode: str, texts: list, args) -> dict:
@@ -106,7 +102,9 @@ def run_mode(mode: str, texts: list, args) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=default_sst(), help="SST split to take sentences from")
+    ap.add_argument("--data", type=Path, default=default_sst(),
+                    help="SST split to take sentences from (default: sst/dev.txt in $TREENETS_DATA_DIR, "
+                         "else ~/.cache/treenets/data)")
     ap.add_argument("--n", type=int, default=200, help="number of sentences (default 200)")
     ap.add_argument("--stanza-dir", default=None,
                     help="stanza resources directory (default: $STANZA_RESOURCES_DIR, then ../shared/models/stanza_resources)")
