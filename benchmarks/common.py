@@ -177,7 +177,7 @@ def load_data(data_dir: Optional[Path], synthetic: int = 0):
 
     if data_dir is None or not (data_dir / "sst" / "train.txt").is_file():
         raise SystemExit(f"SST not found under {data_dir}/sst (train.txt, test.txt): pass --data-dir, "
-                         f"set TREENETS_DATA_DIR, or use --synthetic N")
+                         f"set TREENETS_DATA_DIR (python -m treenets.data downloads SST), or use --synthetic N")
     return (load_sst(data_dir / "sst", "train"), load_sst(data_dir / "sst", "test"), str(data_dir / "sst"))
 
 

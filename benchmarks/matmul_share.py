@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import bench_model, build_vocab, cpu_name, git_state, load_data, make_optimizer, set_threads
-from treenets.data import default_data_dir
+from treenets.data import DATA_DIR_HELP, default_data_dir
 
 MATMUL_OPS = ("aten::mm", "aten::addmm")
 
@@ -94,7 +94,7 @@ def profile_epoch(trees, vocab, batch_size: int, embed: int, hidden: int) -> dic
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder with sst/train.txt (default: $TREENETS_DATA_DIR, else ~/.cache/treenets/data)")
+                   help=f"folder with sst/train.txt (default: {DATA_DIR_HELP})")
     p.add_argument("--synthetic", type=int, default=0, metavar="N", help="N random binary trees instead of SST")
     p.add_argument("--trees", type=int, default=1000, help="training trees per epoch")
     p.add_argument("--batch-sizes", default="25,256")

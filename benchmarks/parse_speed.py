@@ -24,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from treenets.data import default_data_dir, ptb_unescape
+from treenets.data import DATA_DIR_HELP, default_data_dir, ptb_unescape
 from treenets.tree import trees_from_lines
 
 REPO = Path(__file__).resolve().parents[1]
@@ -103,8 +103,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=default_sst(),
-                    help="SST split to take sentences from (default: sst/dev.txt in $TREENETS_DATA_DIR, "
-                         "else ~/.cache/treenets/data)")
+                    help=f"SST split to take sentences from (default: sst/dev.txt in {DATA_DIR_HELP})")
     ap.add_argument("--n", type=int, default=200, help="number of sentences (default 200)")
     ap.add_argument("--stanza-dir", default=None,
                     help="stanza resources directory (default: $STANZA_RESOURCES_DIR, then ../shared/models/stanza_resources)")

@@ -71,7 +71,7 @@ from benchmarks.common import (
     import_dgl, load_data, make_optimizer, ratio, run_epoch, set_threads, summarize, tree_graphs, tree_tensors,
 )
 from treenets import Tree, Vocab
-from treenets.data import default_data_dir
+from treenets.data import DATA_DIR_HELP, default_data_dir
 from treenets.sampler import bucketed_batches
 
 
@@ -253,8 +253,7 @@ def parse_args(argv=None):
                    help="subsets: --train-trees 1000 --test-trees 1000 --recursive-trees 50 --repeats 2 "
                         "(unless given); finishes in a few minutes on a CPU")
     p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder holding sst/{train,test}.txt (default: $TREENETS_DATA_DIR, else "
-                        "~/.cache/treenets/data; treenets.data.default_data_dir)")
+                   help=f"folder holding sst/{{train,test}}.txt (default: {DATA_DIR_HELP})")
     p.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="use N random binary trees instead of SST (for smoke tests)")
     p.add_argument("--device", default=None, help="cpu or cuda[:k] (default: cuda when available)")

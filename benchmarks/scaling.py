@@ -49,7 +49,7 @@ from benchmarks.common import (
     import_dgl, load_data, make_optimizer, run_epoch, set_threads, sync, tree_graphs, tree_tensors,
 )
 from treenets import SentimentModel, Tree
-from treenets.data import default_data_dir
+from treenets.data import DATA_DIR_HELP, default_data_dir
 
 
 # ---------------------------------------------------------------------- trees
@@ -217,7 +217,7 @@ def parse_args(argv=None):
     p.add_argument("--batch-sizes", default=None, help="default 1,4,16,64,256,1024 (quick: up to 256)")
     p.add_argument("--recursive-max-batch", type=int, default=16, help="largest batch for the per-node baseline")
     p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder holding sst/train.txt (default: $TREENETS_DATA_DIR, else ~/.cache/treenets/data)")
+                   help=f"folder holding sst/train.txt (default: {DATA_DIR_HELP})")
     p.add_argument("--synthetic", type=int, default=0, metavar="N", help="random trees instead of SST")
     p.add_argument("--skip-size", action="store_true")
     p.add_argument("--skip-batch", action="store_true")

@@ -17,18 +17,14 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 
-from treenets.data import default_data_dir
+from treenets.data import DATA_DIR_HELP, default_data_dir
 from treenets.models import TaskModel, load_checkpoint, save_checkpoint
 from treenets.training import minibatches, seed_everything, train_epoch
-
-#: How every script describes the default data folder (decided by treenets.data.default_data_dir).
-DATA_DIR_DEFAULT = "$TREENETS_DATA_DIR, else ~/.cache/treenets/data"
-
 
 def add_data_dir_argument(parser: argparse.ArgumentParser, holds: str) -> None:
     """``--data-dir``; ``holds`` says what the folder must contain (e.g. ``"sst/ and embeddings/"``)."""
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help=f"folder with {holds} (default: {DATA_DIR_DEFAULT})")
+                        help=f"folder with {holds} (default: {DATA_DIR_HELP})")
 
 
 def resolve_data_dir(args) -> Path:

@@ -2,7 +2,7 @@
 """Score a checkpoint saved by train_sst.py or train_sick.py on any split.
 
     python examples/evaluate.py runs/sst/best.pt --split test
-    python examples/evaluate.py runs/sick/best.pt --split dev --data-dir ../shared/data
+    python examples/evaluate.py runs/sick/best.pt --split dev --data-dir DIR
 
 SST checkpoints report root and all-node accuracy (in the label mode they were
 trained in); SICK checkpoints report Pearson r, Spearman rho and MSE. Each is

@@ -19,7 +19,7 @@ Each output line is one ``str(tree)`` that :meth:`treenets.Tree.from_brackets`
 reads back; ``examples/train_sst.py --parsed-dir OUT`` and
 ``examples/train_sick.py --parsed-dir OUT`` train on them.
 
-    python examples/prepare_parses.py --data-dir ../shared/data --out runs/parses
+    python examples/prepare_parses.py --out runs/parses [--data-dir DIR]
 
 The parser sees un-escaped forms (``-LRB-`` -> ``(``, ```` `` ```` -> ``"``);
 the trees keep SST's tokens, aligned by index. Parses go through the on-disk

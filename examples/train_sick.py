@@ -7,13 +7,16 @@ Tree-LSTM over the given Stanford dependency parses, hidden 150, no output gate
 hidden 50, AdaGrad lr 0.05, batch 25, L2 1e-4, 10 epochs, and the checkpoint
 with the best dev Pearson kept.
 
-    python examples/train_sick.py --data-dir ../shared/data --seed 1
+    python examples/train_sick.py --seed 1
 
 With ``--parsed-dir DIR`` (the output of ``examples/prepare_parses.py``) it
 trains the paper's Constituency Tree-LSTM instead: the SICK sentences parsed
 into binarized constituency trees, a binary N-ary cell with words at the leaves:
 
-    python examples/train_sick.py --data-dir ../shared/data --parsed-dir runs/parses --cell nary
+    python examples/train_sick.py --parsed-dir runs/parses --cell nary
+
+The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
+``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
 
 The last line printed is one JSON object with test Pearson r, Spearman rho and MSE.
 """

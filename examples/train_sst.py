@@ -7,7 +7,7 @@ L2 1e-4, dropout 0.5 before the softmax, the loss summed over every labelled
 node (divided by the number of trees), word vectors tuned by SGD with lr 0.1,
 and the checkpoint with the best dev root accuracy kept.
 
-    python examples/train_sst.py --data-dir ../shared/data --mode fine --seed 1
+    python examples/train_sst.py --mode fine --seed 1
     python examples/train_sst.py --mode binary --cell childsum
 
 With ``--parsed-dir DIR`` (the output of ``examples/prepare_parses.py``) it
@@ -15,7 +15,10 @@ trains the paper's Dependency Tree-LSTM instead: SST parsed into dependency
 trees, every node labelled with the SST phrase of the same span (or no label),
 a Child-Sum cell with hidden 168 and words at every node:
 
-    python examples/train_sst.py --data-dir ../shared/data --parsed-dir runs/parses --mode fine
+    python examples/train_sst.py --parsed-dir runs/parses --mode fine
+
+The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
+``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
 
 The last line printed is one JSON object with the test metrics.
 """
