@@ -170,12 +170,14 @@ def synthetic_trees(n: int, seed: int = 0, min_words: int = 2, max_words: int = 
 
 
 def load_data(data_dir: Optional[Path], synthetic: int = 0):
-    """``(train, test, source)``: SST fine-grained, or random trees when ``synthetic > 0``."""
+    """``(train, test, source)``: SST fine-grained from ``data_dir`` (``None``:
+    :func:`treenets.data.default_data_dir`), or random trees when ``synthetic > 0``."""
     if synthetic:
         return synthetic_trees(synthetic, seed=1), synthetic_trees(max(2, synthetic // 2), seed=2), "synthetic"
     from treenets.data.sst import load_sst
 
-    if data_dir is None or not (data_dir / "sst" / "train.txt").is_file():
+    data_dir = default_data_dir() if data_dir is None else Path(data_dir)
+    if not (data_dir / "sst" / "train.txt").is_file():
         raise SystemExit(f"SST not found under {data_dir}/sst (train.txt, test.txt): pass --data-dir, "
                          f"set TREENETS_DATA_DIR (python -m treenets.data downloads SST), or use --synthetic N")
     return (load_sst(data_dir / "sst", "train"), load_sst(data_dir / "sst", "test"), str(data_dir / "sst"))

@@ -37,7 +37,7 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import bench_model, build_vocab, cpu_name, git_state, load_data, make_optimizer, set_threads
-from treenets.data import DATA_DIR_HELP, default_data_dir
+from treenets.data import DATA_DIR_HELP
 
 MATMUL_OPS = ("aten::mm", "aten::addmm")
 
@@ -103,7 +103,7 @@ def main(argv=None) -> dict:
     p.add_argument("--hidden", type=int, default=150)
     args = p.parse_args(argv)
     set_threads(args.threads)
-    train, _, source = load_data(args.data_dir or default_data_dir(), args.synthetic)
+    train, _, source = load_data(args.data_dir, args.synthetic)
     train = list(train)
     random.Random(0).shuffle(train)
     train = train[:args.trees]

@@ -71,7 +71,7 @@ from benchmarks.common import (
     import_dgl, load_data, make_optimizer, ratio, run_epoch, set_threads, summarize, tree_graphs, tree_tensors,
 )
 from treenets import Tree, Vocab
-from treenets.data import DATA_DIR_HELP, default_data_dir
+from treenets.data import DATA_DIR_HELP
 from treenets.sampler import bucketed_batches
 
 
@@ -316,8 +316,7 @@ def main(argv=None) -> Dict:
           f" | device {env['device']} ({env['device_name']}) | threads {args.threads}"
           f" | cpus {env['cpu_count']} | load {env.get('loadavg_start')}", flush=True)
 
-    data_dir = args.data_dir or default_data_dir()
-    train, test, source = load_data(data_dir, args.synthetic)
+    train, test, source = load_data(args.data_dir, args.synthetic)
     vocab = build_vocab(list(train) + list(test))
     rng = random.Random(args.seed)
     train = list(train)

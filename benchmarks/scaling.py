@@ -49,7 +49,7 @@ from benchmarks.common import (
     import_dgl, load_data, make_optimizer, run_epoch, set_threads, sync, tree_graphs, tree_tensors,
 )
 from treenets import SentimentModel, Tree
-from treenets.data import DATA_DIR_HELP, default_data_dir
+from treenets.data import DATA_DIR_HELP
 
 
 # ---------------------------------------------------------------------- trees
@@ -253,7 +253,7 @@ def main(argv=None) -> Dict:
         result["size_sweep"] = size_sweep(args.cell, args.impls, device, dgl, args.max_nodes, args.budget,
                                           args.min_time, log=log)
     if not args.skip_batch:
-        train, _, source = load_data(args.data_dir or default_data_dir(), args.synthetic)
+        train, _, source = load_data(args.data_dir, args.synthetic)
         train = list(train)
         random.Random(0).shuffle(train)
         vocab = build_vocab(train)

@@ -64,7 +64,7 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def set_threads(args) -> torch.device:
+def apply_device_arguments(args) -> torch.device:
     """Apply ``--threads``; returns ``--device``."""
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -73,7 +73,7 @@ def set_threads(args) -> torch.device:
 
 def start_run(args) -> Tuple[torch.device, torch.Generator]:
     """Apply ``--threads`` and ``--seed``; returns the device and the data-order generator."""
-    device = set_threads(args)
+    device = apply_device_arguments(args)
     return device, seed_everything(args.seed)
 
 

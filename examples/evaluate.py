@@ -16,7 +16,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import add_data_dir_argument, add_device_arguments, resolve_data_dir, set_threads
+from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, resolve_data_dir
 from treenets.data import load_sick, load_sst
 from treenets.data.parsed import load_parsed_sick, load_parsed_sst
 from treenets.models import load_checkpoint
@@ -34,7 +34,7 @@ def main(argv=None) -> dict:
     add_device_arguments(p)
     args = p.parse_args(argv)
 
-    device = set_threads(args)
+    device = apply_device_arguments(args)
     model, extra = load_checkpoint(args.checkpoint, map_location=device)
     data_dir = resolve_data_dir(args)
     parsed_dir = args.parsed_dir or (extra.get("args") or {}).get("parsed_dir")
