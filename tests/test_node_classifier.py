@@ -113,7 +113,10 @@ def test_tree_reduction_sums_nodes_and_averages_trees():
     with pytest.raises(ValueError, match="num_trees"):
         head.loss(logits, labels, reduction="tree")
     with pytest.raises(ValueError, match="unknown reduction"):
-        head.loss(logits, labels, reduction="none")
+        head.loss(logits, labels, reduction="max")
+    per_node = head.loss(logits, labels, reduction="none")
+    assert per_node.shape == (4,) and float(per_node[1]) == 0.0
+    assert float(per_node.sum()) == pytest.approx(float(head.loss(logits, labels, reduction="sum")))
 
 def test_masked_class_is_trained_but_never_predicted():
     import treenets as tn

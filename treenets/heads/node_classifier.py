@@ -67,7 +67,8 @@ class NodeClassifier(nn.Module):
             logits: ``[N, n_classes]``.
             labels: ``[N]``, -1 for no label.
             reduction: ``"mean"`` averages over labelled nodes (``J`` above);
-                ``"sum"`` adds them up; ``"tree"`` adds them up and divides by
+                ``"sum"`` adds them up; ``"none"`` gives one loss per node (0
+                where unlabelled); ``"tree"`` adds them up and divides by
                 ``num_trees``: the paper code's objective, summed over a tree's
                 nodes and averaged over the trees of the batch.
             num_trees: the number of trees the nodes belong to (``"tree"`` only).
@@ -79,8 +80,8 @@ class NodeClassifier(nn.Module):
             if num_trees is None or num_trees < 1:
                 raise ValueError(f"reduction='tree' needs num_trees >= 1, got {num_trees}")
             return F.cross_entropy(logits, labels, ignore_index=-1, reduction="sum") / num_trees
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"unknown reduction {reduction!r}; choose 'tree', 'mean' or 'sum'")
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"unknown reduction {reduction!r}; choose 'tree', 'mean', 'sum' or 'none'")
         if reduction == "mean" and not bool((labels >= 0).any()):
             # cross_entropy would give 0/0 = NaN, and its gradient would poison the weights
             return logits.sum() * 0.0

@@ -76,7 +76,8 @@ class SentimentModel(TaskModel):
             batch: trees with node labels (``batch.labels``, class ids).
             reduction: ``"tree"`` (the paper's objective: summed over a tree's
                 labelled nodes, averaged over the trees of the batch),
-                ``"mean"`` (averaged over labelled nodes) or ``"sum"``.
+                ``"mean"`` (averaged over labelled nodes), ``"sum"``, or
+                ``"none"`` (``[N]``, one per node, 0 where unlabelled).
         """
         return self.classifier.loss(self(batch), batch.labels, reduction, num_trees=batch.num_trees)
 
