@@ -3,7 +3,8 @@
 
 Profiles training epochs of the Constituency Tree-LSTM (``NaryTreeLSTM(300,
 150, leaf_input_only=True)`` plus a ``Linear(150, 5)`` on every node, frozen
-random embeddings, AdaGrad), as in ``run.py``, with ``torch.profiler``. It
+random embeddings, AdaGrad: the model of ``run.py``,
+:func:`benchmarks.common.bench_model`) with ``torch.profiler``. It
 counts the FLOPs of every matrix product the step must do:
 
 * U at every node with children: forward, and in backward the children's
@@ -18,8 +19,10 @@ If the step's products already run at that rate, only the rest of the step
 (the share printed) can still be made faster, and any other implementation
 doing the same products (DGL, the per-node port) spends at least that time.
 
-    python benchmarks/matmul_share.py --threads 1
-    python benchmarks/matmul_share.py --synthetic 200   # no data needed
+    python -m benchmarks.matmul_share --threads 1
+    python -m benchmarks.matmul_share --synthetic 200   # no data needed
+
+(from the repository root).
 
 The last line is one JSON object.
 """
@@ -28,17 +31,13 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-import run as bench  # noqa: E402
-from treenets import NaryTreeLSTM, TreeBatch  # noqa: E402
+from benchmarks.common import bench_model, build_vocab, cpu_name, git_state, load_data, make_optimizer, set_threads
+from treenets.data import DATA_DIR_HELP
 
 MATMUL_OPS = ("aten::mm", "aten::addmm")
 
@@ -67,17 +66,14 @@ def matmul_rate(rows: int, inner: int, out: int, seconds: float = 0.3) -> float:
 
 def profile_epoch(trees, vocab, batch_size: int, embed: int, hidden: int) -> dict:
     torch.manual_seed(0)
-    batches = [TreeBatch.from_trees(trees[i:i + batch_size], vocab) for i in range(0, len(trees), batch_size)]
-    emb = torch.nn.Embedding(len(vocab), embed)
-    emb.weight.requires_grad_(False)
-    cell = NaryTreeLSTM(embed, hidden, leaf_input_only=True)
-    clf = torch.nn.Linear(hidden, 5)
-    opt = torch.optim.Adagrad([*cell.parameters(), *clf.parameters()], lr=0.05, weight_decay=1e-4)
+    model = bench_model("nary", vocab, embed, hidden)
+    opt = make_optimizer(model)
+    # built before profiling: only the step is profiled
+    batches = [model.batch(trees[i:i + batch_size]) for i in range(0, len(trees), batch_size)]
 
     def epoch():
         for b in batches:
-            h, _ = cell(b, emb(b.word_ids.clamp(min=0)))
-            loss = bench.node_loss(clf(h), b.labels, b.num_trees)
+            loss = model.loss(b)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -98,7 +94,7 @@ def profile_epoch(trees, vocab, batch_size: int, embed: int, hidden: int) -> dic
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder with sst/train.txt (default: $TREENETS_DATA_DIR, else ../shared/data)")
+                   help=f"folder with sst/train.txt (default: {DATA_DIR_HELP})")
     p.add_argument("--synthetic", type=int, default=0, metavar="N", help="N random binary trees instead of SST")
     p.add_argument("--trees", type=int, default=1000, help="training trees per epoch")
     p.add_argument("--batch-sizes", default="25,256")
@@ -106,12 +102,12 @@ def main(argv=None) -> dict:
     p.add_argument("--embed", type=int, default=300)
     p.add_argument("--hidden", type=int, default=150)
     args = p.parse_args(argv)
-    bench.set_threads(args.threads)
-    train, _, source = bench.load_data(args.data_dir or bench.default_data_dir(), args.synthetic)
+    set_threads(args.threads)
+    train, _, source = load_data(args.data_dir, args.synthetic)
     train = list(train)
     random.Random(0).shuffle(train)
     train = train[:args.trees]
-    vocab = bench.build_vocab(train)
+    vocab = build_vocab(train)
     rows = []
     for bs in [int(b) for b in args.batch_sizes.split(",") if b]:
         r = profile_epoch(train, vocab, bs, args.embed, args.hidden)
@@ -126,7 +122,7 @@ def main(argv=None) -> dict:
           f"[24, {2 * H}] x [{2 * H}, {5 * H}] {alone['level_24x300x750']} GFLOP/s", flush=True)
     result = {"benchmark": "treenets.benchmarks.matmul_share", "data": source, "trees": len(train),
               "threads": args.threads, "torch": torch.__version__, "configs": rows, "matmul_alone_gflop_per_s": alone,
-              "cpu": bench.cpu_name(), "git_commit": bench.git_state().get("git_commit")}
+              "cpu": cpu_name(), "git_commit": git_state().get("git_commit")}
     print(json.dumps(result), flush=True)
     return result
 

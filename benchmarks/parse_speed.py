@@ -11,8 +11,8 @@ Pipeline loading is timed separately and not counted in the speed. One small
 warm-up call precedes every timed run. The last line printed is a JSON object
 with all numbers.
 
-Example:
-    python benchmarks/parse_speed.py --n 200 --device cpu
+Run it from the repository root, as a module:
+    python -m benchmarks.parse_speed --n 200 --device cpu
 """
 from __future__ import annotations
 
@@ -24,13 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from treenets.data import DATA_DIR_HELP, default_data_dir, ptb_unescape
+from treenets.formats import read_bracket_lines
+from treenets.parsers import resolve_stanza_dir
 
-from treenets.formats import read_bracket_lines  # noqa: E402
-
-PTB_UNESCAPE = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]", "-LCB-": "{", "-RCB-": "}",
-                "``": '"', "''": '"'}
 
 
 def sst_sentences(path: Path, n: int) -> list:
@@ -51,13 +48,12 @@ def sst_sentences(path: Path, n: int) -> list:
             if len(lines) >= n:
                 break
     trees = read_bracket_lines(lines, str(path))
-    return [" ".join(PTB_UNESCAPE.get(w, w) for w in t.words) for t in trees]
+    return [" ".join(ptb_unescape(w) for w in t.words) for t in trees]
 
 
 def default_sst() -> Path:
-    env = os.environ.get("TREENETS_DATA_DIR")
-    base = Path(env) if env else REPO.parent / "shared" / "data"
-    return base / "sst" / "dev.txt"
+    """``sst/dev.txt`` in :func:`treenets.data.default_data_dir`."""
+    return default_data_dir() / "sst" / "dev.txt"
 
 
 def run_mode(mode: str, texts: list, args) -> dict:
@@ -106,10 +102,11 @@ def run_mode(mode: str, texts: list, args) -> dict:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", type=Path, default=default_sst(), help="SST split to take sentences from")
+    ap.add_argument("--data", type=Path, default=default_sst(),
+                    help=f"SST split to take sentences from (default: sst/dev.txt in {DATA_DIR_HELP})")
     ap.add_argument("--n", type=int, default=200, help="number of sentences (default 200)")
     ap.add_argument("--stanza-dir", default=None,
-                    help="stanza resources directory (default: $STANZA_RESOURCES_DIR, then ../shared/models/stanza_resources)")
+                    help="stanza resources directory (default: $STANZA_RESOURCES_DIR, then stanza's ~/stanza_resources)")
     ap.add_argument("--device", default="cpu", help="torch device for stanza: cpu, cuda, cuda:0 (default cpu)")
     ap.add_argument("--modes", default="dependency,both", help="comma-separated: dependency, both")
     ap.add_argument("--repeat", type=int, default=2, help="timed runs per mode; the best is reported")
@@ -120,8 +117,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.stanza_dir is None:
-        env = os.environ.get("STANZA_RESOURCES_DIR")
-        args.stanza_dir = env or str(REPO.parent / "shared" / "models" / "stanza_resources")
+        args.stanza_dir = resolve_stanza_dir()
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     for m in modes:
         if m not in ("dependency", "both"):

@@ -4,7 +4,7 @@ One command times, in one process on one machine, three implementations of
 the same Tree-LSTM sharing the same weights:
 
 * ``treenets``: :class:`treenets.TreeBatch` + the level-synchronous engine
-  (``cell(batch, x)``);
+  (``model.encoder(batch)``: embedding, then ``cell(batch, x)``);
 * ``dgl``: DGL's own ``tree_lstm`` example recipe, ``dgl.batch`` of per-tree
   graphs + ``dgl.prop_nodes_topo`` with message/reduce/apply functions
   (:mod:`treenets.interop.dgl_reference`, run only where ``import dgl`` works);
@@ -20,16 +20,18 @@ on every node):
   same trees, at batch sizes 25 and 256;
 * ``infer``: a forward pass (``torch.no_grad``, eval mode) over the test set.
 
-Inputs come from a random, frozen 300-d embedding table over the SST
-vocabulary (only the compute matters); the classifier is ``Linear(150, 5)``
-and the loss is the cross-entropy summed over labelled nodes and divided by
-the number of trees in the batch.
+The model is the library's :class:`treenets.SentimentModel`
+(:func:`benchmarks.common.bench_model`): a random, frozen 300-d embedding
+table over the SST vocabulary (only the compute matters), the cell, and
+``Linear(150, 5)`` on every node; the loss is the model's, the cross-entropy
+summed over labelled nodes and divided by the number of trees in the batch
+(``NodeClassifier.loss(..., reduction="tree")``).
 
 What is timed, per epoch (``perf_counter``, CUDA synchronized at both ends):
 
-* ``treenets``: ``TreeBatch.from_trees(chunk, vocab)`` (with the vocabulary
-  lookup of every token), ``.to(device)``, embedding, cell, classifier, loss,
-  backward, optimizer step;
+* ``treenets``: ``model.batch(chunk)`` (``TreeBatch.from_trees`` with the
+  vocabulary lookup of every token, and ``.to(device)``), embedding, cell,
+  classifier, loss, backward, optimizer step;
 * ``dgl``: ``dgl.batch(graphs)`` of per-tree graphs built once before timing
   (as DGL's ``SSTDataset`` does when it loads), ``.to(device)``, then the same;
 * ``recursive``: per-tree id tensors built once before timing; for each tree
@@ -46,146 +48,34 @@ The last line printed is one JSON object (ratios are speedups: treenets
 trees/s divided by the other's trees/s). The exit status is 1 when the
 equivalence check fails.
 
-Examples::
+Run it from the repository root, as a module::
 
-    python benchmarks/run.py --quick                  # about 1-3 min on a 2-core CPU
-    python benchmarks/run.py                          # full epochs, test set
-    python benchmarks/run.py --device cuda --threads 4
+    python -m benchmarks.run --quick                  # about 1-3 min on a 2-core CPU
+    python -m benchmarks.run                          # full epochs, test set
+    python -m benchmarks.run --device cuda --threads 4
 """
 from __future__ import annotations
 
 import argparse
 import copy
-import datetime
-import json
-import os
-import platform
 import random
-import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+import torch
 
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-from torch import nn  # noqa: E402
-
-from treenets import ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch, Vocab, default_label  # noqa: E402
-from treenets.reference import reference_forward  # noqa: E402
-from treenets.sampler import bucketed_batches  # noqa: E402
-
-IMPLS = ("treenets", "dgl", "recursive")
-CELL_NAMES = ("nary", "childsum")
-N_CLASSES = 5
+from benchmarks.common import (
+    CELL_NAMES, IMPLS, DGLRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab, environment, finish,
+    import_dgl, load_data, make_optimizer, ratio, run_epoch, set_threads, summarize, tree_graphs, tree_tensors,
+)
+from treenets import Tree, Vocab
+from treenets.data import DATA_DIR_HELP
+from treenets.sampler import bucketed_batches
 
 
-# --------------------------------------------------------------------- setup
-def import_dgl():
-    """``(dgl module, None)``, or ``(None, reason)`` when DGL does not import."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import dgl
-        return dgl, None
-    except Exception as err:  # ImportError, or a broken install (missing yaml, wrong torch)
-        return None, f"{type(err).__name__}: {err}"
-
-
-def set_threads(threads: int, dgl=None) -> None:
-    """Intra-op threads of torch (and of DGL's OpenMP kernels when DGL is loaded)."""
-    torch.set_num_threads(threads)
-    if dgl is not None:
-        try:
-            dgl.utils.set_num_threads(threads)
-        except Exception:  # older/newer DGL without it: torch's setting is what matters
-            pass
-
-
-def default_data_dir() -> Path:
-    env = os.environ.get("TREENETS_DATA_DIR", "").strip()
-    return Path(env).expanduser() if env else REPO.parent / "shared" / "data"
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def build_cell(name: str, embed: int, hidden: int) -> nn.Module:
-    if name == "nary":
-        return NaryTreeLSTM(embed, hidden, n_ary=2, leaf_input_only=True)
-    if name == "childsum":
-        return ChildSumTreeLSTM(embed, hidden)
-    raise ValueError(f"unknown cell {name!r}; choose from {CELL_NAMES}")
-
-
-class BenchModel(nn.Module):
-    """Frozen random embedding + tree cell + per-node ``Linear(hidden, 5)``."""
-
-    def __init__(self, cell: str, vocab_size: int, embed: int = 300, hidden: int = 150) -> None:
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, embed)
-        nn.init.normal_(self.embedding.weight, std=0.1)
-        self.embedding.weight.requires_grad_(False)
-        self.cell = build_cell(cell, embed, hidden)
-        self.out = nn.Linear(hidden, N_CLASSES)
-
-    def embed(self, word_ids: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(word_ids.clamp(min=0))  # [N, embed]
-        return x * (word_ids >= 0).unsqueeze(1).to(x.dtype)
-
-    def trainable(self) -> List[nn.Parameter]:
-        return [p for p in self.parameters() if p.requires_grad]
-
-
-def node_loss(logits: torch.Tensor, labels: torch.Tensor, n_trees: int) -> torch.Tensor:
-    """Cross-entropy summed over labelled nodes, divided by the number of trees."""
-    return F.cross_entropy(logits, labels, ignore_index=-1, reduction="sum") / n_trees
-
-
-def make_optimizer(model: BenchModel) -> torch.optim.Optimizer:
-    return torch.optim.Adagrad(model.trainable(), lr=0.05, weight_decay=1e-4)
-
-
-# ---------------------------------------------------------------------- data
-def build_vocab(trees: Sequence[Tree]) -> Vocab:
-    return Vocab((w for t in trees for w in t.words), unk="<unk>")
-
-
-def synthetic_trees(n: int, seed: int = 0, min_words: int = 2, max_words: int = 30,
-                    vocab_words: int = 500) -> List[Tree]:
-    """Random binary constituency trees with SST-like labels 0..4 on every node."""
-    rng = random.Random(seed)
-    trees = []
-    for _ in range(n):
-        words = [f"w{rng.randrange(vocab_words)}" for _ in range(rng.randint(min_words, max_words))]
-        items = [f"({rng.randrange(N_CLASSES)} {w})" for w in words]
-        while len(items) > 1:  # merge a random adjacent pair
-            k = rng.randrange(len(items) - 1)
-            items[k:k + 2] = [f"({rng.randrange(N_CLASSES)} {items[k]} {items[k + 1]})"]
-        t = Tree.from_brackets(items[0])
-        trees.append(Tree(t.parents, t.tokens, [int(lab) for lab in t.labels]))
-    return trees
-
-
-def load_data(data_dir: Optional[Path], synthetic: int = 0):
-    """``(train, test, source)``: SST fine-grained, or random trees when ``synthetic > 0``."""
-    if synthetic:
-        return synthetic_trees(synthetic, seed=1), synthetic_trees(max(2, synthetic // 2), seed=2), "synthetic"
-    from treenets.data.sst import load_sst
-
-    if data_dir is None or not (data_dir / "sst" / "train.txt").is_file():
-        raise SystemExit(f"SST not found under {data_dir}/sst (train.txt, test.txt): pass --data-dir, "
-                         f"set TREENETS_DATA_DIR, or use --synthetic N")
-    return (load_sst(data_dir / "sst", "train"), load_sst(data_dir / "sst", "test"), str(data_dir / "sst"))
-
-
+# ------------------------------------------------------------------ batching
 def size_matched_subset(trees: Sequence[Tree], k: int, seed: int = 0) -> List[Tree]:
     """``k`` trees whose sizes follow ``trees``' distribution (evenly spaced by size), shuffled."""
     if k >= len(trees):
@@ -209,154 +99,8 @@ def batch_groups(trees: Sequence[Tree], size: int, bucket: bool = False, seed: i
     return bucketed_batches([t.height for t in trees], size, torch.Generator().manual_seed(seed))
 
 
-def tree_tensors(tree: Tree, vocab: Vocab, device) -> tuple:
-    """Per-tree ``(tree, word_ids, labels)`` for the recursive baseline (built once)."""
-    ids = [-1 if tok is None else vocab[tok] for tok in tree.tokens]
-    labels = [default_label(lab) for lab in tree.labels]
-    return (tree, torch.tensor(ids, dtype=torch.long, device=device),
-            torch.tensor(labels, dtype=torch.long, device=device))
-
-
-def tree_graphs(trees: Sequence[Tree], vocab: Vocab) -> list:
-    """One DGL graph per tree (edges child -> parent, ``word_ids``, ``labels``,
-    ``child_pos``), as a dataset would hold them. Built once, not timed."""
-    return [TreeBatch.from_trees([t], vocab).to_dgl() for t in trees]
-
-
-# ----------------------------------------------------------------- one batch
-class Runner:
-    """One implementation: ``prepare`` builds a batch from its items, ``step``
-    runs forward (+ loss + backward when training) and returns ``(h, loss)``."""
-
-    name = ""
-
-    def __init__(self, model: BenchModel, device: torch.device) -> None:
-        self.model = model
-        self.device = device
-
-    def prepare(self, items):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def step(self, prepared, train: bool):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-
-class TreenetsRunner(Runner):
-    name = "treenets"
-
-    def __init__(self, model, device, vocab):
-        super().__init__(model, device)
-        self.vocab = vocab
-
-    def prepare(self, trees):
-        return TreeBatch.from_trees(trees, self.vocab).to(self.device)
-
-    def step(self, batch, train):
-        m = self.model
-        h, _ = m.cell(batch, m.embed(batch.word_ids))
-        logits = m.out(h)
-        loss = node_loss(logits, batch.labels, batch.num_trees) if train else None
-        if train:
-            loss.backward()
-        return h, loss
-
-
-class DGLRunner(Runner):
-    name = "dgl"
-
-    def __init__(self, model, device, dgl):
-        super().__init__(model, device)
-        from treenets.interop.dgl_reference import dgl_reference
-
-        self.dgl = dgl
-        self.module = dgl_reference(model.cell)
-
-    def prepare(self, graphs):
-        return self.dgl.batch(graphs).to(self.device)
-
-    def step(self, g, train):
-        m = self.model
-        h, _ = self.module(g, m.embed(g.ndata["word_ids"]))
-        logits = m.out(h)
-        loss = node_loss(logits, g.ndata["labels"], g.batch_size) if train else None
-        if train:
-            loss.backward()
-        return h, loss
-
-
-class RecursiveRunner(Runner):
-    """Per tree, per node. Training: one backward per tree (gradients add up)."""
-
-    name = "recursive"
-
-    def prepare(self, items):
-        return items  # (tree, word_ids, labels) built once per tree, before timing
-
-    def step(self, items, train):
-        m = self.model
-        hs, total = [], 0.0
-        for tree, word_ids, labels in items:
-            h, _ = reference_forward(m.cell, tree, m.embed(word_ids))
-            hs.append(h)
-            if train:
-                loss = node_loss(m.out(h), labels, len(items))
-                loss.backward()
-                total = total + loss.detach()
-            else:
-                m.out(h)
-        return hs, (total if train else None)
-
-
-# --------------------------------------------------------------------- timing
-def run_epoch(runner: Runner, batches: Sequence, train: bool, opt=None) -> Dict[str, float]:
-    """Time one pass over ``batches`` (lists of the runner's items)."""
-    runner.model.train(train)
-    build = 0.0
-    n_trees = sum(len(b) for b in batches)
-    device = runner.device
-    sync(device)
-    start = time.perf_counter()
-    with torch.set_grad_enabled(train):
-        for items in batches:
-            t0 = time.perf_counter()
-            prepared = runner.prepare(items)
-            build += time.perf_counter() - t0
-            if train:
-                opt.zero_grad(set_to_none=True)
-            runner.step(prepared, train)
-            if train:
-                opt.step()
-    sync(device)
-    seconds = time.perf_counter() - start
-    return {"seconds": seconds, "build_seconds": build, "trees": n_trees}
-
-
-def summarize(runs: List[Dict[str, float]], nodes: int) -> Dict:
-    """Best (fastest) and median of repeated runs; throughput from the best."""
-    best = min(runs, key=lambda r: r["seconds"])
-    trees = best["trees"]
-    compute = best["seconds"] - best["build_seconds"]
-    return {
-        "trees": trees,
-        "nodes": nodes,
-        "seconds": round(best["seconds"], 4),
-        "median_seconds": round(statistics.median(r["seconds"] for r in runs), 4),
-        "build_seconds": round(best["build_seconds"], 4),
-        "trees_per_s": round(trees / best["seconds"], 2),
-        "nodes_per_s": round(nodes / best["seconds"], 1),
-        "trees_per_s_excl_build": round(trees / compute, 2) if compute > 0 else None,
-        "repeats": len(runs),
-    }
-
-
-def ratio(a: Optional[Dict], b: Optional[Dict]) -> Optional[float]:
-    if a is None or b is None:
-        return None
-    return round(a["trees_per_s"] / b["trees_per_s"], 2)
-
-
 # ---------------------------------------------------------------- correctness
-def _grads(model: BenchModel) -> Dict[str, torch.Tensor]:
+def _grads(model: torch.nn.Module) -> Dict[str, torch.Tensor]:
     return {n: p.grad.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
@@ -365,9 +109,9 @@ def check_equivalence(cell: str, trees: Sequence[Tree], vocab: Vocab, dgl=None, 
     """Run the three implementations on the same weights; compare h (every node),
     loss and every gradient. Uses the very runners that are timed."""
     torch.manual_seed(seed)
-    model = BenchModel(cell, len(vocab), embed, hidden).to(dtype)
+    model = bench_model(cell, vocab, embed, hidden).to(dtype)
     device = torch.device("cpu")
-    runners = [TreenetsRunner(model, device, vocab), RecursiveRunner(model, device)]
+    runners = [TreenetsRunner(model, device), RecursiveRunner(model, device)]
     inputs = {"treenets": list(trees), "recursive": [tree_tensors(t, vocab, device) for t in trees]}
     if dgl is not None:
         runners.append(DGLRunner(model, device, dgl))
@@ -413,12 +157,12 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
     height instead of consecutive slices."""
     train = workload == "train"
     torch.manual_seed(seed)
-    base = BenchModel(cell, len(vocab), embed, hidden).to(device)
+    base = bench_model(cell, vocab, embed, hidden).to(device)
     setups = {}
     groups = batch_groups(trees, batch_size, bucket, seed)
     if "treenets" in impls:
         model = copy.deepcopy(base)
-        setups["treenets"] = (TreenetsRunner(model, device, vocab), [[trees[i] for i in g] for g in groups], model)
+        setups["treenets"] = (TreenetsRunner(model, device), [[trees[i] for i in g] for g in groups], model)
     if "dgl" in impls and dgl is not None:
         model = copy.deepcopy(base)
         graphs = tree_graphs(trees, vocab)
@@ -509,8 +253,7 @@ def parse_args(argv=None):
                    help="subsets: --train-trees 1000 --test-trees 1000 --recursive-trees 50 --repeats 2 "
                         "(unless given); finishes in a few minutes on a CPU")
     p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder holding sst/{train,test}.txt (default: $TREENETS_DATA_DIR, else ../shared/data "
-                        "next to the repository)")
+                   help=f"folder holding sst/{{train,test}}.txt (default: {DATA_DIR_HELP})")
     p.add_argument("--synthetic", type=int, default=0, metavar="N",
                    help="use N random binary trees instead of SST (for smoke tests)")
     p.add_argument("--device", default=None, help="cpu or cuda[:k] (default: cuda when available)")
@@ -550,49 +293,10 @@ def parse_args(argv=None):
     return args
 
 
-def git_state() -> Dict:
-    """The commit of the checkout and whether treenets/ differs from it (None outside git)."""
-    import subprocess
-
-    def git(*cmd):
-        return subprocess.run(["git", "-C", str(REPO), *cmd], capture_output=True, text=True, timeout=10,
-                              check=True).stdout.strip()
-    try:
-        return {"git_commit": git("rev-parse", "--short", "HEAD"),
-                "treenets_modified": bool(git("status", "--porcelain", "--untracked-files=no", "--", "treenets"))}
-    except Exception:
-        return {"git_commit": None, "treenets_modified": None}
 
 
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "cpu"
 
 
-def environment(device: torch.device, threads: int, dgl, dgl_error) -> Dict:
-    info = {
-        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "torch": torch.__version__,
-        "dgl": getattr(dgl, "__version__", None),
-        "dgl_error": dgl_error,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "threads": threads,
-        "torch_threads": torch.get_num_threads(),
-        "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
-        **git_state(),
-    }
-    if hasattr(os, "getloadavg"):
-        info["loadavg_start"] = [round(x, 2) for x in os.getloadavg()]
-    return info
 
 
 def main(argv=None) -> Dict:
@@ -612,8 +316,7 @@ def main(argv=None) -> Dict:
           f" | device {env['device']} ({env['device_name']}) | threads {args.threads}"
           f" | cpus {env['cpu_count']} | load {env.get('loadavg_start')}", flush=True)
 
-    data_dir = args.data_dir or default_data_dir()
-    train, test, source = load_data(data_dir, args.synthetic)
+    train, test, source = load_data(args.data_dir, args.synthetic)
     vocab = build_vocab(list(train) + list(test))
     rng = random.Random(args.seed)
     train = list(train)
@@ -653,18 +356,6 @@ def main(argv=None) -> Dict:
     }
     return finish(result, args.json_out, t_start)
 
-
-def finish(result: Dict, json_out: Optional[Path], t_start: float) -> Dict:
-    """Add the end load and wall time, then print (and save) the result as the last JSON line."""
-    if hasattr(os, "getloadavg"):
-        result["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
-    result["wall_seconds"] = round(time.perf_counter() - t_start, 1)
-    line = json.dumps(result)
-    if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(line + "\n")
-    print(line, flush=True)
-    return result
 
 
 if __name__ == "__main__":

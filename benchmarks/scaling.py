@@ -1,8 +1,10 @@
 """How time and memory per tree grow with tree size and with batch size.
 
 Two sweeps, each a training step (batch construction, forward, per-node loss,
-backward, AdaGrad step) of the benchmark model of ``run.py`` (frozen random
-300-d embedding, a tree cell with hidden size 150, ``Linear(150, 5)``), for
+backward, AdaGrad step) of the benchmark model of ``run.py``
+(:func:`benchmarks.common.bench_model`: a :class:`treenets.SentimentModel`
+with a frozen random 300-d embedding, a tree cell with hidden size 150,
+``Linear(150, 5)``), for
 treenets, DGL's ``prop_nodes_topo`` approach (where DGL imports) and the
 per-node recursive baseline:
 
@@ -25,34 +27,29 @@ grows, and is shared with the allocator's caches.
 
 The last line printed is one JSON object.
 
-Example::
+Run it from the repository root, as a module::
 
-    python benchmarks/scaling.py --quick
-    python benchmarks/scaling.py --cell childsum --device cuda
+    python -m benchmarks.scaling --quick
+    python -m benchmarks.scaling --cell childsum --device cuda
 """
 from __future__ import annotations
 
 import argparse
 import copy
-import json
-import os
 import random
 import statistics
-import sys
 import time
 from pathlib import Path
 from typing import Dict, List, Sequence
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+import torch
 
-import torch  # noqa: E402
-
-from run import (  # noqa: E402
-    finish,
-    IMPLS, N_CLASSES, BenchModel, DGLRunner, RecursiveRunner, TreenetsRunner, build_vocab,
-    default_data_dir, environment, import_dgl, load_data, make_optimizer, run_epoch, set_threads, sync,
-    tree_graphs, tree_tensors)
-from treenets import Tree  # noqa: E402
+from benchmarks.common import (
+    IMPLS, N_CLASSES, DGLRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab, environment, finish,
+    import_dgl, load_data, make_optimizer, run_epoch, set_threads, sync, tree_graphs, tree_tensors,
+)
+from treenets import SentimentModel, Tree
+from treenets.data import DATA_DIR_HELP
 
 
 # ---------------------------------------------------------------------- trees
@@ -122,10 +119,10 @@ def measure(runner, items, opt, device, min_time: float, max_reps: int) -> Dict:
     return out
 
 
-def make_runner(name: str, base: BenchModel, device, vocab, dgl):
+def make_runner(name: str, base: SentimentModel, device, dgl):
     model = copy.deepcopy(base)
     if name == "treenets":
-        return TreenetsRunner(model, device, vocab), make_optimizer(model)
+        return TreenetsRunner(model, device), make_optimizer(model)
     if name == "dgl":
         return DGLRunner(model, device, dgl), make_optimizer(model)
     return RecursiveRunner(model, device), make_optimizer(model)
@@ -149,7 +146,7 @@ def size_sweep(cell: str, impls: Sequence[str], device, dgl, max_nodes: int = 40
     all_trees = [t for sizes in shapes.values() for _, t in sizes]
     vocab = build_vocab(all_trees)
     torch.manual_seed(0)
-    base = BenchModel(cell, len(vocab), embed, hidden).to(device)
+    base = bench_model(cell, vocab, embed, hidden).to(device)
     rows = []
     for shape, sizes in shapes.items():
         stopped: Dict[str, str] = {}
@@ -162,7 +159,7 @@ def size_sweep(cell: str, impls: Sequence[str], device, dgl, max_nodes: int = 40
                 if name in stopped:
                     row[name] = {"skipped": stopped[name]}
                     continue
-                runner, opt = make_runner(name, base, device, vocab, dgl)
+                runner, opt = make_runner(name, base, device, dgl)
                 res = measure(runner, items_for(name, [tree], vocab, device), opt, device, min_time, max_reps)
                 res["ms_per_tree"] = round(res["seconds"] * 1e3, 3)
                 res["us_per_node"] = round(res["seconds"] * 1e6 / n, 2)
@@ -182,7 +179,7 @@ def batch_sweep(cell: str, trees: Sequence[Tree], vocab, impls: Sequence[str], d
                 min_time: float = 0.3, max_reps: int = 5, embed: int = 300, hidden: int = 150,
                 log=print) -> List[Dict]:
     torch.manual_seed(0)
-    base = BenchModel(cell, len(vocab), embed, hidden).to(device)
+    base = bench_model(cell, vocab, embed, hidden).to(device)
     rows = []
     for bs in batch_sizes:
         if bs > len(trees):
@@ -194,7 +191,7 @@ def batch_sweep(cell: str, trees: Sequence[Tree], vocab, impls: Sequence[str], d
             if (name == "dgl" and dgl is None) or (name == "recursive" and bs > recursive_max):
                 row[name] = None
                 continue
-            runner, opt = make_runner(name, base, device, vocab, dgl)
+            runner, opt = make_runner(name, base, device, dgl)
             res = measure(runner, items_for(name, batch, vocab, device), opt, device, min_time, max_reps)
             res["ms_per_tree"] = round(res["seconds"] * 1e3 / bs, 3)
             res["saved_kb_per_tree"] = round(res["saved_mb"] * 1024 / bs, 1)
@@ -219,7 +216,8 @@ def parse_args(argv=None):
     p.add_argument("--min-time", type=float, default=None, help="time each point for at least this long (default 0.5)")
     p.add_argument("--batch-sizes", default=None, help="default 1,4,16,64,256,1024 (quick: up to 256)")
     p.add_argument("--recursive-max-batch", type=int, default=16, help="largest batch for the per-node baseline")
-    p.add_argument("--data-dir", type=Path, default=None)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help=f"folder holding sst/train.txt (default: {DATA_DIR_HELP})")
     p.add_argument("--synthetic", type=int, default=0, metavar="N", help="random trees instead of SST")
     p.add_argument("--skip-size", action="store_true")
     p.add_argument("--skip-batch", action="store_true")
@@ -255,7 +253,7 @@ def main(argv=None) -> Dict:
         result["size_sweep"] = size_sweep(args.cell, args.impls, device, dgl, args.max_nodes, args.budget,
                                           args.min_time, log=log)
     if not args.skip_batch:
-        train, _, source = load_data(args.data_dir or default_data_dir(), args.synthetic)
+        train, _, source = load_data(args.data_dir, args.synthetic)
         train = list(train)
         random.Random(0).shuffle(train)
         vocab = build_vocab(train)

@@ -2,7 +2,7 @@
 """Score a checkpoint saved by train_sst.py or train_sick.py on any split.
 
     python examples/evaluate.py runs/sst/best.pt --split test
-    python examples/evaluate.py runs/sick/best.pt --split dev --data-dir ../shared/data
+    python examples/evaluate.py runs/sick/best.pt --split dev --data-dir DIR
 
 SST checkpoints report root and all-node accuracy (in the label mode they were
 trained in); SICK checkpoints report Pearson r, Spearman rho and MSE. Each is
@@ -16,34 +16,27 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
-from treenets.data import default_data_dir, load_sick, load_sst
+from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, resolve_data_dir
+from treenets.data import load_sick, load_sst
 from treenets.data.parsed import load_parsed_sick, load_parsed_sst
 from treenets.models import load_checkpoint
-from treenets.training import evaluate_relatedness, evaluate_sentiment
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("checkpoint", type=Path)
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
-    p.add_argument("--data-dir", type=Path, default=None, help="default: $TREENETS_DATA_DIR")
+    add_data_dir_argument(p, "sst/ or sick/")
     p.add_argument("--limit", type=int, default=None, help="score only the first N examples")
     p.add_argument("--parsed-dir", type=Path, default=None,
                    help="trees from examples/prepare_parses.py (default: the folder the checkpoint was trained on, "
                         "if any)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--threads", type=int, default=0,
-                   help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
+    add_device_arguments(p)
     args = p.parse_args(argv)
 
-    device = torch.device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    model, vocab, extra = load_checkpoint(args.checkpoint, map_location=device)
-    model.to(device)
-    data_dir = args.data_dir or default_data_dir()
+    device = apply_device_arguments(args)
+    model, extra = load_checkpoint(args.checkpoint, map_location=device)
+    data_dir = resolve_data_dir(args)
     parsed_dir = args.parsed_dir or (extra.get("args") or {}).get("parsed_dir")
     if model.task == "sentiment":
         mode = extra.get("mode", {5: "fine", 3: "binary3"}.get(model.config["n_classes"], "binary"))
@@ -51,14 +44,14 @@ def main(argv=None) -> dict:
             items = load_parsed_sst(parsed_dir, args.split, mode=mode)[:args.limit]
         else:
             items = load_sst(data_dir / "sst", args.split, mode=mode)[:args.limit]
-        metrics = evaluate_sentiment(model, items, vocab, device)
+        metrics = model.evaluate(items)
         result = {"task": "sst", "mode": mode}
     else:
         if parsed_dir:
             items = load_parsed_sick(parsed_dir, args.split, data_dir / "sick", limit=args.limit)
         else:
             items = load_sick(data_dir / "sick", args.split)[:args.limit]
-        metrics = evaluate_relatedness(model, items, vocab, device)
+        metrics = model.evaluate(items)
         result = {"task": "sick"}
     result.update(split=args.split, checkpoint=str(args.checkpoint), **{k: round(v, 4) for k, v in metrics.items()})
     print(json.dumps(result), flush=True)

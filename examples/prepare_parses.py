@@ -19,7 +19,7 @@ Each output line is one ``str(tree)`` that :meth:`treenets.Tree.from_brackets`
 reads back; ``examples/train_sst.py --parsed-dir OUT`` and
 ``examples/train_sick.py --parsed-dir OUT`` train on them.
 
-    python examples/prepare_parses.py --data-dir ../shared/data --out runs/parses
+    python examples/prepare_parses.py --out runs/parses [--data-dir DIR]
 
 The parser sees un-escaped forms (``-LRB-`` -> ``(``, ```` `` ```` -> ``"``);
 the trees keep SST's tokens, aligned by index. Parses go through the on-disk
@@ -40,8 +40,9 @@ from typing import Dict, List, Sequence
 
 import torch
 
+from common import add_data_dir_argument, resolve_data_dir
 from treenets.api import parse as cached_parse
-from treenets.data import default_data_dir, load_sick, load_sst, ptb_unescape
+from treenets.data import load_sick, load_sst, ptb_unescape
 from treenets.data.label_transfer import LabelTransferStats, transfer_labels
 from treenets.training import progress
 from treenets.tree import Tree
@@ -52,8 +53,7 @@ _WHITESPACE = re.compile(r"\s+")
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder with sst/ and sick/ (default: $TREENETS_DATA_DIR)")
+    add_data_dir_argument(p, "sst/ and sick/")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--device", default="cpu", help="torch device for stanza, e.g. cpu or cuda:0")
     p.add_argument("--threads", type=int, default=1,
@@ -231,7 +231,7 @@ def prepare_sick(args, data_dir: Path, cache: Path, show: bool) -> dict:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    data_dir = args.data_dir or default_data_dir()
+    data_dir = resolve_data_dir(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     cache = args.cache or args.out / "cache"

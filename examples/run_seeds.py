@@ -2,7 +2,7 @@
 """Run a training example over several seeds and report mean +- std.
 
     python examples/run_seeds.py --seeds 1 2 3 4 5 --jobs 2 --out runs/sst5 -- \\
-        examples/train_sst.py --data-dir ../shared/data --mode fine
+        examples/train_sst.py --mode fine
 
 Everything after ``--`` is the training command; ``--seed``, ``--out`` and
 ``--no-progress`` are added per run, and ``--threads 1`` unless given (parallel

@@ -7,38 +7,40 @@ Tree-LSTM over the given Stanford dependency parses, hidden 150, no output gate
 hidden 50, AdaGrad lr 0.05, batch 25, L2 1e-4, 10 epochs, and the checkpoint
 with the best dev Pearson kept.
 
-    python examples/train_sick.py --data-dir ../shared/data --seed 1
+    python examples/train_sick.py --seed 1
 
 With ``--parsed-dir DIR`` (the output of ``examples/prepare_parses.py``) it
 trains the paper's Constituency Tree-LSTM instead: the SICK sentences parsed
 into binarized constituency trees, a binary N-ary cell with words at the leaves:
 
-    python examples/train_sick.py --data-dir ../shared/data --parsed-dir runs/parses --cell nary
+    python examples/train_sick.py --parsed-dir runs/parses --cell nary
+
+The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
+``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
 
 The last line printed is one JSON object with test Pearson r, Spearman rho and MSE.
 """
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import torch
 
-from treenets import TreeBatch, Vocab
-from treenets.data import default_data_dir, load_sick
+from common import (
+    add_data_dir_argument, add_training_arguments, finish_run, load_best, log, plain_args, resolve_data_dir,
+    start_run, train_and_select,
+)
+from treenets import Vocab
+from treenets.data import load_sick
 from treenets.data.parsed import load_parsed_sick
 from treenets.embeddings import build_embedding_matrix
-from treenets.models import RelatednessModel, load_checkpoint, save_checkpoint
-from treenets.training import (
-    add_training_arguments, evaluate_relatedness, minibatches, progress, start_run, finish_run, log,
-)
+from treenets.models import RelatednessModel
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder with sick/ and embeddings/ (default: $TREENETS_DATA_DIR)")
+    add_data_dir_argument(p, "sick/ and embeddings/")
     p.add_argument("--embeddings", type=Path, default=None,
                    help="GloVe/word2vec text file (default: DATA_DIR/embeddings/glove.840B.300d.sick.txt)")
     p.add_argument("--parsed-dir", type=Path, default=None,
@@ -56,7 +58,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    data_dir = args.data_dir or default_data_dir()
+    data_dir = resolve_data_dir(args)
     emb_path = args.embeddings or data_dir / "embeddings" / "glove.840B.300d.sick.txt"
     device, generator = start_run(args)
 
@@ -79,58 +81,33 @@ def main(argv=None) -> dict:
     log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
         f"({100 * coverage.type_coverage:.1f}%)")
 
-    model = RelatednessModel(len(vocab), vectors.shape[1], args.hidden, args.sim_hidden, cell=args.cell,
+    model = RelatednessModel(vocab, vectors.shape[1], args.hidden, args.sim_hidden, cell=args.cell,
                              # constituency trees carry words at the leaves only
                              cell_options={"output_gate": args.output_gate,
                                            **({"leaf_input_only": True} if constituency else {})},
                              freeze_embeddings=not args.tune_embeddings)
     model.load_embeddings(vectors)
     model.to(device)
-    params = model.model_parameters() + ([model.encoder.embedding.weight] if args.tune_embeddings else [])
+    params = model.model_parameters() + (model.embedding_parameters() if args.tune_embeddings else [])
     optimizer = torch.optim.Adagrad(params, lr=args.lr, weight_decay=args.l2)
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    best_path = args.out / "best.pt"
-    best = {"dev_pearson": -2.0, "epoch": 0}
-    start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        total_loss, n_pairs = 0.0, 0
-        n_batches = -(-len(splits["train"]) // args.batch_size)
-        batches = minibatches(splits["train"], args.batch_size, generator,
-                              bucket_by=(lambda p: max(p.a.height, p.b.height)) if args.bucket_by_height else None)
-        for chunk in progress(batches, n_batches, f"epoch {epoch}", not args.no_progress):
-            left = TreeBatch.from_trees([p.a for p in chunk], vocab).to(device)
-            right = TreeBatch.from_trees([p.b for p in chunk], vocab).to(device)
-            scores = torch.tensor([p.score for p in chunk], device=device)
-            loss = model.head.loss(model(left, right), scores)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total_loss += loss.item() * len(chunk)
-            n_pairs += len(chunk)
-        dev = evaluate_relatedness(model, splits["dev"], vocab, device)
-        log(f"epoch {epoch}: train KL {total_loss / n_pairs:.4f}, dev r {dev['pearson']:.4f} "
-            f"rho {dev['spearman']:.4f} mse {dev['mse']:.4f} ({time.perf_counter() - start:.0f}s)")
-        if dev["pearson"] > best["dev_pearson"]:
-            best = {"dev_pearson": dev["pearson"], "epoch": epoch}
-            save_checkpoint(best_path, model, vocab, epoch=epoch, dev=dev, args=vars(args) | {
-                "data_dir": str(data_dir), "embeddings": str(emb_path), "out": str(args.out),
-                "parsed_dir": None if args.parsed_dir is None else str(args.parsed_dir)})
-    train_seconds = time.perf_counter() - start
+    best = train_and_select(
+        model, splits["train"], splits["dev"], [optimizer], args, generator, score="pearson",
+        bucket_by=lambda p: max(p.a.height, p.b.height),
+        describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} rho {dev['spearman']:.4f} "
+                                    f"mse {dev['mse']:.4f}"),
+        extra={"args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
 
-    model, vocab, _ = load_checkpoint(best_path, map_location=device)
-    model.to(device)
-    test = evaluate_relatedness(model, splits["test"], vocab, device)
+    test = load_best(best, device).evaluate(splits["test"])
     result = {
         "task": "sick", "trees": "constituency" if constituency else "dependency", "cell": args.cell,
         "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs, "best_epoch": best["epoch"],
         "bucket_by_height": args.bucket_by_height,
-        "dev_pearson": round(best["dev_pearson"], 4), "test_pearson": round(test["pearson"], 4),
+        "dev_pearson": round(best["score"], 4), "test_pearson": round(test["pearson"], 4),
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
-        "test_pairs": len(splits["test"]), "train_seconds": round(train_seconds, 1), "device": str(device),
+        "test_pairs": test["pairs"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
         "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
-        "checkpoint": str(best_path),
+        "checkpoint": str(best["path"]),
     }
     return finish_run(args.out, result)
 

@@ -7,7 +7,7 @@ L2 1e-4, dropout 0.5 before the softmax, the loss summed over every labelled
 node (divided by the number of trees), word vectors tuned by SGD with lr 0.1,
 and the checkpoint with the best dev root accuracy kept.
 
-    python examples/train_sst.py --data-dir ../shared/data --mode fine --seed 1
+    python examples/train_sst.py --mode fine --seed 1
     python examples/train_sst.py --mode binary --cell childsum
 
 With ``--parsed-dir DIR`` (the output of ``examples/prepare_parses.py``) it
@@ -15,32 +15,34 @@ trains the paper's Dependency Tree-LSTM instead: SST parsed into dependency
 trees, every node labelled with the SST phrase of the same span (or no label),
 a Child-Sum cell with hidden 168 and words at every node:
 
-    python examples/train_sst.py --data-dir ../shared/data --parsed-dir runs/parses --mode fine
+    python examples/train_sst.py --parsed-dir runs/parses --mode fine
+
+The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
+``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
 
 The last line printed is one JSON object with the test metrics.
 """
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import torch
 
-from treenets import TreeBatch, Vocab
-from treenets.data import default_data_dir, glove_forms, load_sst
+from common import (
+    add_data_dir_argument, add_training_arguments, resolve_data_dir, finish_run, load_best, log, plain_args,
+    start_run, train_and_select,
+)
+from treenets import Vocab
+from treenets.data import glove_forms, load_sst
 from treenets.data.parsed import load_parsed_sst
 from treenets.embeddings import build_embedding_matrix
-from treenets.models import SentimentModel, load_checkpoint, save_checkpoint
-from treenets.training import (
-    add_training_arguments, evaluate_sentiment, minibatches, progress, start_run, finish_run, log,
-)
+from treenets.models import SentimentModel
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--data-dir", type=Path, default=None,
-                   help="folder with sst/ and embeddings/ (default: $TREENETS_DATA_DIR)")
+    add_data_dir_argument(p, "sst/ and embeddings/")
     p.add_argument("--embeddings", type=Path, default=None,
                    help="GloVe/word2vec text file (default: DATA_DIR/embeddings/glove.6B.50d.100k.txt)")
     p.add_argument("--lowercase", choices=["auto", "yes", "no"], default="auto",
@@ -67,7 +69,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    data_dir = args.data_dir or default_data_dir()
+    data_dir = resolve_data_dir(args)
     emb_path = args.embeddings or data_dir / "embeddings" / "glove.6B.50d.100k.txt"
     lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in emb_path.name)
     device, generator = start_run(args)
@@ -97,7 +99,7 @@ def main(argv=None) -> dict:
         f"({100 * coverage.type_coverage:.1f}%)")
 
     n_classes, masked = {"fine": (5, ()), "binary": (2, ()), "binary3": (3, (1,))}[data_mode]
-    model = SentimentModel(len(vocab), vectors.shape[1], args.hidden, n_classes, cell=args.cell,
+    model = SentimentModel(vocab, vectors.shape[1], args.hidden, n_classes, cell=args.cell,
                            # constituency trees: words at the leaves only; dependency trees: a word at every node
                            cell_options={"leaf_input_only": not dependency,
                                          **({"leaf": args.leaf} if args.cell == "nary" else {})},
@@ -105,57 +107,28 @@ def main(argv=None) -> dict:
                            freeze_embeddings=args.emb_lr == 0, masked_classes=masked)
     model.load_embeddings(vectors)
     model.to(device)
-    optimizer = torch.optim.Adagrad(model.model_parameters(), lr=args.lr, weight_decay=args.l2)
-    emb_optimizer = (torch.optim.SGD([model.encoder.embedding.weight], lr=args.emb_lr)
-                     if args.emb_lr > 0 else None)
+    # the paper: AdaGrad on the model, plain SGD on the word vectors
+    optimizers = [torch.optim.Adagrad(model.model_parameters(), lr=args.lr, weight_decay=args.l2)]
+    if args.emb_lr > 0:
+        optimizers.append(torch.optim.SGD(model.embedding_parameters(), lr=args.emb_lr))
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    best_path = args.out / "best.pt"
-    best = {"dev_root_acc": -1.0, "epoch": 0}
-    start = time.perf_counter()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        total_loss, n_trees = 0.0, 0
-        batches = minibatches(splits["train"], args.batch_size, generator,
-                              bucket_by=(lambda t: t.height) if args.bucket_by_height else None)
-        n_batches = -(-len(splits["train"]) // args.batch_size)
-        for chunk in progress(batches, n_batches, f"epoch {epoch}", not args.no_progress):
-            batch = TreeBatch.from_trees(chunk, vocab).to(device)
-            logits = model(batch)
-            # the paper's objective: NLL summed over a tree's nodes, averaged over trees
-            loss = model.classifier.loss(logits, batch.labels, reduction="sum") / batch.num_trees
-            optimizer.zero_grad()
-            if emb_optimizer is not None:
-                emb_optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if emb_optimizer is not None:
-                emb_optimizer.step()
-            total_loss += loss.item() * batch.num_trees
-            n_trees += batch.num_trees
-        dev = evaluate_sentiment(model, splits["dev"], vocab, device)
-        log(f"epoch {epoch}: train loss {total_loss / n_trees:.4f}, dev root {dev['root_acc']:.2f} "
-            f"node {dev['node_acc']:.2f} ({time.perf_counter() - start:.0f}s)")
-        if dev["root_acc"] > best["dev_root_acc"]:
-            best = {"dev_root_acc": dev["root_acc"], "epoch": epoch}
-            save_checkpoint(best_path, model, vocab, mode=data_mode, epoch=epoch, dev=dev, args=vars(args) | {
-                "data_dir": str(data_dir), "embeddings": str(emb_path), "out": str(args.out),
-                "parsed_dir": None if args.parsed_dir is None else str(args.parsed_dir)})
-    train_seconds = time.perf_counter() - start
+    best = train_and_select(
+        model, splits["train"], splits["dev"], optimizers, args, generator, score="root_acc",
+        bucket_by=lambda t: t.height,
+        describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} node {dev['node_acc']:.2f}",
+        extra={"mode": data_mode, "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
 
-    model, vocab, _ = load_checkpoint(best_path, map_location=device)
-    model.to(device)
-    test = evaluate_sentiment(model, splits["test"], vocab, device)
+    test = load_best(best, device).evaluate(splits["test"])
     result = {
         "task": "sst", "mode": args.mode, "trees": "dependency" if dependency else "constituency",
         "binary_scheme": args.binary_scheme if args.mode == "binary" else None, "leaf": args.leaf,
         "cell": args.cell, "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs,
         "bucket_by_height": args.bucket_by_height,
-        "best_epoch": best["epoch"], "dev_root_acc": round(best["dev_root_acc"], 2),
+        "best_epoch": best["epoch"], "dev_root_acc": round(best["score"], 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
-        "test_trees": test["roots"], "train_seconds": round(train_seconds, 1), "device": str(device),
+        "test_trees": test["roots"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
         "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
-        "checkpoint": str(best_path),
+        "checkpoint": str(best["path"]),
     }
     return finish_run(args.out, result)
 

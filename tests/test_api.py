@@ -101,8 +101,8 @@ def test_long_input(parsers_, tmp_path):
 def test_trained_encoder_and_conversions(parsers_, tmp_path):
     trees = api.parse(["A man is playing a guitar."], "dependency", parsers_["dependency"], cache=tmp_path)[0]
     vocab = tn.Vocab.build(t.words for t in trees)
-    model = tn.RelatednessModel(len(vocab), 6, 5, 4)
-    tn.save_checkpoint(tmp_path / "m.pt", model, vocab)
+    model = tn.RelatednessModel(vocab, 6, 5, 4)
+    tn.save_checkpoint(tmp_path / "m.pt", model)
     results = tn.parse_and_encode("A man is playing a guitar.", encoder=str(tmp_path / "m.pt"),
                                   parser=parsers_["dependency"], cache=tmp_path)
     assert results[0].trained is True and results[0].node_states.shape[1] == 5
@@ -110,6 +110,11 @@ def test_trained_encoder_and_conversions(parsers_, tmp_path):
     assert batch.num_trees == 1 and batch.node_data["h"].shape == (len(results[0].tree), 5)
     with pytest.raises(ValueError, match="vocab"):
         tn.parse_and_encode("A man.", encoder=model.encoder, parser=parsers_["dependency"], cache=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a model is a trained encoder that brings its own vocabulary
+        from_model = tn.parse_and_encode("A man is playing a guitar.", encoder=model, parser=parsers_["dependency"],
+                                         cache=tmp_path)
+    torch.testing.assert_close(from_model[0].node_states, results[0].node_states)
 
 
 def test_bad_arguments():

@@ -1,4 +1,4 @@
-"""Smoke tests of benchmarks/run.py and benchmarks/scaling.py on a tiny workload.
+"""Smoke tests of the benchmarks (run, scaling, matmul_share) on a tiny workload.
 
 They run every benchmark function end to end on a handful of random trees with
 small layers, so the scripts cannot rot; they assert nothing about speed. The
@@ -7,20 +7,19 @@ elsewhere the DGL numbers must come out as ``None``.
 """
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-sys.path.insert(0, str(BENCH))
+import treenets as tn
+from benchmarks import common, matmul_share, scaling
+from benchmarks import run as bench
 
-import matmul_share  # noqa: E402
-import run as bench  # noqa: E402
-import scaling  # noqa: E402
-
-DGL, DGL_ERROR = bench.import_dgl()
+REPO = Path(__file__).resolve().parents[1]
+DGL, DGL_ERROR = common.import_dgl()
 if os.environ.get("TREENETS_REQUIRE_DGL") == "1" and DGL is None:
     raise ImportError(f"TREENETS_REQUIRE_DGL=1 but DGL does not import: {DGL_ERROR}")
 SMALL = dict(embed=12, hidden=6)
@@ -33,7 +32,7 @@ def one_thread():
     free cores (CI machines are often shared), OpenMP spinning makes tiny ops slow."""
     before = torch.get_num_threads()
     dgl_before = DGL.utils.get_num_threads() if DGL is not None else None
-    bench.set_threads(1, DGL)
+    common.set_threads(1, DGL)
     yield
     torch.set_num_threads(before)
     if DGL is not None:
@@ -42,9 +41,9 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def data():
-    train = bench.synthetic_trees(12, seed=1, max_words=9)
-    test = bench.synthetic_trees(6, seed=2, max_words=9)
-    return train, test, bench.build_vocab(train + test)
+    train = common.synthetic_trees(12, seed=1, max_words=9)
+    test = common.synthetic_trees(6, seed=2, max_words=9)
+    return train, test, common.build_vocab(train + test)
 
 
 @pytest.mark.parametrize("cell", bench.CELL_NAMES)
@@ -106,9 +105,9 @@ def test_matmul_share_counts_products(capsys):
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
     (row,) = result["configs"]
     assert 0 < row["matmul_share"] <= 1 and row["flop"] > 0 and row["matmul_gflop_per_s"] > 0
-    trees = bench.synthetic_trees(12, seed=1)
-    vocab = bench.build_vocab(trees)
-    batch = bench.TreeBatch.from_trees(trees, vocab)
+    trees = common.synthetic_trees(12, seed=1)
+    vocab = common.build_vocab(trees)
+    batch = tn.TreeBatch.from_trees(trees, vocab)
     inner, leaves = int(batch.internal_order.numel()), int(batch.leaf_order.numel())
     assert matmul_share.step_flops([batch], 8, 4) == (3 * 2 * inner * 8 * 20 + 2 * 2 * leaves * 8 * 12
                                                       + 3 * 2 * (inner + leaves) * 4 * 5)
@@ -148,3 +147,36 @@ def test_saved_tensor_bytes_excludes_parameters():
     n = scaling.saved_tensor_bytes(lambda: torch.tanh(lin(x)).sum(), exclude=list(lin.parameters()))
     # x (saved by addmm for the weight grad) and tanh's output; the weight is excluded
     assert n == x.numel() * 4 + 5 * 3 * 4
+
+
+def test_bench_model_is_the_library_model(data):
+    """The timed model is a treenets SentimentModel: its loss is the model's own, per tree."""
+    train, _, vocab = data
+    model = common.bench_model("nary", vocab, **SMALL)
+    assert isinstance(model, tn.SentimentModel) and model.vocab is vocab
+    assert not model.encoder.embedding.weight.requires_grad
+    assert isinstance(model.encoder.cell, tn.NaryTreeLSTM) and model.encoder.cell.leaf_input_only
+    assert isinstance(common.bench_model("childsum", vocab, **SMALL).encoder.cell, tn.ChildSumTreeLSTM)
+    batch = model.batch(train[:3])
+    h, loss = common.TreenetsRunner(model, CPU).step(batch, train=True)
+    torch.testing.assert_close(loss, model.loss(batch))
+    with pytest.raises(ValueError, match="unknown cell"):
+        common.bench_model("slstm", vocab)
+
+
+def test_default_data_dir_is_the_library_one(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TREENETS_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(SystemExit, match=str(tmp_path / "nowhere")):
+        bench.main(["--impls", "treenets"])
+
+
+def test_run_as_module_from_the_repository_root():
+    """The documented way: ``python -m benchmarks.run`` from the repository root, no path set up."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for name in ("run", "scaling", "matmul_share", "parse_speed"):
+        proc = subprocess.run([sys.executable, "-m", f"benchmarks.{name}", "--help"], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "usage:" in proc.stdout
+    for path in (REPO / "benchmarks").glob("*.py"):
+        assert "sys.path" not in path.read_text(), path

@@ -75,3 +75,13 @@ def test_rejects_non_batches():
     _, enc = make_encoder()
     with pytest.raises(TypeError, match="TreeBatch"):
         enc([Tree.from_brackets(SST)])
+
+
+def test_embed_words_zeroes_nodes_without_a_word():
+    vocab, enc = make_encoder()
+    batch = TreeBatch.from_trees([Tree.from_brackets(SST)], vocab)
+    x = enc.embed_words(batch.word_ids)
+    assert bool((batch.word_ids < 0).any()) and bool((batch.word_ids >= 0).any())
+    assert bool((x[batch.word_ids < 0] == 0).all())
+    torch.testing.assert_close(x[batch.word_ids >= 0], enc.embedding.weight[batch.word_ids[batch.word_ids >= 0]])
+    torch.testing.assert_close(enc.embed(batch), x)

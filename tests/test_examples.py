@@ -57,3 +57,24 @@ def test_demo(data_dir, capsys):
     summary = demo.main(["--data-dir", str(data_dir), "--limit", "5", "--hidden", "6", "--embed", "4"])
     assert set(summary) == {"childsum", "nary", "slstm", "sequential"}
     assert all(v["trees"] == 5 and v["root_states"] == [5, 6] for v in summary.values())
+
+
+def test_every_script_states_the_same_default_data_dir(capsys):
+    """treenets.data.default_data_dir decides the data folder; every --help says so in the same words."""
+    from treenets import demo
+    from treenets.data import DATA_DIR_HELP
+
+    from benchmarks import matmul_share, parse_speed, run, scaling
+
+    mains = [load(name).main for name in ("train_sst", "train_sick", "evaluate", "prepare_parses")]
+    mains += [demo.main, run.main, scaling.main, matmul_share.main, parse_speed.main]
+    for main in mains:
+        with pytest.raises(SystemExit):
+            main(["--help"])
+        assert DATA_DIR_HELP in " ".join(capsys.readouterr().out.split()), main.__module__
+
+
+def test_default_data_dir_is_used(monkeypatch, tmp_path):
+    monkeypatch.setenv("TREENETS_DATA_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match=str(tmp_path)):
+        load("train_sick").main(["--epochs", "1", "--out", str(tmp_path / "out"), "--no-progress"])

@@ -1,8 +1,12 @@
+import pickle
+
 import pytest
 import torch
+import torch.nn.functional as F
 
 import treenets as tn
-from treenets.models import build_cell
+from treenets.data import SickPair
+from treenets.models import TaskModel, build_cell
 
 
 def _trees():
@@ -10,19 +14,31 @@ def _trees():
             tn.Tree.from_brackets("(1 (1 bad) (2 film))")]
 
 
+def _pairs():
+    a = [tn.Tree.from_parents(["a", "dog", "runs"], [2, 3, 0]), tn.Tree.from_parents(["the", "cat", "sleeps"], [2, 3, 0]),
+         tn.Tree.from_parents(["dogs", "bark"], [2, 0])]
+    b = [tn.Tree.from_parents(["a", "dog", "walks"], [2, 3, 0]), tn.Tree.from_parents(["a", "man", "sings"], [2, 3, 0]),
+         tn.Tree.from_parents(["cats", "sleep"], [2, 0])]
+    return [(x, y, s) for x, y, s in zip(a, b, [4.5, 1.2, 2.0])]
+
+
+def _vocab(trees):
+    return tn.Vocab.build(t.words for t in trees)
+
+
 @pytest.mark.parametrize("cell", ["nary", "childsum", "slstm"])
 def test_sentiment_checkpoint_round_trip(tmp_path, cell):
     torch.manual_seed(0)
     trees = _trees()
-    vocab = tn.Vocab.build(t.words for t in trees)
-    model = tn.SentimentModel(len(vocab), 8, 6, 5, cell=cell, cell_options={"leaf_input_only": True}).eval()
-    batch = tn.TreeBatch.from_trees(trees, vocab)
-    before = model(batch)
-    tn.save_checkpoint(tmp_path / "m.pt", model, vocab, mode="fine")
-    loaded, vocab2, extra = tn.load_checkpoint(tmp_path / "m.pt")
-    assert extra["mode"] == "fine"
-    assert vocab2.itos == vocab.itos and vocab2["zebra"] == vocab["zebra"]
-    after = loaded.eval()(tn.TreeBatch.from_trees(trees, vocab2))
+    vocab = _vocab(trees)
+    model = tn.SentimentModel(vocab, 8, 6, 5, cell=cell, cell_options={"leaf_input_only": True}).eval()
+    assert model.vocab is vocab
+    before = model(model.batch(trees))
+    tn.save_checkpoint(tmp_path / "m.pt", model, mode="fine")
+    loaded, extra = tn.load_checkpoint(tmp_path / "m.pt")
+    assert extra["mode"] == "fine" and loaded.training
+    assert loaded.vocab.itos == vocab.itos and loaded.vocab["zebra"] == vocab["zebra"]
+    after = loaded.eval()(loaded.batch(trees))
     torch.testing.assert_close(before, after)
 
 
@@ -31,22 +47,166 @@ def test_relatedness_checkpoint_round_trip(tmp_path):
     a = tn.Tree.from_parents(["a", "dog", "runs"], [2, 3, 0])
     b = tn.Tree.from_parents(["the", "cat", "sleeps"], [2, 3, 0])
     vocab = tn.Vocab.build([a.words, b.words])
-    model = tn.RelatednessModel(len(vocab), 8, 6, 4, cell_options={"output_gate": False}).eval()
-    left, right = tn.TreeBatch.from_trees([a], vocab), tn.TreeBatch.from_trees([b], vocab)
+    model = tn.RelatednessModel(vocab, 8, 6, 4, cell_options={"output_gate": False}).eval()
+    left, right = model.batch([a]), model.batch([b])
     before = model(left, right)
     assert before.shape == (1, 5)
     torch.testing.assert_close(before.exp().sum(1), torch.ones(1))
-    tn.save_checkpoint(tmp_path / "r.pt", model, vocab)
-    loaded, _, _ = tn.load_checkpoint(tmp_path / "r.pt")
+    tn.save_checkpoint(tmp_path / "r.pt", model)
+    loaded, _ = tn.load_checkpoint(tmp_path / "r.pt")
     torch.testing.assert_close(before, loaded.eval()(left, right))
     assert loaded.encoder.embedding.weight.requires_grad is False  # frozen, as in the paper
 
 
+def test_models_take_the_vocab_itself():
+    with pytest.raises(TypeError, match="takes the Vocab itself"):
+        tn.SentimentModel(10, 4, 3)
+    with pytest.raises(TypeError, match="takes the Vocab itself"):
+        tn.RelatednessModel({"a": 0}, 4, 3)
+    vocab = tn.Vocab(["a", "b"])
+    model = tn.SentimentModel(vocab, 4, 3)
+    assert model.encoder.embedding.num_embeddings == len(vocab) == model.config["vocab_size"]
+    assert "vocab=3 words" in repr(model) and isinstance(model, TaskModel)
+
+
+def test_batch_uses_the_model_vocabulary():
+    trees = _trees()
+    model = tn.SentimentModel(_vocab(trees), 4, 3)
+    batch = model.batch(trees)
+    assert batch.num_trees == 2 and batch.device == model.device
+    assert batch.word_ids.tolist() == tn.TreeBatch.from_trees(trees, model.vocab).word_ids.tolist()
+    unseen = model.batch([tn.Tree.chain(["zebra"])])
+    assert unseen.word_ids.tolist() == [model.vocab.unk_index]
+    (collated,) = model.collate(trees)
+    assert torch.equal(collated.labels, batch.labels)
+
+
 def test_model_parameters_exclude_embedding():
-    model = tn.SentimentModel(10, 4, 3, 5)
+    model = tn.SentimentModel(tn.Vocab(["a"] * 9), 4, 3, 5)
     names = {id(p) for p in model.model_parameters()}
     assert id(model.encoder.embedding.weight) not in names
     assert len(names) == len([p for p in model.parameters()]) - 1
+    assert model.embedding_parameters() == [model.encoder.embedding.weight]
+
+
+def test_sentiment_loss_reductions():
+    torch.manual_seed(0)
+    trees = _trees()
+    model = tn.SentimentModel(_vocab(trees), 4, 3, dropout=0.0)
+    batch = model.batch(trees)
+    logits = model(batch)
+    per_node = F.cross_entropy(logits, batch.labels, reduction="none")  # every node is labelled here
+    # the paper: summed over a tree's nodes, averaged over the trees
+    torch.testing.assert_close(model.loss(batch), per_node.sum() / 2)
+    torch.testing.assert_close(model.loss(batch, reduction="tree"), per_node.sum() / 2)
+    torch.testing.assert_close(model.loss(batch, reduction="mean"), per_node.mean())
+    torch.testing.assert_close(model.loss(batch, reduction="sum"), per_node.sum())
+    with pytest.raises(ValueError, match="unknown reduction"):
+        model.loss(batch, reduction="max")
+    unlabelled = tn.TreeBatch.from_trees([tn.Tree.chain(["a", "b"])], model.vocab)
+    assert model.loss(unlabelled).item() == 0.0 and model.loss(unlabelled, reduction="mean").item() == 0.0
+
+
+def test_sentiment_loss_trains():
+    torch.manual_seed(0)
+    trees = _trees()
+    model = tn.SentimentModel(_vocab(trees), 4, 3, dropout=0.0)
+    batch = model.batch(trees)
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.5)
+    first = model.loss(batch).item()
+    for _ in range(20):
+        opt.zero_grad()
+        model.loss(batch).backward()
+        opt.step()
+    assert model.loss(batch).item() < first / 2
+
+
+def test_sentiment_predict_batch_masks_classes_and_keeps_the_mode():
+    torch.manual_seed(0)
+    trees = _trees()
+    model = tn.SentimentModel(_vocab(trees), 4, 3, 3, masked_classes=(1,), dropout=0.5)
+    with torch.no_grad():  # make the masked class the most likely everywhere
+        model.classifier.linear.bias.copy_(torch.tensor([0.0, 50.0, 0.0]))
+    batch = model.batch(trees)
+    classes, probs = model.predict_batch(batch)
+    assert model.training  # restored
+    assert classes.shape == (batch.num_nodes,) and probs.shape == (batch.num_nodes, 3)
+    assert not bool((classes == 1).any())
+    assert bool((probs[:, 1] == 0).all())
+    torch.testing.assert_close(probs.sum(1), torch.ones(batch.num_nodes))
+    assert torch.equal(classes, probs.argmax(1))
+    again, _ = model.predict_batch(batch)  # eval mode inside: no dropout, so the same answer
+    assert torch.equal(classes, again) and not probs.requires_grad
+
+
+def test_sentiment_evaluate_counts_roots_and_nodes():
+    trees = [tn.Tree.from_brackets("(3 (2 a) (4 b))"), tn.Tree.from_brackets("(1 (0 c) (2 d))")]
+    model = tn.SentimentModel(_vocab(trees), 4, 3, 5, dropout=0.0)
+    with torch.no_grad():  # force every prediction to class 2
+        model.classifier.linear.weight.zero_()
+        model.classifier.linear.bias.copy_(torch.tensor([0, 0, 5.0, 0, 0]))
+    model.eval()
+    result = model.evaluate(trees, batch_size=1)
+    assert not model.training  # the mode it had
+    assert result == {"root_acc": 0.0, "node_acc": pytest.approx(100 * 2 / 6), "roots": 2, "nodes": 6}
+    model.train()
+    assert model.evaluate(trees, device="cpu") == result and model.training
+    with pytest.raises(ValueError, match="batch_size"):
+        model.evaluate(trees, batch_size=0)
+
+
+def test_sentiment_evaluate_matches_predict_batch():
+    torch.manual_seed(1)
+    trees = _trees() * 3
+    model = tn.SentimentModel(_vocab(trees), 4, 3, 5)
+    batch = model.batch(trees)
+    classes, _ = model.predict_batch(batch)
+    correct = classes == batch.labels
+    result = model.evaluate(trees, batch_size=4)
+    assert result["node_acc"] == pytest.approx(100 * float(correct.float().mean()))
+    assert result["root_acc"] == pytest.approx(100 * float(correct[batch.roots].float().mean()))
+
+
+def test_relatedness_loss_predict_and_evaluate():
+    torch.manual_seed(0)
+    pairs = _pairs()
+    vocab = tn.Vocab.build(t.words for p in pairs for t in p[:2])
+    model = tn.RelatednessModel(vocab, 6, 5, 4)
+    left, right, scores = model.collate(pairs)
+    assert left.num_trees == right.num_trees == 3 and scores.tolist() == pytest.approx([4.5, 1.2, 2.0])
+    log_probs = model(left, right)
+    expected = F.kl_div(log_probs, tn.sparse_target(scores), reduction="batchmean")
+    torch.testing.assert_close(model.loss(left, right, scores), expected)
+    pred = model.predict_batch(left, right)
+    assert model.training and pred.shape == (3,) and bool(((pred >= 1) & (pred <= 5)).all())
+    torch.testing.assert_close(pred, log_probs.detach().exp() @ torch.arange(1.0, 6.0))
+    result = model.evaluate(pairs, batch_size=2)
+    assert set(result) == {"pearson", "spearman", "mse", "pairs"} and result["pairs"] == 3
+    assert result["mse"] == pytest.approx(float(((pred.double() - torch.tensor([4.5, 1.2, 2.0], dtype=torch.float64))
+                                                 ** 2).mean()))
+    assert model.training
+    # SickPair-like objects work as well as tuples
+    sick = [SickPair(str(i), a, b, s) for i, (a, b, s) in enumerate(pairs)]
+    assert model.evaluate(sick) == result
+    with pytest.raises(TypeError, match="pair 0"):
+        model.collate(["not a pair"])
+    with pytest.raises(ValueError, match="at least 2 pairs"):
+        model.evaluate(pairs[:1])
+
+
+def test_relatedness_loss_trains():
+    torch.manual_seed(0)
+    pairs = _pairs()
+    model = tn.RelatednessModel(tn.Vocab.build(t.words for p in pairs for t in p[:2]), 6, 5, 4,
+                                freeze_embeddings=False)
+    inputs = model.collate(pairs)
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.2)
+    first = model.loss(*inputs).item()
+    for _ in range(30):
+        opt.zero_grad()
+        model.loss(*inputs).backward()
+        opt.step()
+    assert model.loss(*inputs).item() < first / 2
 
 
 def test_bad_checkpoint_and_cell_names(tmp_path):
@@ -60,9 +220,37 @@ def test_bad_checkpoint_and_cell_names(tmp_path):
         build_cell("gru", 3, 3)
 
 
+class _Payload:
+    """Anything but plain data: unpickling it would run code."""
+
+    def __reduce__(self):
+        return (print, ("this must never run",))
+
+
+def test_checkpoint_with_objects_is_refused(tmp_path, capsys):
+    model = tn.SentimentModel(tn.Vocab(["a"]), 4, 3)
+    tn.save_checkpoint(tmp_path / "ok.pt", model)
+    payload = torch.load(tmp_path / "ok.pt", weights_only=True)
+    payload["extra"] = {"evil": _Payload()}
+    torch.save(payload, tmp_path / "evil.pt", pickle_module=pickle)
+    with pytest.raises(ValueError, match="not a treenets checkpoint"):
+        tn.load_checkpoint(tmp_path / "evil.pt")
+    assert "must never run" not in capsys.readouterr().out
+
+
+def test_damaged_checkpoint_names_the_problem(tmp_path):
+    model = tn.SentimentModel(tn.Vocab(["a", "b"]), 4, 3)
+    tn.save_checkpoint(tmp_path / "ok.pt", model)
+    payload = torch.load(tmp_path / "ok.pt", weights_only=True)
+    payload["vocab"]["itos"] = payload["vocab"]["itos"][:2]
+    torch.save(payload, tmp_path / "short.pt")
+    with pytest.raises(ValueError, match="damaged.*3 words but its vocabulary has 2"):
+        tn.load_checkpoint(tmp_path / "short.pt")
+
+
 def test_relatedness_mismatched_batches():
-    model = tn.RelatednessModel(10, 4, 3)
-    one = tn.TreeBatch.from_trees([tn.Tree.chain(["a"])])
-    two = tn.TreeBatch.from_trees([tn.Tree.chain(["a"]), tn.Tree.chain(["b"])])
+    model = tn.RelatednessModel(tn.Vocab(["a", "b"]), 4, 3)
+    one = model.batch([tn.Tree.chain(["a"])])
+    two = model.batch([tn.Tree.chain(["a"]), tn.Tree.chain(["b"])])
     with pytest.raises(ValueError, match="1 left trees but 2 right trees"):
         model(one, two)

@@ -103,6 +103,21 @@ def test_sum_reduction():
     assert float(head.loss(logits, torch.tensor([-1, -1, -1, -1]), reduction="sum")) == 0.0
 
 
+
+def test_tree_reduction_sums_nodes_and_averages_trees():
+    head = make_head()
+    logits = torch.randn(4, 3, dtype=torch.float64)
+    labels = torch.tensor([0, -1, 2, 1])
+    total = head.loss(logits, labels, reduction="sum")
+    assert float(head.loss(logits, labels, reduction="tree", num_trees=2)) == pytest.approx(float(total) / 2)
+    with pytest.raises(ValueError, match="num_trees"):
+        head.loss(logits, labels, reduction="tree")
+    with pytest.raises(ValueError, match="unknown reduction"):
+        head.loss(logits, labels, reduction="max")
+    per_node = head.loss(logits, labels, reduction="none")
+    assert per_node.shape == (4,) and float(per_node[1]) == 0.0
+    assert float(per_node.sum()) == pytest.approx(float(head.loss(logits, labels, reduction="sum")))
+
 def test_masked_class_is_trained_but_never_predicted():
     import treenets as tn
 

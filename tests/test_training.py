@@ -3,7 +3,7 @@ import torch
 
 import treenets as tn
 from treenets.sampler import bucketed_batches
-from treenets.training import evaluate_sentiment, minibatches, relatedness_metrics
+from treenets.training import minibatches, seed_everything, train_epoch
 
 
 def test_minibatches_cover_everything_once():
@@ -35,21 +35,74 @@ def test_bucketing_by_height_cuts_levels_per_batch():
     assert levels(bucketed) < levels(list(minibatches(trees, 2)))
 
 
-def test_relatedness_metrics_known_values():
-    m = relatedness_metrics(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 4.0]))
-    assert m["mse"] == pytest.approx(1 / 3)
-    assert m["spearman"] == pytest.approx(1.0)
-    assert 0.9 < m["pearson"] < 1.0
+def _sst_like():
+    trees = [tn.Tree.from_brackets(s) for s in ("(3 (2 a) (4 good))", "(1 (0 bad) (2 film))", "(4 (4 great) (2 b))",
+                                                "(0 (1 awful) (2 c))", "(3 (2 d) (3 (4 fine) (2 e)))")] * 2
+    return trees, tn.Vocab.build(t.words for t in trees)
 
 
-def test_evaluate_sentiment_counts_roots_and_nodes():
-    trees = [tn.Tree.from_brackets("(3 (2 a) (4 b))"), tn.Tree.from_brackets("(1 (0 c) (2 d))")]
-    vocab = tn.Vocab.build(t.words for t in trees)
-    model = tn.SentimentModel(len(vocab), 4, 3, 5, dropout=0.0)
-    with torch.no_grad():  # force every prediction to class 2
-        model.classifier.linear.weight.zero_()
-        model.classifier.linear.bias.copy_(torch.tensor([0, 0, 5.0, 0, 0]))
-    result = evaluate_sentiment(model, trees, vocab)
-    assert result["roots"] == 2 and result["nodes"] == 6
-    assert result["root_acc"] == 0.0
-    assert result["node_acc"] == pytest.approx(100 * 2 / 6)
+def test_train_epoch_is_the_plain_loop():
+    """train_epoch does exactly what the examples did by hand: the same updates, in the same order."""
+    trees, vocab = _sst_like()
+
+    def setup():
+        torch.manual_seed(0)
+        model = tn.SentimentModel(vocab, 6, 5, dropout=0.5)
+        opts = [torch.optim.Adagrad(model.model_parameters(), lr=0.05, weight_decay=1e-4),
+                torch.optim.SGD(model.embedding_parameters(), lr=0.1)]
+        return model, opts
+
+    model, opts = setup()
+    torch.manual_seed(5)
+    mean = train_epoch(model, minibatches(trees, 3, torch.Generator().manual_seed(1)), opts)
+
+    ref, ref_opts = setup()
+    torch.manual_seed(5)
+    total = 0.0
+    for chunk in minibatches(trees, 3, torch.Generator().manual_seed(1)):
+        batch = tn.TreeBatch.from_trees(chunk, vocab)
+        loss = ref.classifier.loss(ref(batch), batch.labels, reduction="sum") / batch.num_trees
+        for o in ref_opts:
+            o.zero_grad()
+        loss.backward()
+        for o in ref_opts:
+            o.step()
+        total += loss.item() * len(chunk)
+    assert mean == pytest.approx(total / len(trees))
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        assert torch.equal(p, q), name
+    assert model.training
+
+
+def test_train_epoch_learns_both_tasks():
+    trees, vocab = _sst_like()
+    seed_everything(0)
+    model = tn.SentimentModel(vocab, 6, 5, dropout=0.0)
+    opt = torch.optim.Adagrad(model.parameters(), lr=0.1)
+    losses = [train_epoch(model, minibatches(trees, 4, torch.Generator().manual_seed(e)), [opt]) for e in range(15)]
+    assert losses[-1] < losses[0] / 2
+
+    a = [tn.Tree.from_parents(["a", "dog", "runs"], [2, 3, 0]), tn.Tree.from_parents(["cats", "sleep"], [2, 0])]
+    b = [tn.Tree.from_parents(["a", "dog", "walks"], [2, 3, 0]), tn.Tree.from_parents(["a", "car"], [2, 0])]
+    pairs = [(a[0], b[0], 4.8), (a[1], b[1], 1.1)] * 3
+    seed_everything(0)
+    rel = tn.RelatednessModel(tn.Vocab.build(t.words for t in a + b), 6, 5, 4, freeze_embeddings=False)
+    opt = torch.optim.Adagrad(rel.parameters(), lr=0.1)
+    losses = [train_epoch(rel, minibatches(pairs, 2), [opt]) for _ in range(15)]
+    assert losses[-1] < losses[0] / 2
+    assert rel.evaluate(pairs)["mse"] < 1.0
+
+
+def test_train_epoch_stops_on_nan():
+    trees, vocab = _sst_like()
+    model = tn.SentimentModel(vocab, 6, 5)
+    with torch.no_grad():
+        model.classifier.linear.bias.fill_(float("nan"))
+    before = [p.detach().clone() for p in model.model_parameters()]
+    opt = torch.optim.SGD(model.model_parameters(), lr=0.1)
+    with pytest.raises(FloatingPointError, match="batch 0"):
+        train_epoch(model, minibatches(trees, 4), [opt])
+    weight = model.classifier.linear.weight
+    assert torch.equal(weight, before[[id(p) for p in model.model_parameters()].index(id(weight))])
+    with pytest.raises(ValueError, match="at least one optimizer"):
+        train_epoch(model, minibatches(trees, 4), [])

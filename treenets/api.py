@@ -230,12 +230,14 @@ def _resolve_encoder(encoder, vocab, tree: str):
     if isinstance(encoder, (str, Path)):
         from .models import load_checkpoint
 
-        model, ck_vocab, _ = load_checkpoint(encoder)
-        return model.encoder.eval(), vocab or ck_vocab, True
+        model, _ = load_checkpoint(encoder)
+        return model.encoder.eval(), vocab or model.vocab, True
     enc = encoder.encoder if hasattr(encoder, "encoder") and not isinstance(encoder, TreeEncoder) else encoder
     if not isinstance(enc, TreeEncoder):
         raise TypeError(f"encoder must be None, a checkpoint path, a TreeEncoder or a treenets model, "
                         f"not {type(encoder).__name__}")
+    if vocab is None:
+        vocab = getattr(encoder, "vocab", None)  # a treenets model carries its own
     if vocab is None:
         raise ValueError("a TreeEncoder needs its vocabulary: pass vocab=... (the Vocab it was trained with)")
     return enc, vocab, True

@@ -1,6 +1,9 @@
 """Read the SST dev trees, encode them with every cell, and print what came out.
 
-    python -m treenets.demo --data-dir ../shared/data
+    python -m treenets.demo [--data-dir DIR]
+
+The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
+``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST).
 
 The cells are freshly initialised (seeded), not trained: the demo shows the
 pipeline (trees -> batch -> cell -> a state per node), not predictions. Train
@@ -16,13 +19,13 @@ from pathlib import Path
 import torch
 
 from . import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeBatch, TreeEncoder, Vocab
-from .data import default_data_dir, load_sst
+from .data import DATA_DIR_HELP, default_data_dir, load_sst
 
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None,
-                        help="folder holding sst/dev.txt (default: $TREENETS_DATA_DIR or ../shared/data)")
+                        help=f"folder holding sst/dev.txt (default: {DATA_DIR_HELP})")
     parser.add_argument("--limit", type=int, default=None, help="encode only the first N trees")
     parser.add_argument("--hidden", type=int, default=150)
     parser.add_argument("--embed", type=int, default=50)

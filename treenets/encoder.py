@@ -39,11 +39,16 @@ class TreeEncoder(nn.Module):
         return self.cell.hidden_size
 
     def embed(self, batch: TreeBatch) -> Tensor:
+        """``[N, in]`` the input of every node of ``batch`` (zero where it has no word)."""
         if batch.max_word_id >= self.embedding.num_embeddings:
             raise ValueError(f"word id {batch.max_word_id} is outside the embedding "
                              f"({self.embedding.num_embeddings} rows); was the batch built with another vocab?")
-        has_word = batch.word_ids >= 0
-        x = self.embedding(batch.word_ids.clamp(min=0))  # [N, in]
+        return self.embed_words(batch.word_ids)
+
+    def embed_words(self, word_ids: Tensor) -> Tensor:
+        """``[N, in]`` the vectors of ``word_ids`` (``[N]``), zero where the id is -1 (no word)."""
+        has_word = word_ids >= 0
+        x = self.embedding(word_ids.clamp(min=0))  # [N, in]
         return x * has_word.unsqueeze(1).to(x.dtype)
 
     def forward(self, batch) -> Tuple[Tensor, Tensor]:

@@ -18,10 +18,12 @@ import os
 from pathlib import Path
 from typing import Optional, Union
 
-__all__ = ["DATA_DIR_ENV", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir", "resolve_dir"]
+__all__ = ["DATA_DIR_ENV", "DATA_DIR_HELP", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir", "resolve_dir"]
 
 #: Environment variable naming the folder that holds ``sst/``, ``sick/`` and ``embeddings/``.
 DATA_DIR_ENV = "TREENETS_DATA_DIR"
+#: How command-line help states the default data folder, which :func:`default_data_dir` decides.
+DATA_DIR_HELP = "$TREENETS_DATA_DIR, else ~/.cache/treenets/data"
 #: Environment variable naming the cache folder.
 CACHE_DIR_ENV = "TREENETS_CACHE_DIR"
 

@@ -1,65 +1,29 @@
-"""Pieces the training and evaluation scripts share: seeding, batching, scoring."""
+"""Training a task model: seeding, minibatches, and one epoch of updates.
+
+A model owns its data pipeline and loss (:class:`treenets.models.TaskModel`:
+``collate`` and ``loss``), so one loop serves every task::
+
+    generator = seed_everything(1)
+    optimizer = torch.optim.Adagrad(model.parameters(), lr=0.05, weight_decay=1e-4)
+    for epoch in range(10):
+        train_epoch(model, minibatches(train, 25, generator), [optimizer])
+        print(model.evaluate(dev))
+"""
 from __future__ import annotations
 
+import math
 import random
 import sys
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, List, Optional, Sequence, TypeVar
 
 import torch
 
-from .batch import TreeBatch
-from .models import RelatednessModel, SentimentModel
+from .models import TaskModel
 from .sampler import bucketed_batches
 
 T = TypeVar("T")
 
-__all__ = ["add_training_arguments", "start_run", "finish_run", "log", "seed_everything", "minibatches", "progress", "evaluate_sentiment", "evaluate_relatedness",
-           "relatedness_metrics"]
-
-
-def add_training_arguments(parser, *, out: str, items: str = "examples") -> None:
-    """The options every training example shares (optimisation, seed, device, output).
-
-    The paper's settings are the defaults: 10 epochs, batch 25, AdaGrad lr 0.05, L2 1e-4.
-    """
-    from pathlib import Path
-
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=25)
-    parser.add_argument("--lr", type=float, default=0.05, help="AdaGrad learning rate of the model")
-    parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty (AdaGrad weight decay)")
-    parser.add_argument("--bucket-by-height", action="store_true",
-                        help=f"batch {items} of similar tree height together (fewer levels per batch, faster; "
-                             "the paper's batches are plain random)")
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="CPU threads for torch (0: torch's default); 1 is fastest when several runs share the CPU")
-    parser.add_argument("--limit", type=int, default=None,
-                        help=f"use only the first N {items} of each split (smoke tests)")
-    parser.add_argument("--out", type=Path, default=Path(out), help="where checkpoints and metrics go")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
-
-
-def log(msg: str) -> None:
-    """Progress messages go to stderr, so stdout ends with the result's JSON line."""
-    print(msg, file=sys.stderr, flush=True)
-
-
-def start_run(args) -> "tuple[torch.device, torch.Generator]":
-    """Apply ``--threads`` and ``--seed``; returns the device and the data-order generator."""
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    return torch.device(args.device), seed_everything(args.seed)
-
-
-def finish_run(out, result: dict) -> dict:
-    """Write ``OUT/metrics.json`` and print the result as the last line, one JSON object."""
-    import json
-
-    (out / "metrics.json").write_text(json.dumps(result) + "\n")
-    print(json.dumps(result), flush=True)
-    return result
+__all__ = ["seed_everything", "minibatches", "progress", "train_epoch"]
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -112,46 +76,47 @@ def progress(iterable, total: Optional[int] = None, desc: str = "", enabled: boo
     return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
 
 
-@torch.no_grad()
-def evaluate_sentiment(model: SentimentModel, trees: Sequence, vocab: Mapping[str, int], device="cpu",
-                       batch_size: int = 256) -> Dict[str, float]:
-    """Root and all-node accuracy (percent) of ``model`` over ``trees``."""
-    was_training = model.training
-    model.eval()
-    totals = {"root_correct": 0, "root_total": 0, "node_correct": 0, "node_total": 0}
-    for chunk in minibatches(trees, batch_size):
-        batch = TreeBatch.from_trees(chunk, vocab).to(device)
-        counts = model.classifier.accuracy(model(batch), batch)
-        for key in totals:
-            totals[key] += counts[key]
-    model.train(was_training)
-    return {
-        "root_acc": 100.0 * totals["root_correct"] / max(totals["root_total"], 1),
-        "node_acc": 100.0 * totals["node_correct"] / max(totals["node_total"], 1),
-        "roots": totals["root_total"], "nodes": totals["node_total"],
-    }
+def train_epoch(model: TaskModel, batches: Iterable[Sequence], optimizers: Sequence[torch.optim.Optimizer], *,
+                device=None, total: Optional[int] = None, desc: str = "", show_progress: bool = False) -> float:
+    """One pass of updates: for each batch, ``loss = model.loss(*model.collate(batch))``,
+    backward, and a step of every optimizer.
 
+    The model is put in training mode. Every optimizer's gradients are zeroed
+    before each backward pass and every optimizer steps after it, in the order
+    given (e.g. AdaGrad on the model and SGD on the word vectors, as the paper
+    trains SST).
 
-def relatedness_metrics(pred: torch.Tensor, gold: torch.Tensor) -> Dict[str, float]:
-    """Pearson r, Spearman rho and MSE between predicted and gold scores."""
-    from scipy.stats import pearsonr, spearmanr
+    Args:
+        model: a task model (:class:`~treenets.SentimentModel`, :class:`~treenets.RelatednessModel`).
+        batches: lists of training examples (trees, or scored pairs), e.g.
+            from :func:`minibatches`.
+        optimizers: the optimizers to step.
+        device: where the batches go (``None``: the model's device).
+        total: the number of batches, for the progress bar.
+        desc: the progress bar's label.
+        show_progress: draw a progress bar on stderr.
 
-    p, g = pred.double().cpu().numpy(), gold.double().cpu().numpy()
-    return {"pearson": float(pearsonr(p, g)[0]), "spearman": float(spearmanr(p, g)[0]),
-            "mse": float(((p - g) ** 2).mean())}
+    Returns:
+        The training loss averaged over examples (each batch's loss weighted by
+        its number of examples).
 
-
-@torch.no_grad()
-def evaluate_relatedness(model: RelatednessModel, pairs: Sequence, vocab: Mapping[str, int], device="cpu",
-                         batch_size: int = 256) -> Dict[str, float]:
-    """Pearson, Spearman and MSE of ``model`` over SICK pairs (objects with ``.a``, ``.b``, ``.score``)."""
-    was_training = model.training
-    model.eval()
-    preds = []
-    for chunk in minibatches(pairs, batch_size):
-        left = TreeBatch.from_trees([p.a for p in chunk], vocab).to(device)
-        right = TreeBatch.from_trees([p.b for p in chunk], vocab).to(device)
-        preds.append(model.head.predict(model(left, right)).cpu())
-    model.train(was_training)
-    gold = torch.tensor([p.score for p in pairs], dtype=torch.float64)
-    return relatedness_metrics(torch.cat(preds), gold)
+    Raises:
+        FloatingPointError: the loss became NaN or infinite (naming the batch).
+    """
+    if not optimizers:
+        raise ValueError("train_epoch needs at least one optimizer")
+    model.train()
+    total_loss, n_items = 0.0, 0
+    for i, items in enumerate(progress(batches, total, desc, show_progress)):
+        loss = model.loss(*model.collate(items, device))
+        value = loss.item()
+        if not math.isfinite(value):  # stop before the update spreads it into the weights
+            raise FloatingPointError(f"the training loss of batch {i} is {value}")
+        for optimizer in optimizers:
+            optimizer.zero_grad()
+        loss.backward()
+        for optimizer in optimizers:
+            optimizer.step()
+        total_loss += value * len(items)
+        n_items += len(items)
+    return total_loss / max(n_items, 1)

@@ -19,7 +19,7 @@ from .download import (
 )
 from .label_transfer import LabelTransferStats, transfer_all, transfer_labels, word_spans
 from .parsed import load_parsed_sick, load_parsed_sst
-from ..paths import DATA_DIR_ENV, default_data_dir
+from ..paths import DATA_DIR_ENV, DATA_DIR_HELP, default_data_dir
 from .sick import (
     SICK_RAW_FILES, SICK_SPLITS, SickPair, SickSentencePair, load_sick, load_sick_raw,
     sick_raw_path, sick_split_dir,
@@ -30,7 +30,7 @@ from .sst import (
 )
 
 __all__ = [
-    "DATA_DIR_ENV", "default_data_dir",
+    "DATA_DIR_ENV", "DATA_DIR_HELP", "default_data_dir",
     # SST
     "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
     "load_sst", "load_sst_splits", "sst_path", "sst_binary_label", "mode_label", "ptb_unescape", "glove_forms",

@@ -1,7 +1,7 @@
 """Per-node classification head for SST sentiment."""
 from __future__ import annotations
 
-from typing import Dict, Sequence
+from typing import Dict, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -59,15 +59,29 @@ class NodeClassifier(nn.Module):
     def forward(self, h: Tensor) -> Tensor:
         return self.linear(self.dropout(h))
 
-    def loss(self, logits: Tensor, labels: Tensor, reduction: str = "mean") -> Tensor:
+    def loss(self, logits: Tensor, labels: Tensor, reduction: str = "mean", *,
+             num_trees: Optional[int] = None) -> Tensor:
         """Cross-entropy over every node whose label is not -1.
 
-        ``reduction="mean"`` averages over labelled nodes (``J`` above);
-        ``"sum"`` adds them up (the paper's code sums over a tree's nodes and
-        divides by the number of trees in the batch). With no labelled node
-        the loss is zero.
+        Args:
+            logits: ``[N, n_classes]``.
+            labels: ``[N]``, -1 for no label.
+            reduction: ``"mean"`` averages over labelled nodes (``J`` above);
+                ``"sum"`` adds them up; ``"none"`` gives one loss per node (0
+                where unlabelled); ``"tree"`` adds them up and divides by
+                ``num_trees``: the paper code's objective, summed over a tree's
+                nodes and averaged over the trees of the batch.
+            num_trees: the number of trees the nodes belong to (``"tree"`` only).
+
+        With no labelled node the loss is zero.
         """
         self._check_labels(labels)
+        if reduction == "tree":
+            if num_trees is None or num_trees < 1:
+                raise ValueError(f"reduction='tree' needs num_trees >= 1, got {num_trees}")
+            return F.cross_entropy(logits, labels, ignore_index=-1, reduction="sum") / num_trees
+        if reduction not in ("mean", "sum", "none"):
+            raise ValueError(f"unknown reduction {reduction!r}; choose 'tree', 'mean', 'sum' or 'none'")
         if reduction == "mean" and not bool((labels >= 0).any()):
             # cross_entropy would give 0/0 = NaN, and its gradient would poison the weights
             return logits.sum() * 0.0

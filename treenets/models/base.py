@@ -1,0 +1,149 @@
+"""What every task model shares: a vocabulary, an embedding, a tree cell.
+
+A task model owns its whole pipeline from trees to a number:
+
+* its :class:`~treenets.Vocab` (``model.vocab``) and :meth:`TaskModel.batch`,
+  which turns trees into a :class:`~treenets.TreeBatch` with it;
+* :meth:`TaskModel.collate`, which turns a list of training examples (trees,
+  or sentence pairs) into the inputs of :meth:`~TaskModel.loss`;
+* ``loss``, ``predict_batch`` and ``evaluate``.
+
+So a training loop needs nothing but the model and its examples
+(:func:`treenets.training.train_epoch`).
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from ..batch import TreeBatch
+from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
+from ..encoder import TreeEncoder
+from ..vocab import Vocab
+
+Tensor = torch.Tensor
+
+__all__ = ["CELLS", "build_cell", "TaskModel"]
+
+CELLS = {
+    "childsum": ChildSumTreeLSTM,
+    "nary": NaryTreeLSTM,
+    "slstm": SLSTM,
+    "sequential": SequentialLSTM,
+}
+
+
+def build_cell(name: str, in_size: int, hidden_size: int, **options) -> TreeCell:
+    """Make a cell by name: ``childsum``, ``nary``, ``slstm`` or ``sequential``."""
+    if name not in CELLS:
+        raise ValueError(f"unknown cell {name!r}; choose one of {sorted(CELLS)}")
+    return CELLS[name](in_size, hidden_size, **options)
+
+
+def move(inputs: Any, device: Optional[torch.device]) -> Any:
+    """``inputs`` (a TreeBatch, a tensor, or a tuple of them) on ``device``; ``None`` leaves them."""
+    if device is None:
+        return inputs
+    if isinstance(inputs, tuple):
+        return tuple(move(x, device) for x in inputs)
+    return inputs.to(device)
+
+
+class TaskModel(nn.Module):
+    """Embeddings + a tree cell (a :class:`~treenets.TreeEncoder`), with the vocabulary they index.
+
+    Subclasses add a head and define :meth:`collate`, :meth:`loss`,
+    ``predict_batch`` and :meth:`evaluate`.
+
+    Args:
+        vocab: the words the embedding rows stand for (kept as ``model.vocab``
+            and saved with the model).
+        embed_size: size of a word vector.
+        hidden_size: the cell's state size.
+        cell: ``nary``, ``childsum``, ``slstm`` or ``sequential``.
+        cell_options: keyword options for the cell.
+        freeze_embeddings: keep the word vectors fixed.
+    """
+
+    task = ""
+
+    def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int, cell: str, cell_options: Optional[dict],
+                 freeze_embeddings: bool) -> None:
+        super().__init__()
+        if not isinstance(vocab, Vocab):
+            raise TypeError(f"{type(self).__name__} takes the Vocab itself as its first argument "
+                            f"(it builds batches with it and saves it), not a {type(vocab).__name__}")
+        self.vocab = vocab
+        self.config: Dict = {"vocab_size": len(vocab), "embed_size": embed_size, "hidden_size": hidden_size,
+                             "cell": cell, "cell_options": dict(cell_options or {}),
+                             "freeze_embeddings": freeze_embeddings}
+        embedding = nn.Embedding(len(vocab), embed_size)
+        embedding.weight.requires_grad_(not freeze_embeddings)
+        self.encoder = TreeEncoder(embedding, build_cell(cell, embed_size, hidden_size, **(cell_options or {})))
+
+    # ------------------------------------------------------------ parameters
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters are."""
+        return self.encoder.embedding.weight.device
+
+    def load_embeddings(self, vectors: Tensor) -> None:
+        """Copy pretrained vectors (``[len(vocab), embed_size]``) into the embedding."""
+        weight = self.encoder.embedding.weight
+        if tuple(vectors.shape) != tuple(weight.shape):
+            raise ValueError(f"vectors have shape {tuple(vectors.shape)}, the embedding {tuple(weight.shape)}")
+        with torch.no_grad():
+            weight.copy_(vectors)
+
+    def embedding_parameters(self) -> List[nn.Parameter]:
+        """The word vectors (the paper tunes them with their own optimizer on SST)."""
+        return [self.encoder.embedding.weight]
+
+    def model_parameters(self) -> List[nn.Parameter]:
+        """Every trained parameter except the embedding (which the paper trains separately)."""
+        emb = self.encoder.embedding.weight
+        return [p for p in self.parameters() if p is not emb and p.requires_grad]
+
+    # ------------------------------------------------------------------ data
+    def batch(self, trees: Sequence, device=None) -> TreeBatch:
+        """One :class:`~treenets.TreeBatch` of ``trees``, words looked up in ``model.vocab``.
+
+        Args:
+            trees: :class:`~treenets.Tree` objects.
+            device: where the batch goes; ``None`` for the model's device.
+        """
+        return TreeBatch.from_trees(trees, self.vocab).to(self.device if device is None else device)
+
+    def collate(self, items: Sequence, device=None) -> Tuple:
+        """The inputs of :meth:`loss` for a list of training examples, on ``device``
+        (``None``: the model's device)."""
+        raise NotImplementedError
+
+    def loss(self, *inputs) -> Tensor:
+        raise NotImplementedError
+
+    def evaluate(self, items: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def evaluating(self, device=None) -> Iterator[torch.device]:
+        """Eval mode, no gradients, and (when ``device`` is given) the model on ``device``;
+        the training mode and the device are restored afterwards. Yields the device."""
+        was_training, home = self.training, self.device
+        device = home if device is None else torch.device(device)
+        if device != home:
+            self.to(device)
+        self.eval()
+        try:
+            with torch.no_grad():
+                yield device
+        finally:
+            self.train(was_training)
+            if device != home:
+                self.to(home)
+
+    def extra_repr(self) -> str:
+        return f"task={self.task!r}, vocab={len(self.vocab)} words"

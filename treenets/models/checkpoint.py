@@ -1,0 +1,73 @@
+"""Saving a task model to one file and rebuilding it from that file alone.
+
+The file holds plain data only (a dict of strings, numbers, lists and
+tensors), so it is read with ``torch.load(weights_only=True)``: loading a
+checkpoint never runs code from it.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Tuple, Union
+
+import torch
+
+from ..vocab import Vocab
+from .base import TaskModel
+from .relatedness import RelatednessModel
+from .sentiment import SentimentModel
+
+__all__ = ["save_checkpoint", "load_checkpoint"]
+
+TASKS = {"sentiment": SentimentModel, "relatedness": RelatednessModel}
+
+
+def save_checkpoint(path: Union[str, Path], model: TaskModel, **extra) -> None:
+    """Write the model's weights, config and vocabulary to ``path`` atomically.
+
+    ``extra`` (plain data: strings, numbers, lists, dicts, ``None``) is stored
+    alongside and returned by :func:`load_checkpoint`.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    vocab = model.vocab
+    payload = {"task": model.task, "config": model.config, "state_dict": model.state_dict(),
+               "vocab": {"itos": vocab.itos, "unk": vocab.unk, "lower": vocab.lower}, "extra": extra}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)
+
+
+def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskModel, Dict]:
+    """Rebuild a model saved by :func:`save_checkpoint`; returns ``(model, extra)``.
+
+    The model comes back in training mode with its vocabulary (``model.vocab``),
+    on ``map_location`` when that names a device.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a treenets checkpoint (torn, foreign, or
+            holding anything but plain data).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # a torn or foreign file, or one holding objects other than plain data
+        raise ValueError(f"{path} is not a treenets checkpoint: {err}") from None
+    if not isinstance(payload, dict) or payload.get("task") not in TASKS:
+        raise ValueError(f"{path} is not a treenets checkpoint (no known 'task' entry)")
+    try:
+        config = dict(payload["config"])
+        v = payload["vocab"]
+        vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=v["lower"])
+        vocab_size = config.pop("vocab_size")
+        if vocab_size != len(vocab):
+            raise ValueError(f"its config says {vocab_size} words but its vocabulary has {len(vocab)}")
+        model = TASKS[payload["task"]](vocab, config.pop("embed_size"), config.pop("hidden_size"), **config)
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{path} is a damaged treenets checkpoint: {err}") from None
+    if isinstance(map_location, (str, torch.device)):
+        model.to(map_location)
+    return model, payload.get("extra", {})
