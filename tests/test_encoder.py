@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from treenets import ChildSumTreeLSTM, NaryTreeLSTM, SLSTM, Tree, TreeBatch, TreeEncoder, Vocab
-from treenets.reference import reference_forward
+from treenets.testing.reference import reference_forward
 
 SST = "(3 (2 (2 The) (2 Rock)) (4 (2 is) (2 great)))"
 
