@@ -2,7 +2,9 @@
 
 Edges run from child to parent. Nodes keep the numbering they came with: for
 :meth:`TreeBatch.from_trees`, tree 0's nodes first (in the tree's own order),
-then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`, the graph's node ids.
+then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`, the graph's node ids. Graphs of other libraries
+enter and leave only here; the conversions live in :mod:`treenets.interop`,
+which imports DGL only when called.
 
 The schedule: nodes are grouped into *levels* by depth and processed deepest
 level first. Every child is exactly one level deeper than its parent, so the
@@ -39,8 +41,8 @@ def default_label(label: object) -> int:
 class TreeBatch:
     """A batch of trees as one graph with edges from child to parent.
 
-    Build it with :meth:`from_trees` or :meth:`from_dgl`; do not call the
-    constructor directly.
+    Build it with :meth:`from_trees`, :meth:`from_parent_tensor` or
+    :meth:`from_dgl`; do not call the constructor directly.
 
     Attributes (all ``LongTensor``, ``N = num_nodes``, ``T = num_trees``):
         parent: ``[N]`` parent of every node, ``-1`` at roots.
@@ -62,6 +64,12 @@ class TreeBatch:
         level_internal_sizes: ``list[int]`` how many of them have children.
         max_children: largest number of children of any node.
         max_word_id: largest word id (-1 when no node has a word).
+        first_wordless_leaf: a leaf with ``word_ids == -1`` (the smallest such
+            node id), ``-1`` when every leaf has a word.
+        word_source: where ``word_ids`` came from (``"vocab"``,
+            ``"ndata['x']"``, ``"word_ids"``...), ``None`` when the batch was
+            built without word ids.
+        missing_words_help: how to give this batch word ids, for errors.
         trees: the :class:`Tree` objects, when built from trees.
         node_data / edge_data: extra per-node / per-child-edge tensors kept
             from a DGL graph so that :meth:`to_dgl` can give them back.
@@ -88,6 +96,9 @@ class TreeBatch:
         self.level_internal_sizes: List[int] = []
         self.max_children: int = 0
         self.max_word_id: int = -1
+        self.first_wordless_leaf: int = -1
+        self.word_source: Optional[str] = None
+        self.missing_words_help: str = "build the batch with word ids"
         self.trees: Optional[List[Tree]] = None
         self.node_data: Dict[str, Tensor] = {}
         self.edge_data: Dict[str, Tensor] = {}
@@ -153,6 +164,11 @@ class TreeBatch:
             batch_num_nodes=sizes,
         )
         batch.trees = trees
+        if vocab is not None:
+            batch.word_source = "vocab"
+        else:
+            batch.missing_words_help = ("it was built without a vocabulary: use TreeBatch.from_trees(trees, vocab) "
+                                        "(a treenets.Vocab, or any mapping from token to id)")
         return batch
 
     @classmethod
@@ -175,7 +191,12 @@ class TreeBatch:
                 out of range), if ``child_pos`` repeats a position among
                 siblings, or if a segment of ``batch_num_nodes`` is not one tree.
         """
-        return cls._build(parent, child_pos, word_ids, labels, batch_num_nodes)
+        batch = cls._build(parent, child_pos, word_ids, labels, batch_num_nodes)
+        if word_ids is not None:
+            batch.word_source = "word_ids"
+        else:
+            batch.missing_words_help = "pass word_ids= to TreeBatch.from_parent_tensor"
+        return batch
 
     @classmethod
     def _build(cls, parent, child_pos=None, word_ids=None, labels=None, batch_num_nodes=None) -> "TreeBatch":
@@ -272,6 +293,8 @@ class TreeBatch:
                 raise ValueError(f"{name} has shape {tuple(getattr(batch, name).shape)}, expected ({n},)")
         # worked out here, on the CPU, so that forward passes never sync a device to check ids
         batch.max_word_id = int(batch.word_ids.max())
+        wordless_leaves = torch.nonzero((batch.word_ids < 0) & ~has_child).flatten()
+        batch.first_wordless_leaf = int(wordless_leaves[0]) if wordless_leaves.numel() else -1
         batch.roots = roots
         batch.order = order
         batch.position = position
@@ -320,6 +343,35 @@ class TreeBatch:
         child = torch.nonzero(self.parent >= 0).flatten()
         return torch.stack([child, self.parent[child]])
 
+    def check_words(self, user: str = "TreeEncoder") -> None:
+        """Raise unless every leaf has a word id, so that no input is zero in silence.
+
+        A node with children and no word (``-1``) is a phrase node, which gets
+        a zero input by design; a leaf without a word is a token that was lost
+        (for instance an out-of-vocabulary word from DGL's ``SSTDataset``, which
+        writes -1 for those too).
+
+        Raises:
+            ValueError: if the batch has no word ids at all, or a leaf has none;
+                the message names the node and says how to give word ids.
+        """
+        if self.max_word_id < 0:
+            raise ValueError(f"{user} needs word ids, but this batch has none (every word_id is -1), so every "
+                             f"node would get a zero input: {self.missing_words_help}. To use inputs of your own, "
+                             f"call the cell directly: cell(batch_or_graph, x) with x of shape [num_nodes, in_size]")
+        if self.first_wordless_leaf >= 0:
+            node = self.first_wordless_leaf
+            raise ValueError(f"{user}: leaf node {node} (tree {int(self.tree_index[node])}) has no word id (-1), "
+                             f"so it would get a zero input. {self.wordless_leaf_help}")
+
+    @property
+    def wordless_leaf_help(self) -> str:
+        if self.word_source is not None and self.word_source.startswith("ndata"):
+            return ("DGL's SSTDataset writes -1 both for phrase nodes (PAD_WORD) and for out-of-vocabulary words "
+                    "(UNK_WORD): pass unk_id=<your unknown word's id> to TreeBatch.from_dgl to give such leaves "
+                    "that id")
+        return "give every leaf a word id (map unknown words to an unknown-word id, as treenets.Vocab does)"
+
     def to(self, device, non_blocking: bool = False) -> "TreeBatch":
         """A copy with every tensor on ``device`` (the schedule sizes stay Python ints)."""
         out = TreeBatch()
@@ -351,26 +403,46 @@ class TreeBatch:
         return batch_to_dgl(self)
 
     @classmethod
-    def from_dgl(cls, graph, word_key: str = "word_ids", label_key: str = "labels",
-                 child_pos_key: str = "child_pos") -> "TreeBatch":
+    def from_dgl(cls, graph, word_key: Optional[str] = None, label_key: Optional[str] = None,
+                 child_pos_key: Optional[str] = "child_pos", *, unk_id: Optional[int] = None) -> "TreeBatch":
         """Read a ``dgl.DGLGraph`` whose edges run from child to parent.
 
-        Node ids are kept. ``graph.ndata[word_key]`` and ``graph.ndata[label_key]``
-        fill ``word_ids`` and ``labels`` when present (for DGL's own
-        ``SSTDataset`` use ``word_key="x", label_key="y"``). Sibling order comes
-        from ``graph.edata[child_pos_key]`` when present, else from child node
-        ids, never from the order edges were added. All other node and edge data
-        (custom word and label keys included) are kept and written back by
-        :meth:`to_dgl`. A batched graph's members may each hold one tree or a
-        forest; a plain graph may hold a forest. The batch is on the graph's device.
+        Node ids are kept. Word ids and labels are found under treenets' names
+        or DGL's own (those of ``dgl.data.SSTDataset``):
+
+        * ``word_key=None`` looks for ``ndata["word_ids"]``, then
+          ``ndata["x"]``, and takes the first that is a 1-D integer tensor
+          (``-1`` = no word); float features under ``"x"`` are not word ids.
+        * ``label_key=None`` looks for ``ndata["labels"]``, then ``ndata["y"]``
+          (1-D integer, ``-1`` = no label).
+        * A key given by name must be there (else ``ValueError``).
+
+        :attr:`word_source` records which key was read. A graph with no word
+        ids gives a batch whose ``word_ids`` are all -1: a cell called with
+        inputs (``cell(graph, x)``) works, and :class:`~treenets.TreeEncoder`
+        raises, naming the keys looked for.
+
+        DGL's ``SSTDataset`` writes ``x = -1`` at phrase nodes (``PAD_WORD``),
+        which is treenets' "no word", *and* at out-of-vocabulary leaves
+        (``UNK_WORD``). ``unk_id`` gives those leaves (nodes without children
+        whose word id is -1) that id; without it, ``TreeEncoder`` refuses such
+        a leaf rather than feed it a zero input.
+
+        Sibling order comes from ``graph.edata[child_pos_key]`` when present,
+        else from child node ids, never from the order edges were added. All
+        other node and edge data (custom word and label keys included) are kept
+        and written back by :meth:`to_dgl`. A batched graph's members may each
+        hold one tree or a forest; a plain graph may hold a forest. The batch
+        is on the graph's device.
 
         Raises:
             ValueError: if a node has two parents or a self-loop, the graph is
-                not a forest (a cycle), or an edge joins two batch members.
+                not a forest (a cycle), an edge joins two batch members, a named
+                key is missing, or word ids / labels are not 1-D integers.
         """
         from .interop.dgl_graph import batch_from_dgl
 
-        return batch_from_dgl(cls, graph, word_key, label_key, child_pos_key)
+        return batch_from_dgl(cls, graph, word_key, label_key, child_pos_key, unk_id=unk_id)
 
     def to_networkx(self):
         """A ``networkx.DiGraph`` with edges child -> parent.
