@@ -2,9 +2,11 @@
 
 Edges run from child to parent. Nodes keep the numbering they came with: for
 :meth:`TreeBatch.from_trees`, tree 0's nodes first (in the tree's own order),
-then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`, the graph's node ids. Graphs of other libraries
-enter and leave only here; the conversions live in :mod:`treenets.interop`,
-which imports DGL only when called.
+then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`,
+:meth:`TreeBatch.from_edge_index` and :meth:`TreeBatch.from_pyg`, the graph's
+node ids. Graphs of other libraries enter and leave only here; the
+conversions live in :mod:`treenets.interop` (``dgl_graph.py``, ``pyg.py``),
+which imports DGL or PyG only when called.
 
 The schedule: nodes are grouped into *levels* by depth and processed deepest
 level first. Every child is exactly one level deeper than its parent, so the
@@ -41,8 +43,9 @@ def default_label(label: object) -> int:
 class TreeBatch:
     """A batch of trees as one graph with edges from child to parent.
 
-    Build it with :meth:`from_trees`, :meth:`from_parent_tensor` or
-    :meth:`from_dgl`; do not call the constructor directly.
+    Build it with :meth:`from_trees`, :meth:`from_parent_tensor`,
+    :meth:`from_dgl`, :meth:`from_edge_index` or :meth:`from_pyg`; do not call
+    the constructor directly.
 
     Attributes (all ``LongTensor``, ``N = num_nodes``, ``T = num_trees``):
         parent: ``[N]`` parent of every node, ``-1`` at roots.
@@ -443,6 +446,76 @@ class TreeBatch:
         from .interop.dgl_graph import batch_from_dgl
 
         return batch_from_dgl(cls, graph, word_key, label_key, child_pos_key, unk_id=unk_id)
+
+    # ------------------------------------------------------------------- PyG
+    @classmethod
+    def from_edge_index(cls, edge_index: Tensor, num_nodes: Optional[int] = None, *,
+                        child_pos: Optional[Tensor] = None, word_ids: Optional[Tensor] = None,
+                        labels: Optional[Tensor] = None, batch: Optional[Tensor] = None) -> "TreeBatch":
+        """Build from PyTorch Geometric's ``edge_index``: ``[2, E]``, row 0 the child, row 1 the parent.
+
+        Needs no PyG. Node ids are kept.
+
+        Args:
+            edge_index: ``[2, E]`` integer edges child -> parent (``batch.edge_index``
+                gives this layout back).
+            num_nodes: ``N``; by default the length of ``batch``, ``word_ids``
+                or ``labels``, else the largest node id + 1 (as PyG infers it).
+            child_pos: sibling order, either per node (``[N]``, ignored at
+                roots) or per edge (``[E]``, the position of each edge's child).
+                Without it, siblings are ordered by child node id, never by
+                the order of the edges.
+            word_ids: ``[N]`` token ids, ``-1`` where a node has no word.
+            labels: ``[N]`` class labels, ``-1`` where none.
+            batch: PyG's batch vector, ``[N]``, the graph of each node, sorted
+                (as ``torch_geometric.data.Batch`` makes it). Each graph must
+                hold one tree, whose root becomes ``roots[g]``; without it,
+                trees are numbered by root node id.
+
+        Raises:
+            ValueError: if the edges do not form a forest with edges child ->
+                parent (a node with two parents, a self-loop, a cycle), an edge
+                joins two graphs of ``batch``, a graph of ``batch`` is not one
+                tree, or a tensor has the wrong shape; the message names the node.
+        """
+        from .interop.pyg import batch_from_edge_index
+
+        return batch_from_edge_index(cls, edge_index, num_nodes, child_pos=child_pos, word_ids=word_ids,
+                                     labels=labels, batch=batch)
+
+    @classmethod
+    def from_pyg(cls, data, word_key: Optional[str] = None, label_key: Optional[str] = None,
+                 child_pos_key: str = "child_pos") -> "TreeBatch":
+        """Read a ``torch_geometric.data.Data`` (or ``Batch``) whose edges run child -> parent.
+
+        Uses ``data.edge_index``, ``data.num_nodes``, ``data.batch`` (when a
+        ``Batch``) and ``data[child_pos_key]``. Word ids: ``data.word_ids``,
+        else ``data.x`` when it is a 1-D integer tensor (float ``x`` are
+        features: pass them to a cell); labels: ``data.labels``, else
+        ``data.y`` when 1-D integer with one entry per node. Named keys must
+        exist. See :meth:`from_edge_index` for the rules.
+        """
+        from .interop.pyg import batch_from_pyg
+
+        return batch_from_pyg(cls, data, word_key, label_key, child_pos_key)
+
+    def to_pyg(self, x: Optional[Tensor] = None, **node_data: Tensor):
+        """A ``torch_geometric.data.Batch`` with one graph per tree, node ids unchanged.
+
+        Attributes: ``edge_index`` (child -> parent), ``word_ids``, ``y`` (the
+        labels), ``child_pos``, ``x`` and any other ``[N, ...]`` tensors you
+        pass (e.g. ``x=h``, the cell's states), plus ``batch`` and ``ptr``, so
+        PyG layers and pooling (``global_mean_pool(h, data.batch)``) work and
+        ``to_data_list()`` gives one ``Data`` per tree. When the trees'
+        nodes are not contiguous and in order (a forest with interleaved node
+        ids), it returns one ``Data`` holding the forest, with
+        ``batch = tree_index``. Needs ``torch_geometric``
+        (``pip install "treenets[pyg]"``); without it, use
+        :attr:`edge_index` and :attr:`tree_index` directly.
+        """
+        from .interop.pyg import batch_to_pyg
+
+        return batch_to_pyg(self, x, node_data)
 
     def to_networkx(self):
         """A ``networkx.DiGraph`` with edges child -> parent.
