@@ -1,7 +1,10 @@
-"""The README's usage example runs as written (DGL line only where DGL is installed)."""
+"""The README's examples run as written (the DGL line only where DGL is installed, PyG where PyG is)."""
 import importlib.util
 import re
 from pathlib import Path
+
+import pytest
+import torch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -27,3 +30,22 @@ def test_bucket_sampler_example_runs():
     exec(compile(sampler_block, str(README), "exec"), namespace)
     batches = list(namespace["loader"])
     assert sum(b.num_trees for b in batches) == len(namespace["trees"])
+
+
+def test_pyg_example_runs():
+    if importlib.util.find_spec("torch_geometric") is None:
+        pytest.skip("torch_geometric is an optional extra (pip install 'treenets[pyg]'); the core environment "
+                    "runs this example")
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
+    pyg_block = next(b for b in blocks if "to_pyg" in b)
+    namespace = {}
+    exec(compile(usage, str(README), "exec"), namespace)
+    exec(compile(pyg_block, str(README), "exec"), namespace)
+    h, batch = namespace["h"], namespace["batch"]
+    assert namespace["sentences"].shape == (2, 150)
+    assert torch.equal(namespace["roots"], h[batch.roots])
+    children = namespace["children"]
+    assert torch.allclose(children[batch.roots[1]], h[8])  # "barks" has one child, "dog"
+    # the PyG Data is the second tree of the usage example: the same states
+    assert torch.allclose(namespace["h_dog"], h[7:10], atol=1e-6)
