@@ -1,4 +1,5 @@
-"""TreeBatch <-> dgl.DGLGraph: round trips, batched graphs, data, child order, errors.
+"""TreeBatch <-> dgl.DGLGraph: round trips, batched graphs, data, child order, errors;
+DGL's own SSTDataset layout (x, y, -1 for PAD and UNK); the cached conversion in cells.
 
 DGL is an optional extra: without it these tests skip, unless
 ``TREENETS_REQUIRE_DGL=1`` (set by the DGL CI lane), where a missing or broken
@@ -587,3 +588,20 @@ def test_cached_conversion_on_a_scoped_feature_change():
     back = as_tree_batch(g)
     assert_same_structure(back, TreeBatch.from_dgl(g))
     assert back.max_word_id == 6
+
+
+def test_benchmark_script_runs():
+    """benchmarks/dgl_graph_input.py on a tiny workload (it checks the three routes give the same states)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "dgl_graph_input.py"
+    spec = importlib.util.spec_from_file_location("dgl_graph_input", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    threads = torch.get_num_threads()
+    try:
+        (res,) = bench.main(["--batch", "3", "--repeats", "2", "--threads", "1"])
+    finally:
+        torch.set_num_threads(threads)
+    assert res["batch"] == 3 and set(res["median_ms"]) == {"tree_batch", "dgl_cached", "dgl_uncached"}
