@@ -21,13 +21,19 @@ def test_usage_example_runs():
     assert namespace["root_states"].shape == (2, 150)
 
 
-def test_bucket_sampler_example_runs():
+def run_after_usage(marker: str) -> dict:
+    """Run the usage example (without its DGL line), then the block containing ``marker``; their namespace."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     usage = blocks[0].replace("g = batch.to_dgl()", "pass")
-    sampler_block = next(b for b in blocks if "HeightBucketSampler" in b)
+    block = next(b for b in blocks if marker in b)
     namespace = {}
     exec(compile(usage, str(README), "exec"), namespace)
-    exec(compile(sampler_block, str(README), "exec"), namespace)
+    exec(compile(block, str(README), "exec"), namespace)
+    return namespace
+
+
+def test_bucket_sampler_example_runs():
+    namespace = run_after_usage("HeightBucketSampler")
     batches = list(namespace["loader"])
     assert sum(b.num_trees for b in batches) == len(namespace["trees"])
 
@@ -36,12 +42,7 @@ def test_pyg_example_runs():
     if importlib.util.find_spec("torch_geometric") is None:
         pytest.skip("torch_geometric is an optional extra (pip install 'treenets[pyg]'); the core environment "
                     "runs this example")
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
-    pyg_block = next(b for b in blocks if "to_pyg" in b)
-    namespace = {}
-    exec(compile(usage, str(README), "exec"), namespace)
-    exec(compile(pyg_block, str(README), "exec"), namespace)
+    namespace = run_after_usage("to_pyg")
     h, batch = namespace["h"], namespace["batch"]
     assert namespace["sentences"].shape == (2, 150)
     assert torch.equal(namespace["roots"], h[batch.roots])
