@@ -7,9 +7,9 @@ per-tree loss, :meth:`treenets.NodeClassifier.loss` with ``reduction="tree"``):
 
 * ``treenets``: ``model.batch`` + the level-synchronous engine (``model.encoder``);
 * ``dgl``: DGL's ``tree_lstm`` recipe over the model's cell
-  (:mod:`treenets.interop.dgl_reference`), where DGL imports;
+  (:mod:`treenets.testing.dgl_reference`), where DGL imports;
 * ``recursive``: one tree at a time, one node at a time
-  (:func:`treenets.reference.reference_forward`) over the model's cell.
+  (:func:`treenets.testing.reference.reference_forward`) over the model's cell.
 
 Run the scripts as modules from the repository root (``python -m benchmarks.run``).
 """
@@ -31,7 +31,7 @@ from torch import nn
 
 from treenets import SentimentModel, Tree, TreeBatch, Vocab
 from treenets.data import default_data_dir
-from treenets.reference import reference_forward
+from treenets.testing.reference import reference_forward
 
 REPO = Path(__file__).resolve().parents[1]
 IMPLS = ("treenets", "dgl", "recursive")
@@ -235,7 +235,7 @@ class DGLRunner(Runner):
 
     def __init__(self, model, device, dgl):
         super().__init__(model, device)
-        from treenets.interop.dgl_reference import dgl_reference
+        from treenets.testing.dgl_reference import dgl_reference
 
         self.dgl = dgl
         self.module = dgl_reference(model.encoder.cell)

@@ -7,9 +7,9 @@ the same Tree-LSTM sharing the same weights:
   (``model.encoder(batch)``: embedding, then ``cell(batch, x)``);
 * ``dgl``: DGL's own ``tree_lstm`` example recipe, ``dgl.batch`` of per-tree
   graphs + ``dgl.prop_nodes_topo`` with message/reduce/apply functions
-  (:mod:`treenets.interop.dgl_reference`, run only where ``import dgl`` works);
+  (:mod:`treenets.testing.dgl_reference`, run only where ``import dgl`` works);
 * ``recursive``: one tree at a time, one node at a time
-  (:func:`treenets.reference.reference_forward`).
+  (:func:`treenets.testing.reference.reference_forward`).
 
 Workloads, over the Stanford Sentiment Treebank (fine-grained labels, a loss
 on every node):

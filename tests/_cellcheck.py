@@ -7,7 +7,7 @@ import torch
 from hypothesis import strategies as st
 
 from treenets import Tree, TreeBatch
-from treenets.reference import reference_forward
+from treenets.testing.reference import reference_forward
 
 DTYPE = torch.float64
 

@@ -1,13 +1,14 @@
-"""ChildSumTreeLSTM against the per-node reference, in float64."""
-import pytest
+"""What only the Child-Sum Tree-LSTM does: its equations by hand, order invariance, chains as LSTM steps.
+
+The checks every cell passes (the oracle, gradcheck, batching, options, errors) run
+over the table of cells in ``test_cells.py``.
+"""
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from _cellcheck import (DTYPE, assert_batch_equals_single, assert_matches_reference, gradcheck_cell,
-                        random_inputs, random_trees)
+from _cellcheck import DTYPE, random_inputs, random_trees
 from treenets import ChildSumTreeLSTM, Tree, TreeBatch
-from treenets.reference import RecursiveTreeLSTM, reference_forward
 
 IN, H = 3, 4
 
@@ -15,30 +16,6 @@ IN, H = 3, 4
 def make_cell(**kwargs):
     torch.manual_seed(0)
     return ChildSumTreeLSTM(IN, H, **kwargs).to(DTYPE)
-
-
-HAND_TREES = [
-    Tree([-1], ["solo"]),
-    Tree.from_parents(["a", "b", "c"], [2, 0, 2]),
-    Tree.from_parents(["a", "b", "c", "d"], [2, 0, 2, 2]),  # three children
-    Tree.from_parents(["a", "b", "c", "d", "e"], [2, 0, 2, 3, 3]),
-    Tree.from_brackets("(3 (2 (2 a) (1 b)) (4 c))"),
-    Tree.chain(["x", "y", "z"]),
-]
-
-
-@pytest.mark.parametrize("tree", HAND_TREES, ids=str)
-@pytest.mark.parametrize("opts", [{}, {"output_gate": False}, {"leaf_input_only": True}])
-def test_hand_trees_match_reference(tree, opts):
-    cell = make_cell(**opts)
-    x = random_inputs(len(tree), IN)
-    assert_matches_reference(cell, [tree], x)
-
-
-def test_batch_of_hand_trees_matches_reference():
-    cell = make_cell()
-    batch = TreeBatch.from_trees(HAND_TREES)
-    assert_matches_reference(cell, HAND_TREES, random_inputs(batch.num_nodes, IN))
 
 
 def test_single_leaf_by_hand():
@@ -73,32 +50,6 @@ def test_two_children_by_hand():
 
 
 @settings(max_examples=30, deadline=None)
-@given(trees=st.lists(random_trees(max_nodes=9), min_size=1, max_size=3),
-       opts=st.sampled_from([{}, {"output_gate": False}, {"leaf_input_only": True}]))
-def test_random_trees_match_reference(trees, opts):
-    cell = make_cell(**opts)
-    x = random_inputs(sum(len(t) for t in trees), IN, seed=len(trees))
-    assert_matches_reference(cell, trees, x)
-
-
-def test_gradcheck():
-    cell = make_cell()
-    trees = [Tree.from_parents(["a", "b", "c", "d"], [2, 0, 2, 2]), Tree.chain(["x", "y"])]
-    batch = TreeBatch.from_trees(trees)
-    gradcheck_cell(cell, batch, random_inputs(batch.num_nodes, IN))
-
-
-def test_gradcheck_no_output_gate():
-    cell = make_cell(output_gate=False, leaf_input_only=True)
-    batch = TreeBatch.from_trees([Tree.from_brackets("(3 (2 (2 a) (1 b)) (4 c))")])
-    gradcheck_cell(cell, batch, random_inputs(batch.num_nodes, IN))
-
-
-def test_batch_equals_each_tree_alone():
-    assert_batch_equals_single(make_cell(), HAND_TREES, IN)
-
-
-@settings(max_examples=30, deadline=None)
 @given(tree=random_trees(max_nodes=10), data=st.data())
 def test_renumbering_children_changes_nothing(tree, data):
     """Child-Sum ignores child order: the same tree renumbered gives the same states."""
@@ -130,27 +81,6 @@ def test_swapping_sibling_positions_changes_nothing():
     torch.testing.assert_close(h, h2, atol=1e-12, rtol=0)
 
 
-def test_output_gate_false_is_tanh_c():
-    cell = make_cell(output_gate=False)
-    tree = HAND_TREES[3]
-    h, c = cell(TreeBatch.from_trees([tree]), random_inputs(len(tree), IN))
-    torch.testing.assert_close(h, torch.tanh(c))
-    h_gate, _ = make_cell()(TreeBatch.from_trees([tree]), random_inputs(len(tree), IN))
-    assert not torch.allclose(h, h_gate)
-
-
-def test_leaf_input_only_ignores_internal_inputs():
-    tree = HAND_TREES[3]  # internal nodes 1 and 2
-    batch = TreeBatch.from_trees([tree])
-    x = random_inputs(len(tree), IN)
-    x2 = x.clone()
-    x2[[1, 2]] += 5.0
-    cell = make_cell(leaf_input_only=True)
-    torch.testing.assert_close(cell(batch, x)[0], cell(batch, x2)[0])
-    plain = make_cell()
-    assert not torch.allclose(plain(batch, x)[0], plain(batch, x2)[0])
-
-
 def test_chain_is_an_lstm_step_by_step():
     """On a chain each node is one LSTM step: forget gate times the previous cell."""
     cell = make_cell()
@@ -169,62 +99,3 @@ def test_chain_is_an_lstm_step_by_step():
         h_prev = o * torch.tanh(c_prev)
         torch.testing.assert_close(h[t], h_prev)
         torch.testing.assert_close(c[t], c_prev)
-
-
-def test_dropout_eval_matches_reference_and_train_differs():
-    torch.manual_seed(0)
-    cell = ChildSumTreeLSTM(IN, H, dropout=0.5).to(DTYPE)
-    tree = HAND_TREES[3]
-    x = random_inputs(len(tree), IN)
-    batch = TreeBatch.from_trees([tree])
-    with pytest.raises(ValueError, match="eval"):
-        reference_forward(cell, [tree], x)
-    h_train, _ = cell(batch, x)
-    cell.eval()
-    h_eval, _ = cell(batch, x)
-    assert not torch.allclose(h_train, h_eval)
-    assert_matches_reference(cell, [tree], x)
-
-
-def test_recursive_baseline_module():
-    cell = make_cell()
-    rec = RecursiveTreeLSTM(cell)
-    assert set(dict(rec.named_parameters())) == {"cell." + k for k, _ in cell.named_parameters()}
-    trees = HAND_TREES[1:4]
-    batch = TreeBatch.from_trees(trees)
-    x = random_inputs(batch.num_nodes, IN)
-    torch.testing.assert_close(rec(trees, x)[0], cell(batch, x)[0])
-    torch.testing.assert_close(rec(batch, x)[0], cell(batch, x)[0])
-
-
-@pytest.mark.parametrize("shape", [(5, IN + 1), (4, IN), (6, IN), (5,), (5, IN, 1)])
-def test_x_of_wrong_shape(shape):
-    cell = make_cell()
-    batch = TreeBatch.from_trees([HAND_TREES[3]])
-    with pytest.raises(ValueError, match="x has shape"):
-        cell(batch, torch.zeros(shape, dtype=DTYPE))
-
-
-def test_bad_constructor_arguments():
-    with pytest.raises(ValueError):
-        ChildSumTreeLSTM(0, 4)
-    with pytest.raises(ValueError):
-        ChildSumTreeLSTM(3, 0)
-    with pytest.raises(ValueError):
-        ChildSumTreeLSTM(3, 4, dropout=1.0)
-
-
-def test_not_a_batch():
-    with pytest.raises(TypeError, match="TreeBatch"):
-        make_cell()([Tree([-1], ["a"])], torch.zeros(1, IN, dtype=DTYPE))
-
-
-def test_reference_handles_deep_trees_without_recursion():
-    n = 2000
-    tree = Tree.chain([f"w{i}" for i in range(n)])
-    cell = make_cell()
-    x = random_inputs(n, IN)
-    h_ref, c_ref = reference_forward(cell, [tree], x)
-    h, c = cell(TreeBatch.from_trees([tree]), x)
-    torch.testing.assert_close(h, h_ref, atol=1e-10, rtol=0)
-    torch.testing.assert_close(c, c_ref, atol=1e-10, rtol=0)

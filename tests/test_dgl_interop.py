@@ -1,4 +1,5 @@
-"""TreeBatch <-> dgl.DGLGraph: round trips, batched graphs, data, child order, errors.
+"""TreeBatch <-> dgl.DGLGraph: round trips, batched graphs, data, child order, errors;
+DGL's own SSTDataset layout (x, y, -1 for PAD and UNK); the cached conversion in cells.
 
 DGL is an optional extra: without it these tests skip, unless
 ``TREENETS_REQUIRE_DGL=1`` (set by the DGL CI lane), where a missing or broken
@@ -16,7 +17,7 @@ else:
     dgl = pytest.importorskip("dgl", reason="DGL is an optional extra (pip install 'treenets[dgl]'); "
                                             "the DGL CI lane runs these tests")
 
-from treenets import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch  # noqa: E402
+from treenets import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch, TreeEncoder, Vocab  # noqa: E402
 
 
 # ------------------------------------------------------------------ helpers
@@ -354,3 +355,248 @@ def test_cells_accept_dgl_graph(make):
     h_ref, c_ref = cell(TreeBatch.from_dgl(g), x)
     assert h.shape == (g.num_nodes(), 4)
     assert torch.equal(h, h_ref) and torch.equal(c, c_ref)
+
+
+# ------------------------------------------------- DGL's SSTDataset layout
+def dgl_sst_graph(text, dgl_vocab):
+    """A graph built by DGL's own ``SSTDataset._build_tree`` (dgl/data/tree.py), without downloading:
+    preorder node ids, edges child -> parent, ``x`` the word id (``PAD_WORD = -1`` at phrase nodes,
+    ``UNK_WORD = -1`` at out-of-vocabulary leaves), ``y`` the label, ``mask`` 1 at leaves."""
+    import nltk
+    from dgl.data import SSTDataset
+
+    assert SSTDataset.PAD_WORD == -1 and SSTDataset.UNK_WORD == -1  # what the tests below rely on
+    dataset = SSTDataset.__new__(SSTDataset)  # no download: only the vocabulary is needed
+    dataset._vocab = dgl_vocab
+    return dataset._build_tree(nltk.Tree.fromstring(text))
+
+
+SST_TEXTS = ["(3 (2 (2 The) (2 film)) (4 (3 (3 is) (4 great)) (2 .)))",
+             "(1 (2 A) (1 (1 (2 dull) (1 movie)) (2 .)))",
+             "(3 (2 Not) (3 bad))"]
+
+
+def sst_encoder(vocab_size, cell):
+    torch.manual_seed(0)
+    return TreeEncoder(torch.nn.Embedding(vocab_size, 3).double(), cell.double())
+
+
+@pytest.mark.parametrize("make", [lambda: NaryTreeLSTM(3, 4, leaf_input_only=True), lambda: SLSTM(3, 4),
+                                  lambda: ChildSumTreeLSTM(3, 4)], ids=["nary", "slstm", "child_sum"])
+def test_dgl_sst_dataset_graph_encodes_like_the_tree_batch(make):
+    trees = [Tree.from_brackets(t) for t in SST_TEXTS]
+    vocab = Vocab.build([[w.lower() for w in t.words] for t in trees])  # "<unk>" is 0, as a real vocabulary has it
+    dgl_vocab = {w: vocab[w] for w in vocab.itos if w != "."}  # "." is out of DGL's vocabulary: x = -1 there
+    lowered = {w: vocab[w.lower()] for t in trees for w in t.words}
+    expected = TreeBatch.from_trees(trees, {**lowered, ".": vocab.unk_index})
+    graphs = [dgl_sst_graph(t, dgl_vocab) for t in SST_TEXTS]
+    g = dgl.batch(graphs)
+    assert g.ndata["x"][g.ndata["mask"] == 0].eq(-1).all()  # PAD_WORD at phrase nodes
+    assert (g.ndata["x"][g.ndata["mask"] == 1] == -1).sum() == 2  # UNK_WORD at the two "."
+
+    found = TreeBatch.from_dgl(g)  # finds x and y by themselves
+    assert found.word_source == "ndata['x']"
+    assert torch.equal(found.labels, expected.labels) and torch.equal(found.labels, g.ndata["y"])
+    assert torch.equal(found.word_ids, g.ndata["x"])
+    enc = sst_encoder(len(vocab), make())
+    # the "." leaves have no word: refused, never encoded with a zero input
+    with pytest.raises(ValueError, match=r"leaf node 8 \(tree 0\) has no word id.*UNK_WORD.*unk_id"):
+        enc(g)
+    with pytest.raises(ValueError, match="leaf node 8"):
+        enc(found)
+    batch = TreeBatch.from_dgl(g, unk_id=vocab.unk_index)
+    assert torch.equal(batch.word_ids, expected.word_ids)
+    h, c = enc(batch)
+    h_ref, c_ref = enc(expected)
+    torch.testing.assert_close(h, h_ref, atol=1e-12, rtol=0)
+    torch.testing.assert_close(c, c_ref, atol=1e-12, rtol=0)
+    # without out-of-vocabulary words, the graph itself goes straight into the encoder
+    full = dgl.batch([dgl_sst_graph(t, {**dgl_vocab, ".": vocab["."]}) for t in SST_TEXTS])
+    h2, c2 = enc(full)
+    torch.testing.assert_close(h2, enc(TreeBatch.from_trees(trees, lowered))[0], atol=1e-12, rtol=0)
+    torch.testing.assert_close(c2, enc(TreeBatch.from_trees(trees, lowered))[1], atol=1e-12, rtol=0)
+
+
+def test_graph_without_word_ids_raises_but_a_cell_with_inputs_works():
+    g = TreeBatch.from_trees(TREES[1:3]).to_dgl()
+    for key in ("word_ids", "x"):
+        g.ndata.pop(key, None)
+    enc = TreeEncoder(torch.nn.Embedding(10, 3), ChildSumTreeLSTM(3, 4))
+    with pytest.raises(ValueError, match=r"needs word ids.*ndata\['word_ids'\] or ndata\['x'\].*word_key="):
+        enc(g)
+    x = torch.randn(g.num_nodes(), 3)
+    h, _ = enc.cell(g, x)  # explicit inputs: fine
+    assert h.shape == (g.num_nodes(), 4)
+    # float features under "x" are features, not word ids; the message says so
+    g.ndata["x"] = x
+    assert TreeBatch.from_dgl(g).word_source is None
+    with pytest.raises(ValueError, match=r"ndata\['x'\] holds float features"):
+        enc(g)
+    torch.testing.assert_close(enc.cell(g, g.ndata["x"])[0], h)
+    # a named key must exist, and hold ids
+    with pytest.raises(ValueError, match=r"word_key='tokens' is not in the graph's ndata"):
+        TreeBatch.from_dgl(g, word_key="tokens")
+    with pytest.raises(ValueError, match=r"ndata\['x'\] must be a 1-D integer tensor"):
+        TreeBatch.from_dgl(g, word_key="x")
+    g.ndata["tokens"] = torch.arange(g.num_nodes())
+    assert TreeBatch.from_dgl(g, word_key="tokens").word_source == "ndata['tokens']"
+    with pytest.raises(ValueError, match="unk_id"):
+        TreeBatch.from_dgl(g, unk_id=-1)
+
+
+def test_treenets_keys_come_before_dgl_keys():
+    batch = TreeBatch.from_trees(TREES[1:2], {"a": 1, "b": 2, "c": 3})
+    g = batch.to_dgl()
+    g.ndata["x"] = torch.full((g.num_nodes(),), 7)
+    g.ndata["y"] = torch.full((g.num_nodes(),), 4)
+    back = TreeBatch.from_dgl(g)
+    assert back.word_source == "ndata['word_ids']"
+    assert torch.equal(back.word_ids, batch.word_ids) and torch.equal(back.labels, batch.labels)
+    g.ndata["word_ids"] = g.ndata["word_ids"].float()  # treenets' own key must hold ids
+    with pytest.raises(ValueError, match=r"ndata\['word_ids'\] must be a 1-D integer tensor"):
+        TreeBatch.from_dgl(g)
+
+
+# ------------------------------------------------- the conversion cache
+from treenets.interop import dgl_graph as dgl_graph_module  # noqa: E402
+from treenets.propagation import as_tree_batch  # noqa: E402
+
+
+def counting_conversions(monkeypatch):
+    calls = []
+    real = dgl_graph_module.batch_from_dgl
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dgl_graph_module, "batch_from_dgl", counted)
+    return calls
+
+
+def test_a_graph_passed_again_is_not_converted_again(monkeypatch):
+    calls = counting_conversions(monkeypatch)
+    vocab = Vocab.build(t.words for t in TREES)
+    g = TreeBatch.from_trees(TREES, vocab).to_dgl()
+    cell = NaryTreeLSTM(3, 4, n_ary=3)
+    x = torch.randn(g.num_nodes(), 3)
+    h1, _ = cell(g, x)
+    h2, _ = cell(g, x)
+    assert len(calls) == 1
+    assert as_tree_batch(g) is as_tree_batch(g)
+    assert torch.equal(h1, h2)
+    with g.local_scope():  # DGL's scoped writes of other keys do not touch the batch
+        g.ndata["h"] = h1
+        cell(g, x)
+    g.ndata["h"] = h1  # nor does a new feature, the usual DGL pattern (key names are only re-read)
+    cell(g, x)
+    cell(g, x)
+    assert len(calls) == 2
+    other = TreeBatch.from_trees(TREES, vocab).to_dgl()  # an equal graph is another graph
+    assert as_tree_batch(other) is not as_tree_batch(g)
+
+
+def _add_leaf(g):
+    g.add_nodes(1, data={"word_ids": torch.tensor([5]), "labels": torch.tensor([1]), "tree_index": torch.tensor([0])})
+    g.add_edges(torch.tensor([g.num_nodes() - 1]), torch.tensor([0]), data={"child_pos": torch.tensor([7])})
+
+
+def _remove_edge(g):
+    g.remove_edges(torch.tensor([int(g.num_edges()) - 1]))
+
+
+def _remove_leaf(g):
+    g.remove_nodes(torch.tensor([int(g.num_nodes()) - 1]))
+
+
+def _swap_child_pos_in_place(g):
+    pos = g.edata["child_pos"]
+    a, b = [k for k in range(g.num_edges()) if int(g.edges()[1][k]) == 0][:2]
+    pos[a], pos[b] = pos[b].clone(), pos[a].clone()
+
+
+def _reverse_child_pos(g):
+    """A new child_pos tensor: every node's children in reverse order."""
+    _, dst = g.edges()
+    g.edata["child_pos"] = g.in_degrees()[dst] - 1 - g.edata["child_pos"]
+
+
+MUTATIONS = {
+    "add_nodes_and_edges": _add_leaf,
+    "remove_edges": _remove_edge,
+    "remove_nodes": _remove_leaf,
+    "replace_word_ids": lambda g: g.ndata.__setitem__("word_ids", torch.arange(g.num_nodes())),
+    "write_word_ids_in_place": lambda g: g.ndata["word_ids"].__setitem__(0, 9),
+    "replace_labels": lambda g: g.ndata.__setitem__("labels", torch.zeros(g.num_nodes(), dtype=torch.long)),
+    "write_child_pos_in_place": _swap_child_pos_in_place,
+    "replace_child_pos": _reverse_child_pos,
+    "drop_child_pos": lambda g: g.edata.pop("child_pos"),
+    "drop_word_ids_for_x": lambda g: (g.ndata.__setitem__("x", g.ndata.pop("word_ids") + 1)),
+    "set_batch_num_nodes": lambda g: (g.set_batch_num_nodes(torch.tensor([g.num_nodes()])),
+                                      g.set_batch_num_edges(torch.tensor([g.num_edges()]))),
+}
+
+
+@pytest.mark.parametrize("mutate", list(MUTATIONS.values()), ids=list(MUTATIONS))
+def test_a_mutated_graph_is_converted_again(mutate):
+    """The cache never returns a stale batch: every kind of change rebuilds it."""
+    rng = random.Random(3)
+    parents = random_parents(9, 3, rng)
+    pos = shuffled_positions(parents, rng)
+    g = graph_from_parents(parents, rng, child_pos=pos, word_ids=torch.arange(9) % 4, labels=torch.arange(9) % 3)
+    g = dgl.batch([g, graph_from_parents([-1, 0], rng, child_pos=[-1, 0], word_ids=torch.tensor([1, 2]),
+                                         labels=torch.tensor([0, 1]))])
+    cell = ChildSumTreeLSTM(3, 4) if mutate is MUTATIONS["set_batch_num_nodes"] else NaryTreeLSTM(3, 4, n_ary=8)
+    cell = cell.double()
+    before = as_tree_batch(g)
+    cell(g, torch.randn(g.num_nodes(), 3, dtype=torch.float64))
+    mutate(g)
+    after = as_tree_batch(g)
+    fresh = TreeBatch.from_dgl(g)
+    assert after is not before
+    assert_same_structure(after, fresh)
+    assert after.batch_num_nodes == fresh.batch_num_nodes and after.word_source == fresh.word_source
+    x = torch.randn(g.num_nodes(), 3, dtype=torch.float64)
+    h, c = cell(g, x)
+    h_ref, c_ref = cell(fresh, x)
+    assert torch.equal(h, h_ref) and torch.equal(c, c_ref)
+    assert as_tree_batch(g) is after  # and cached again
+
+
+def test_the_cache_does_not_keep_graphs_alive():
+    import gc
+    import weakref
+
+    g = TreeBatch.from_trees(TREES).to_dgl()
+    as_tree_batch(g)
+    assert g in dgl_graph_module._CACHE
+    ref = weakref.ref(g)
+    del g
+    gc.collect()
+    assert ref() is None
+
+
+def test_cached_conversion_on_a_scoped_feature_change():
+    g = TreeBatch.from_trees(TREES[1:3], {"a": 1, "b": 2, "c": 3, "x": 4, "y": 5, "z": 6}).to_dgl()
+    for key in ("word_ids",):
+        g.ndata["x"] = g.ndata.pop(key)
+    outside = as_tree_batch(g)
+    with g.local_scope():
+        g.ndata["x"] = torch.zeros(g.num_nodes(), dtype=torch.long)
+        inside = as_tree_batch(g)
+        assert inside is not outside and inside.max_word_id == 0
+    back = as_tree_batch(g)
+    assert_same_structure(back, TreeBatch.from_dgl(g))
+    assert back.max_word_id == 6
+
+
+def test_benchmark_script_runs():
+    """benchmarks/dgl_graph_input.py on a tiny workload (it checks the three routes give the same states)."""
+    from benchmarks import dgl_graph_input as bench
+
+    threads = torch.get_num_threads()
+    try:
+        (res,) = bench.main(["--batch", "3", "--repeats", "2", "--threads", "1"])
+    finally:
+        torch.set_num_threads(threads)
+    assert res["batch"] == 3 and set(res["median_ms"]) == {"tree_batch", "dgl_cached", "dgl_uncached"}

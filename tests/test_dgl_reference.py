@@ -1,6 +1,6 @@
 """treenets' cells against a reference run by DGL itself (dgl.prop_nodes_topo).
 
-The reference (treenets.interop.dgl_reference) uses the cell's own parameters,
+The reference (treenets.testing.dgl_reference) uses the cell's own parameters,
 so on the same graph both must give the same h, c and gradients. DGL is an
 optional extra: without it these tests skip, unless ``TREENETS_REQUIRE_DGL=1``
 (set by the DGL CI lane), where a missing or broken DGL is an error.
@@ -18,7 +18,7 @@ else:
                                             "the DGL CI lane runs these tests")
 
 from treenets import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, Tree, TreeBatch  # noqa: E402
-from treenets.interop.dgl_reference import (  # noqa: E402
+from treenets.testing.dgl_reference import (  # noqa: E402
     DGLChildSumTreeLSTM, DGLNaryTreeLSTM, DGLSLSTM, dgl_reference, sibling_positions)
 
 TOL = dict(rtol=0, atol=1e-6)

@@ -4,7 +4,7 @@ import torch
 from torch import nn
 
 from treenets import ChildSumTreeLSTM, NaryTreeLSTM, SLSTM, Tree, TreeBatch, TreeEncoder, Vocab
-from treenets.reference import reference_forward
+from treenets.testing.reference import reference_forward
 
 SST = "(3 (2 (2 The) (2 Rock)) (4 (2 is) (2 great)))"
 
@@ -85,3 +85,28 @@ def test_embed_words_zeroes_nodes_without_a_word():
     assert bool((x[batch.word_ids < 0] == 0).all())
     torch.testing.assert_close(x[batch.word_ids >= 0], enc.embedding.weight[batch.word_ids[batch.word_ids >= 0]])
     torch.testing.assert_close(enc.embed(batch), x)
+
+
+def test_a_batch_without_word_ids_raises_instead_of_zero_inputs():
+    vocab, enc = make_encoder()
+    trees = [Tree.from_brackets(SST)]
+    with pytest.raises(ValueError, match=r"needs word ids.*built without a vocabulary.*from_trees\(trees, vocab\)"
+                                         r".*call the cell directly"):
+        enc(TreeBatch.from_trees(trees))
+    parents = TreeBatch.from_parent_tensor(torch.tensor([-1, 0, 0]))
+    with pytest.raises(ValueError, match=r"pass word_ids= to TreeBatch.from_parent_tensor"):
+        enc(parents)
+    # the cell itself takes inputs of your own on the same batch
+    h, _ = enc.cell(parents, torch.randn(3, 3, dtype=torch.float64))
+    assert h.shape == (3, 4)
+
+
+def test_a_leaf_without_a_word_raises_but_phrase_nodes_may_have_none():
+    _, enc = make_encoder()
+    ok = TreeBatch.from_parent_tensor(torch.tensor([-1, 0, 0]), word_ids=torch.tensor([-1, 2, 3]))
+    assert ok.first_wordless_leaf == -1 and ok.word_source == "word_ids"
+    enc(ok)
+    batch = TreeBatch.from_parent_tensor(torch.tensor([-1, 0, 0, -1, 3]), word_ids=torch.tensor([-1, 2, 3, 4, -1]))
+    assert batch.first_wordless_leaf == 4
+    with pytest.raises(ValueError, match=r"leaf node 4 \(tree 1\) has no word id \(-1\)"):
+        enc(batch)

@@ -1,9 +1,10 @@
-"""The README's usage example runs as written (DGL line only where DGL is installed)."""
+"""The README's examples run as written (the DGL line only where DGL is installed, PyG where PyG is)."""
 import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+import torch
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -20,13 +21,19 @@ def test_usage_example_runs():
     assert namespace["root_states"].shape == (2, 150)
 
 
-def test_bucket_sampler_example_runs():
+def run_after_usage(marker: str) -> dict:
+    """Run the usage example (without its DGL line), then the block containing ``marker``; their namespace."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     usage = blocks[0].replace("g = batch.to_dgl()", "pass")
-    sampler_block = next(b for b in blocks if "HeightBucketSampler" in b)
+    block = next(b for b in blocks if marker in b)
     namespace = {}
     exec(compile(usage, str(README), "exec"), namespace)
-    exec(compile(sampler_block, str(README), "exec"), namespace)
+    exec(compile(block, str(README), "exec"), namespace)
+    return namespace
+
+
+def test_bucket_sampler_example_runs():
+    namespace = run_after_usage("HeightBucketSampler")
     batches = list(namespace["loader"])
     assert sum(b.num_trees for b in batches) == len(namespace["trees"])
 
@@ -43,3 +50,17 @@ def test_models_example_runs():
     assert namespace["classes"].shape == (batch.num_nodes,) and namespace["probs"].shape == (batch.num_nodes, 5)
     assert namespace["scores"].tolist() == pytest.approx([1.4]) and namespace["sick"].vocab is namespace["vocab"]
     assert model.training  # predict_batch and evaluate put the mode back
+
+
+def test_pyg_example_runs():
+    if importlib.util.find_spec("torch_geometric") is None:
+        pytest.skip("torch_geometric is an optional extra (pip install 'treenets[pyg]'); the core environment "
+                    "runs this example")
+    namespace = run_after_usage("to_pyg")
+    h, batch = namespace["h"], namespace["batch"]
+    assert namespace["sentences"].shape == (2, 150)
+    assert torch.equal(namespace["roots"], h[batch.roots])
+    children = namespace["children"]
+    assert torch.allclose(children[batch.roots[1]], h[8])  # "barks" has one child, "dog"
+    # the PyG Data is the second tree of the usage example: the same states
+    assert torch.allclose(namespace["h_dog"], h[7:10], atol=1e-6)

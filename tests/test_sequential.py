@@ -86,7 +86,7 @@ def test_refuses_a_branching_tree():
 
 
 def test_reference_treats_it_as_child_sum():
-    from treenets.reference import reference_forward
+    from treenets.testing.reference import reference_forward
 
     _, cell = lstm_and_cell()
     chains = [Tree.chain(list("abcd")), Tree.chain(list("xy"))]

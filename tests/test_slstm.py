@@ -1,11 +1,11 @@
-"""SLSTM against the per-node reference, in float64."""
-import pytest
-import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+"""What only the S-LSTM does: left and right children, its leaf and internal equations by hand.
 
-from _cellcheck import (DTYPE, assert_batch_equals_single, assert_matches_reference, gradcheck_cell,
-                        random_inputs, random_trees)
+The checks every cell passes (the oracle, gradcheck, batching, options, errors) run
+over the table of cells in ``test_cells.py``.
+"""
+import torch
+
+from _cellcheck import DTYPE, assert_matches_reference, random_inputs
 from treenets import SLSTM, Tree, TreeBatch
 
 IN, H = 3, 4
@@ -16,24 +16,8 @@ def make_cell(**kwargs):
     return SLSTM(IN, H, **kwargs).to(DTYPE)
 
 
-BINARY_TREES = [
-    Tree([-1], ["solo"]),
-    Tree.from_brackets("(0 (1 l) (2 r))"),
-    Tree.from_brackets("(3 (2 (2 a) (1 b)) (4 c))"),
-    Tree.from_brackets("(1 (2 a) (3 (2 b) (4 c)))"),
-    Tree.chain(["x", "y", "z"]),  # left children only
-]
-
-
 def test_leaf_input_only_is_the_default():
     assert SLSTM(3, 4).leaf_input_only is True
-
-
-@pytest.mark.parametrize("tree", BINARY_TREES, ids=str)
-@pytest.mark.parametrize("leaf_input_only", [True, False])
-def test_hand_trees_match_reference(tree, leaf_input_only):
-    cell = make_cell(leaf_input_only=leaf_input_only)
-    assert_matches_reference(cell, [tree], random_inputs(len(tree), IN))
 
 
 def test_leaf_by_hand():
@@ -78,30 +62,6 @@ def test_missing_left_child_matches_reference():
     assert_matches_reference(make_cell(), batch, random_inputs(4, IN))
 
 
-@settings(max_examples=30, deadline=None)
-@given(trees=st.lists(random_trees(max_nodes=9, max_children=2), min_size=1, max_size=3),
-       leaf_input_only=st.booleans())
-def test_random_trees_match_reference(trees, leaf_input_only):
-    cell = make_cell(leaf_input_only=leaf_input_only)
-    assert_matches_reference(cell, trees, random_inputs(sum(map(len, trees)), IN, seed=len(trees)))
-
-
-def test_gradcheck():
-    cell = make_cell()
-    batch = TreeBatch.from_trees(BINARY_TREES[2:4])
-    gradcheck_cell(cell, batch, random_inputs(batch.num_nodes, IN))
-
-
-def test_gradcheck_word_input_everywhere():
-    cell = make_cell(leaf_input_only=False)
-    batch = TreeBatch.from_trees([BINARY_TREES[1], BINARY_TREES[4]])
-    gradcheck_cell(cell, batch, random_inputs(batch.num_nodes, IN))
-
-
-def test_batch_equals_each_tree_alone():
-    assert_batch_equals_single(make_cell(), BINARY_TREES, IN)
-
-
 def test_left_and_right_are_different():
     cell = make_cell()
     x = random_inputs(3, IN)
@@ -109,26 +69,3 @@ def test_left_and_right_are_different():
     h, _ = cell(TreeBatch.from_parent_tensor(parent, child_pos=torch.tensor([-1, 0, 1])), x)
     h2, _ = cell(TreeBatch.from_parent_tensor(parent, child_pos=torch.tensor([-1, 1, 0])), x)
     assert (h[0] - h2[0]).abs().max() > 1e-6
-
-
-def test_leaf_input_only_ignores_internal_inputs():
-    tree = BINARY_TREES[3]
-    batch = TreeBatch.from_trees([tree])
-    x = random_inputs(len(tree), IN)
-    x2 = x.clone()
-    x2[[0, 2]] += 2.0
-    torch.testing.assert_close(make_cell()(batch, x), make_cell()(batch, x2))
-    plain = make_cell(leaf_input_only=False)
-    assert not torch.allclose(plain(batch, x)[0], plain(batch, x2)[0])
-
-
-def test_three_children_raise_naming_the_node():
-    tree = Tree.from_parents(["a", "b", "c", "d"], [2, 0, 2, 2])
-    with pytest.raises(ValueError, match=r"node 1 \(tree 0\).*more than 2 children"):
-        make_cell()(TreeBatch.from_trees([tree]), random_inputs(4, IN))
-
-
-@pytest.mark.parametrize("shape", [(5, IN + 1), (6, IN), (5,)])
-def test_x_of_wrong_shape(shape):
-    with pytest.raises(ValueError, match="x has shape"):
-        make_cell()(TreeBatch.from_trees([BINARY_TREES[3]]), torch.zeros(shape, dtype=DTYPE))

@@ -2,7 +2,11 @@
 
 Edges run from child to parent. Nodes keep the numbering they came with: for
 :meth:`TreeBatch.from_trees`, tree 0's nodes first (in the tree's own order),
-then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`, the graph's node ids.
+then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`,
+:meth:`TreeBatch.from_edge_index` and :meth:`TreeBatch.from_pyg`, the graph's
+node ids. Graphs of other libraries enter and leave only here; the
+conversions live in :mod:`treenets.interop` (``dgl_graph.py``, ``pyg.py``),
+which imports DGL or PyG only when called.
 
 The schedule: nodes are grouped into *levels* by depth and processed deepest
 level first. Every child is exactly one level deeper than its parent, so the
@@ -39,8 +43,9 @@ def default_label(label: object) -> int:
 class TreeBatch:
     """A batch of trees as one graph with edges from child to parent.
 
-    Build it with :meth:`from_trees` or :meth:`from_dgl`; do not call the
-    constructor directly.
+    Build it with :meth:`from_trees`, :meth:`from_parent_tensor`,
+    :meth:`from_dgl`, :meth:`from_edge_index` or :meth:`from_pyg`; do not call
+    the constructor directly.
 
     Attributes (all ``LongTensor``, ``N = num_nodes``, ``T = num_trees``):
         parent: ``[N]`` parent of every node, ``-1`` at roots.
@@ -62,6 +67,12 @@ class TreeBatch:
         level_internal_sizes: ``list[int]`` how many of them have children.
         max_children: largest number of children of any node.
         max_word_id: largest word id (-1 when no node has a word).
+        first_wordless_leaf: a leaf with ``word_ids == -1`` (the smallest such
+            node id), ``-1`` when every leaf has a word.
+        word_source: where ``word_ids`` came from (``"vocab"``,
+            ``"ndata['x']"``, ``"word_ids"``...), ``None`` when the batch was
+            built without word ids.
+        missing_words_help: how to give this batch word ids, for errors.
         trees: the :class:`Tree` objects, when built from trees.
         node_data / edge_data: extra per-node / per-child-edge tensors kept
             from a DGL graph so that :meth:`to_dgl` can give them back.
@@ -88,6 +99,9 @@ class TreeBatch:
         self.level_internal_sizes: List[int] = []
         self.max_children: int = 0
         self.max_word_id: int = -1
+        self.first_wordless_leaf: int = -1
+        self.word_source: Optional[str] = None
+        self.missing_words_help: str = "build the batch with word ids"
         self.trees: Optional[List[Tree]] = None
         self.node_data: Dict[str, Tensor] = {}
         self.edge_data: Dict[str, Tensor] = {}
@@ -153,6 +167,11 @@ class TreeBatch:
             batch_num_nodes=sizes,
         )
         batch.trees = trees
+        if vocab is not None:
+            batch.word_source = "vocab"
+        else:
+            batch.missing_words_help = ("it was built without a vocabulary: use TreeBatch.from_trees(trees, vocab) "
+                                        "(a treenets.Vocab, or any mapping from token to id)")
         return batch
 
     @classmethod
@@ -175,7 +194,12 @@ class TreeBatch:
                 out of range), if ``child_pos`` repeats a position among
                 siblings, or if a segment of ``batch_num_nodes`` is not one tree.
         """
-        return cls._build(parent, child_pos, word_ids, labels, batch_num_nodes)
+        batch = cls._build(parent, child_pos, word_ids, labels, batch_num_nodes)
+        if word_ids is not None:
+            batch.word_source = "word_ids"
+        else:
+            batch.missing_words_help = "pass word_ids= to TreeBatch.from_parent_tensor"
+        return batch
 
     @classmethod
     def _build(cls, parent, child_pos=None, word_ids=None, labels=None, batch_num_nodes=None) -> "TreeBatch":
@@ -272,6 +296,8 @@ class TreeBatch:
                 raise ValueError(f"{name} has shape {tuple(getattr(batch, name).shape)}, expected ({n},)")
         # worked out here, on the CPU, so that forward passes never sync a device to check ids
         batch.max_word_id = int(batch.word_ids.max())
+        wordless_leaves = torch.nonzero((batch.word_ids < 0) & ~has_child).flatten()
+        batch.first_wordless_leaf = int(wordless_leaves[0]) if wordless_leaves.numel() else -1
         batch.roots = roots
         batch.order = order
         batch.position = position
@@ -320,6 +346,35 @@ class TreeBatch:
         child = torch.nonzero(self.parent >= 0).flatten()
         return torch.stack([child, self.parent[child]])
 
+    def check_words(self, user: str = "TreeEncoder") -> None:
+        """Raise unless every leaf has a word id, so that no input is zero in silence.
+
+        A node with children and no word (``-1``) is a phrase node, which gets
+        a zero input by design; a leaf without a word is a token that was lost
+        (for instance an out-of-vocabulary word from DGL's ``SSTDataset``, which
+        writes -1 for those too).
+
+        Raises:
+            ValueError: if the batch has no word ids at all, or a leaf has none;
+                the message names the node and says how to give word ids.
+        """
+        if self.max_word_id < 0:
+            raise ValueError(f"{user} needs word ids, but this batch has none (every word_id is -1), so every "
+                             f"node would get a zero input: {self.missing_words_help}. To use inputs of your own, "
+                             f"call the cell directly: cell(batch_or_graph, x) with x of shape [num_nodes, in_size]")
+        if self.first_wordless_leaf >= 0:
+            node = self.first_wordless_leaf
+            raise ValueError(f"{user}: leaf node {node} (tree {int(self.tree_index[node])}) has no word id (-1), "
+                             f"so it would get a zero input. {self.wordless_leaf_help}")
+
+    @property
+    def wordless_leaf_help(self) -> str:
+        if self.word_source is not None and self.word_source.startswith("ndata"):
+            return ("DGL's SSTDataset writes -1 both for phrase nodes (PAD_WORD) and for out-of-vocabulary words "
+                    "(UNK_WORD): pass unk_id=<your unknown word's id> to TreeBatch.from_dgl to give such leaves "
+                    "that id")
+        return "give every leaf a word id (map unknown words to an unknown-word id, as treenets.Vocab does)"
+
     def to(self, device, non_blocking: bool = False) -> "TreeBatch":
         """A copy with every tensor on ``device`` (the schedule sizes stay Python ints)."""
         out = TreeBatch()
@@ -351,26 +406,116 @@ class TreeBatch:
         return batch_to_dgl(self)
 
     @classmethod
-    def from_dgl(cls, graph, word_key: str = "word_ids", label_key: str = "labels",
-                 child_pos_key: str = "child_pos") -> "TreeBatch":
+    def from_dgl(cls, graph, word_key: Optional[str] = None, label_key: Optional[str] = None,
+                 child_pos_key: Optional[str] = "child_pos", *, unk_id: Optional[int] = None) -> "TreeBatch":
         """Read a ``dgl.DGLGraph`` whose edges run from child to parent.
 
-        Node ids are kept. ``graph.ndata[word_key]`` and ``graph.ndata[label_key]``
-        fill ``word_ids`` and ``labels`` when present (for DGL's own
-        ``SSTDataset`` use ``word_key="x", label_key="y"``). Sibling order comes
-        from ``graph.edata[child_pos_key]`` when present, else from child node
-        ids, never from the order edges were added. All other node and edge data
-        (custom word and label keys included) are kept and written back by
-        :meth:`to_dgl`. A batched graph's members may each hold one tree or a
-        forest; a plain graph may hold a forest. The batch is on the graph's device.
+        Node ids are kept. Word ids and labels are found under treenets' names
+        or DGL's own (those of ``dgl.data.SSTDataset``):
+
+        * ``word_key=None`` looks for ``ndata["word_ids"]``, then
+          ``ndata["x"]``, and takes the first that is a 1-D integer tensor
+          (``-1`` = no word); float features under ``"x"`` are not word ids.
+        * ``label_key=None`` looks for ``ndata["labels"]``, then ``ndata["y"]``
+          (1-D integer, ``-1`` = no label).
+        * A key given by name must be there (else ``ValueError``).
+
+        :attr:`word_source` records which key was read. A graph with no word
+        ids gives a batch whose ``word_ids`` are all -1: a cell called with
+        inputs (``cell(graph, x)``) works, and :class:`~treenets.TreeEncoder`
+        raises, naming the keys looked for.
+
+        DGL's ``SSTDataset`` writes ``x = -1`` at phrase nodes (``PAD_WORD``),
+        which is treenets' "no word", *and* at out-of-vocabulary leaves
+        (``UNK_WORD``). ``unk_id`` gives those leaves (nodes without children
+        whose word id is -1) that id; without it, ``TreeEncoder`` refuses such
+        a leaf rather than feed it a zero input.
+
+        Sibling order comes from ``graph.edata[child_pos_key]`` when present,
+        else from child node ids, never from the order edges were added. All
+        other node and edge data (custom word and label keys included) are kept
+        and written back by :meth:`to_dgl`. A batched graph's members may each
+        hold one tree or a forest; a plain graph may hold a forest. The batch
+        is on the graph's device.
 
         Raises:
             ValueError: if a node has two parents or a self-loop, the graph is
-                not a forest (a cycle), or an edge joins two batch members.
+                not a forest (a cycle), an edge joins two batch members, a named
+                key is missing, or word ids / labels are not 1-D integers.
         """
         from .interop.dgl_graph import batch_from_dgl
 
-        return batch_from_dgl(cls, graph, word_key, label_key, child_pos_key)
+        return batch_from_dgl(cls, graph, word_key, label_key, child_pos_key, unk_id=unk_id)
+
+    # ------------------------------------------------------------------- PyG
+    @classmethod
+    def from_edge_index(cls, edge_index: Tensor, num_nodes: Optional[int] = None, *,
+                        child_pos: Optional[Tensor] = None, word_ids: Optional[Tensor] = None,
+                        labels: Optional[Tensor] = None, batch: Optional[Tensor] = None) -> "TreeBatch":
+        """Build from PyTorch Geometric's ``edge_index``: ``[2, E]``, row 0 the child, row 1 the parent.
+
+        Needs no PyG. Node ids are kept.
+
+        Args:
+            edge_index: ``[2, E]`` integer edges child -> parent (``batch.edge_index``
+                gives this layout back).
+            num_nodes: ``N``; by default the length of ``batch``, ``word_ids``
+                or ``labels``, else the largest node id + 1 (as PyG infers it).
+            child_pos: sibling order, either per node (``[N]``, ignored at
+                roots) or per edge (``[E]``, the position of each edge's child).
+                Without it, siblings are ordered by child node id, never by
+                the order of the edges.
+            word_ids: ``[N]`` token ids, ``-1`` where a node has no word.
+            labels: ``[N]`` class labels, ``-1`` where none.
+            batch: PyG's batch vector, ``[N]``, the graph of each node, sorted
+                (as ``torch_geometric.data.Batch`` makes it). Each graph must
+                hold one tree, whose root becomes ``roots[g]``; without it,
+                trees are numbered by root node id.
+
+        Raises:
+            ValueError: if the edges do not form a forest with edges child ->
+                parent (a node with two parents, a self-loop, a cycle), an edge
+                joins two graphs of ``batch``, a graph of ``batch`` is not one
+                tree, or a tensor has the wrong shape; the message names the node.
+        """
+        from .interop.pyg import batch_from_edge_index
+
+        return batch_from_edge_index(cls, edge_index, num_nodes, child_pos=child_pos, word_ids=word_ids,
+                                     labels=labels, batch=batch)
+
+    @classmethod
+    def from_pyg(cls, data, word_key: Optional[str] = None, label_key: Optional[str] = None,
+                 child_pos_key: str = "child_pos") -> "TreeBatch":
+        """Read a ``torch_geometric.data.Data`` (or ``Batch``) whose edges run child -> parent.
+
+        Uses ``data.edge_index``, ``data.num_nodes``, ``data.batch`` (when a
+        ``Batch``) and ``data[child_pos_key]``. Word ids: ``data.word_ids``,
+        else ``data.x`` when it is a 1-D integer tensor (float ``x`` are
+        features: pass them to a cell); labels: ``data.labels``, else
+        ``data.y`` when 1-D integer with one entry per node. Named keys must
+        exist. See :meth:`from_edge_index` for the rules.
+        """
+        from .interop.pyg import batch_from_pyg
+
+        return batch_from_pyg(cls, data, word_key, label_key, child_pos_key)
+
+    def to_pyg(self, x: Optional[Tensor] = None, **node_data: Tensor):
+        """A ``torch_geometric.data.Batch`` with one graph per tree, node ids unchanged.
+
+        Attributes: ``edge_index`` (child -> parent), ``word_ids``, ``y`` (the
+        labels), ``child_pos``, ``x`` and any other ``[N, ...]`` tensors you
+        pass (e.g. ``x=h``, the cell's states), plus ``batch`` and ``ptr``, so
+        PyG layers and pooling (``global_mean_pool(h, data.batch)``) work and
+        ``to_data_list()`` gives one ``Data`` per tree. When the trees'
+        nodes are not contiguous and in order (a forest with interleaved node
+        ids), it returns one ``Data`` holding the forest, with
+        ``batch = tree_index``. Needs ``torch_geometric``
+        (``pip install "treenets[pyg]"``); without it, use
+        :attr:`edge_index` and :attr:`tree_index` directly.
+        """
+        from .interop.pyg import batch_to_pyg
+
+        return batch_to_pyg(self, x, node_data)
 
     def to_networkx(self):
         """A ``networkx.DiGraph`` with edges child -> parent.

@@ -1,4 +1,4 @@
-"""Word embeddings plus a tree cell: from a TreeBatch to a state per node."""
+"""Word embeddings plus a tree cell: from a TreeBatch (or a DGL graph) to a state per node."""
 from __future__ import annotations
 
 from typing import Tuple
@@ -16,7 +16,11 @@ Tensor = torch.Tensor
 class TreeEncoder(nn.Module):
     """Embed each node's word, then run a tree cell.
 
-    Nodes with no word (``word_ids == -1``) get a zero input.
+    Phrase nodes (nodes with children) with no word (``word_ids == -1``) get a
+    zero input. Nothing else does in silence: a batch without word ids, or a
+    leaf without one, raises a ``ValueError`` that says where word ids were
+    looked for and how to pass them (:meth:`~treenets.TreeBatch.check_words`).
+    To run a cell on inputs of your own, call it directly: ``cell(batch, x)``.
 
     Args:
         embedding: an ``nn.Embedding`` whose size matches ``cell.in_size``.
@@ -39,7 +43,8 @@ class TreeEncoder(nn.Module):
         return self.cell.hidden_size
 
     def embed(self, batch: TreeBatch) -> Tensor:
-        """``[N, in]`` the input of every node of ``batch`` (zero where it has no word)."""
+        """``[N, in_size]`` word vectors, zeros at phrase nodes without a word."""
+        batch.check_words(type(self).__name__)
         if batch.max_word_id >= self.embedding.num_embeddings:
             raise ValueError(f"word id {batch.max_word_id} is outside the embedding "
                              f"({self.embedding.num_embeddings} rows); was the batch built with another vocab?")
@@ -52,5 +57,6 @@ class TreeEncoder(nn.Module):
         return x * has_word.unsqueeze(1).to(x.dtype)
 
     def forward(self, batch) -> Tuple[Tensor, Tensor]:
+        """``(h, c)`` for every node of ``batch`` (a TreeBatch, or a DGL graph converted once and cached)."""
         batch = as_tree_batch(batch)
         return self.cell(batch, self.embed(batch))

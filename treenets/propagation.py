@@ -40,13 +40,25 @@ __all__ = ["propagate", "as_tree_batch"]
 
 
 def as_tree_batch(graph) -> TreeBatch:
-    """Accept a :class:`TreeBatch`, or a ``dgl.DGLGraph`` (converted through TreeBatch)."""
+    """Accept a :class:`TreeBatch`, or a ``dgl.DGLGraph`` (converted through TreeBatch).
+
+    A DGL graph is converted once and the batch reused while the graph is
+    unchanged (:func:`treenets.interop.dgl_graph.cached_batch_from_dgl`).
+    Word ids and labels are found under treenets' keys or DGL's (``x``,
+    ``y``); for other keys, or ``unk_id``, call :meth:`TreeBatch.from_dgl`
+    and pass the batch. A PyG ``Data`` is not taken here: its edge direction
+    is not fixed by convention, so convert it with :meth:`TreeBatch.from_pyg`.
+    """
     if isinstance(graph, TreeBatch):
         return graph
     if type(graph).__name__ == "DGLGraph":
-        return TreeBatch.from_dgl(graph)
-    raise TypeError(f"expected a TreeBatch or a dgl.DGLGraph, not {type(graph).__name__}; "
-                    f"build one with TreeBatch.from_trees(trees, vocab)")
+        from .interop.dgl_graph import cached_batch_from_dgl
+
+        return cached_batch_from_dgl(TreeBatch, graph)
+    hint = ("convert it with TreeBatch.from_pyg(data) (edges child -> parent)"
+            if type(graph).__name__ in ("Data", "Batch", "DataBatch") else
+            "build one with TreeBatch.from_trees(trees, vocab)")
+    raise TypeError(f"expected a TreeBatch or a dgl.DGLGraph, not {type(graph).__name__}; {hint}")
 
 
 def _join(a: Tensor, b: Tensor) -> Tensor:

@@ -1,6 +1,7 @@
 """What every tree cell shares: the call signature and input handling."""
 from __future__ import annotations
 
+import inspect
 from typing import Tuple
 
 import torch
@@ -88,8 +89,11 @@ class TreeCell(nn.Module):
 
     def extra_repr(self) -> str:
         opts = [f"{self.in_size}, {self.hidden_size}"]
-        if self.leaf_input_only:
-            opts.append("leaf_input_only=True")
+        # shown when it differs from the subclass's default (S-LSTM defaults to True)
+        param = inspect.signature(type(self).__init__).parameters.get("leaf_input_only")
+        default = False if param is None else param.default
+        if self.leaf_input_only != default:
+            opts.append(f"leaf_input_only={self.leaf_input_only}")
         return ", ".join(opts)
 
 

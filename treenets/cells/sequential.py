@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import torch
+
 from ..batch import TreeBatch
 from ..tree import Tree
 from .child_sum import ChildSumTreeLSTM
@@ -45,5 +47,7 @@ class SequentialLSTM(ChildSumTreeLSTM):
 
     def check(self, batch: TreeBatch) -> None:
         if batch.max_children > 1:
-            raise ValueError("SequentialLSTM runs over chains, but this batch has a node with "
-                             f"{batch.max_children} children; build chains with SequentialLSTM.chains(trees)")
+            node = int(torch.nonzero(batch.child_pos >= 1)[0])
+            parent = int(batch.parent[node])
+            raise ValueError(f"node {parent} (tree {int(batch.tree_index[parent])}) has more than 1 child, but "
+                             f"SequentialLSTM runs over chains; build them with SequentialLSTM.chains(trees)")

@@ -1,5 +1,10 @@
 """Reference Tree-LSTMs run by DGL's own machinery: ``dgl.prop_nodes_topo``.
 
+An oracle for the tests and the DGL baseline of the benchmarks; it lives in
+``treenets.testing`` (with the per-node :mod:`treenets.testing.reference`),
+outside the main ``treenets`` namespace. It needs DGL, imported only when a
+module is built.
+
 This is "the DGL approach" of DGL's official ``tree_lstm`` example
 (``examples/pytorch/tree_lstm``): trees are batched into one graph with
 ``dgl.batch``, edges run child -> parent, and ``dgl.prop_nodes_topo`` visits
@@ -36,7 +41,7 @@ Example::
 
     import dgl
     from treenets import NaryTreeLSTM, TreeBatch
-    from treenets.interop.dgl_reference import dgl_reference
+    from treenets.testing.dgl_reference import dgl_reference
 
     cell = NaryTreeLSTM(300, 150, n_ary=2)
     g = dgl.batch([TreeBatch.from_trees([t]).to_dgl() for t in trees])
@@ -51,7 +56,7 @@ import torch
 from torch import nn
 
 from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, TreeCell
-from .dgl_graph import _import_dgl
+from ..interop.dgl_graph import _import_dgl
 
 Tensor = torch.Tensor
 

@@ -1,8 +1,22 @@
-"""Plain per-node reference implementations of the three tree cells.
+"""Plain per-node reference implementations of the tree cells: the tests' oracle.
 
-This module is the yardstick for the batched cells. It computes one node at a
-time, in the style of the common unbatched PyTorch ports of Tai et al.'s
-Lua code, straight from the equations in ``docs/equations.md``:
+``treenets.testing.reference`` (like ``torch.testing``, outside the main
+``treenets`` namespace: ``import treenets`` never imports it) is the yardstick
+for the batched cells. It computes one node at a time, in the style of the
+common unbatched PyTorch ports of Tai et al.'s Lua code, straight from the
+papers' equations:
+
+* Child-Sum Tree-LSTM: Tai, Socher and Manning (ACL 2015), section 3.1,
+  eqs. 2-8 (``h~_j``, ``i_j``, one ``f_jk`` per child, ``o_j``, ``u_j``,
+  ``c_j``, ``h_j``);
+* N-ary Tree-LSTM: the same paper, section 3.2, eqs. 9-14 (a full ``N x N``
+  set of ``U_f^{kl}``; a missing child counts as zeros);
+* S-LSTM: Zhu, Sobhani and Guo (ICML 2015, arXiv:1503.04881), the memory
+  block over a left and a right child, with the cell terms as peepholes; the
+  word input at leaves is treenets' documented choice (see
+  :class:`~treenets.SLSTM`).
+
+How it is written:
 
 * every gate has its own matrices, sliced (as views, so gradients flow) out of
   the fused parameters of a batched cell, so the reference and the cell share
@@ -13,7 +27,8 @@ Lua code, straight from the equations in ``docs/equations.md``:
   same thing mathematically.
 
 It is slow by design: it is the "per-node recursive" baseline of the
-benchmarks and the oracle of the tests, not something to train with.
+benchmarks and the oracle of the tests, not something to train with. The
+DGL-run oracle is :mod:`treenets.testing.dgl_reference`.
 
 Fused layouts (``H`` = hidden size, ``N`` = ``n_ary``):
 
@@ -36,11 +51,11 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from .batch import TreeBatch
-from .cells.child_sum import ChildSumTreeLSTM
-from .cells.nary import NaryTreeLSTM
-from .cells.slstm import SLSTM
-from .tree import Tree
+from ..batch import TreeBatch
+from ..cells.child_sum import ChildSumTreeLSTM
+from ..cells.nary import NaryTreeLSTM
+from ..cells.slstm import SLSTM
+from ..tree import Tree
 
 Tensor = torch.Tensor
 
