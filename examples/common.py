@@ -17,6 +17,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 
+from treenets.atomic import atomic_write
 from treenets.data import DATA_DIR_HELP, default_data_dir
 from treenets.models import TaskModel, load_checkpoint, save_checkpoint
 from treenets.training import minibatches, seed_everything, train_epoch
@@ -124,6 +125,7 @@ def load_best(best: Dict, device) -> TaskModel:
 
 def finish_run(out: Path, result: dict) -> dict:
     """Write ``OUT/metrics.json`` and print the result as the last line, one JSON object."""
-    (out / "metrics.json").write_text(json.dumps(result) + "\n")
+    with atomic_write(out / "metrics.json", "w", encoding="utf-8") as f:
+        f.write(json.dumps(result) + "\n")
     print(json.dumps(result), flush=True)
     return result

@@ -42,6 +42,7 @@ import torch
 
 from common import add_data_dir_argument, resolve_data_dir
 from treenets.api import parse as cached_parse
+from treenets.atomic import atomic_write
 from treenets.data import load_sick, load_sst, ptb_unescape
 from treenets.data.label_transfer import LabelTransferStats, transfer_labels
 from treenets.training import progress
@@ -146,15 +147,12 @@ def parse_sentences(word_lists: Sequence[Sequence[str]], kind: str, counting: _C
 
 
 def write_trees(path: Path, trees: Sequence[Tree]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    with atomic_write(path, "w", encoding="utf-8") as f:
         for tree in trees:
             line = str(tree)
             if "\n" in line:
                 raise RuntimeError(f"a tree prints over several lines: {line!r}")
             f.write(line + "\n")
-    tmp.replace(path)
 
 
 def make_parser(args, dependency: bool):

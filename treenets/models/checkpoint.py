@@ -11,6 +11,7 @@ from typing import Dict, Tuple, Union
 
 import torch
 
+from ..atomic import atomic_write
 from ..vocab import Vocab
 from .base import TaskModel
 from .relatedness import RelatednessModel
@@ -32,9 +33,8 @@ def save_checkpoint(path: Union[str, Path], model: TaskModel, **extra) -> None:
     vocab = model.vocab
     payload = {"task": model.task, "config": model.config, "state_dict": model.state_dict(),
                "vocab": {"itos": vocab.itos, "unk": vocab.unk, "lower": vocab.lower}, "extra": extra}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    with atomic_write(path) as f:
+        torch.save(payload, f)
 
 
 def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskModel, Dict]:
