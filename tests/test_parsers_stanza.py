@@ -28,20 +28,7 @@ from treenets.tree import Tree  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-CONLLU = textwrap.dedent("""\
-    # text = I don't know.
-    1\tI\tI\tPRON\tPRP\t_\t4\tnsubj\t_\t_
-    2-3\tdon't\t_\t_\t_\t_\t_\t_\t_\t_
-    2\tdo\tdo\tAUX\tVBP\t_\t4\taux\t_\t_
-    3\tn't\tnot\tPART\tRB\t_\t4\tadvmod\t_\t_
-    4\tknow\tknow\tVERB\tVB\t_\t0\troot\t_\t_
-    4.1\tknew\tknow\tVERB\tVB\t_\t_\t_\t_\t_
-    5\t.\t.\tPUNCT\t.\t_\t4\tpunct\t_\t_
-
-    # text = Hi there
-    1\tHi\thi\tINTJ\tUH\t_\t0\troot\t_\t_
-    2\tthere\tthere\tADV\tRB\t_\t1\tadvmod\t_\t_
-    """)
+from test_formats_conllu import CONLLU  # noqa: E402  (one sample for both test files)
 
 TEXT = "I don't like New York's crowded streets. It's fine (mostly)."
 

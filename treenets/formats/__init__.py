@@ -16,7 +16,8 @@ This module only re-exports; nltk is imported when first used.
 from .brackets import read_bracket_file, read_bracket_lines, read_brackets, write_brackets
 from .conllu import read_conllu, read_conllu_sentences, read_conllu_string, write_conllu
 from .dot import write_dot
-from .heads import read_heads_files, read_lines, write_heads_files
+from .heads import read_heads_files, write_heads_files
+from .text import read_lines
 from .nltk import from_constituents, from_nltk, to_nltk
 from .vectors import Vectors, read_vectors
 from .vocab import read_vocab, write_vocab

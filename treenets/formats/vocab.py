@@ -12,6 +12,8 @@ import re
 from pathlib import Path
 from typing import Iterable, List, Union
 
+from .text import read_lines
+
 __all__ = ["read_vocab", "write_vocab"]
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -37,14 +39,7 @@ def read_vocab(path: PathLike) -> List[str]:
         ValueError: undecodable text or an unknown escape, naming ``file:line``.
     """
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
-    except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
+    lines = read_lines(path)
     tokens = []
     for number, line in enumerate(lines, 1):
         def unescape(m: "re.Match[str]") -> str:
