@@ -5,6 +5,7 @@ text -> parser -> Tree -> TreeBatch -> cell -> (h, c) per node -> head -> loss
 from .api import EncodedSentence, parse_and_encode
 from .batch import TreeBatch, default_label
 from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
+from .contextual import ContextualEmbedding
 from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
 from .models import RelatednessModel, SentimentModel, load_checkpoint, save_checkpoint
@@ -21,4 +22,5 @@ __all__ = [
     "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
     "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint",
     "parse_and_encode", "EncodedSentence", "HeightBucketSampler",
+    "ContextualEmbedding",
 ]

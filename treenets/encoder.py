@@ -19,7 +19,10 @@ class TreeEncoder(nn.Module):
     Nodes with no word (``word_ids == -1``) get a zero input.
 
     Args:
-        embedding: an ``nn.Embedding`` whose size matches ``cell.in_size``.
+        embedding: an ``nn.Embedding`` whose size matches ``cell.in_size``, or
+            any module with an ``embedding_dim`` whose ``forward(batch)``
+            returns the inputs ``[N, embedding_dim]`` itself (zeros at nodes
+            without a word), such as :class:`~treenets.contextual.ContextualEmbedding`.
         cell: any :class:`~treenets.cells.TreeCell`.
 
     Shapes:
@@ -39,6 +42,8 @@ class TreeEncoder(nn.Module):
         return self.cell.hidden_size
 
     def embed(self, batch: TreeBatch) -> Tensor:
+        if not isinstance(self.embedding, nn.Embedding):
+            return _module_inputs(self.embedding, batch)
         if batch.max_word_id >= self.embedding.num_embeddings:
             raise ValueError(f"word id {batch.max_word_id} is outside the embedding "
                              f"({self.embedding.num_embeddings} rows); was the batch built with another vocab?")
@@ -49,3 +54,13 @@ class TreeEncoder(nn.Module):
     def forward(self, batch) -> Tuple[Tensor, Tensor]:
         batch = as_tree_batch(batch)
         return self.cell(batch, self.embed(batch))
+
+
+def _module_inputs(embedding: nn.Module, batch: TreeBatch) -> Tensor:
+    """Inputs from an embedding module that reads the batch itself (e.g. ContextualEmbedding)."""
+    x = embedding(batch)  # [N, in]
+    if not isinstance(x, Tensor) or tuple(x.shape) != (batch.num_nodes, embedding.embedding_dim):
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"{type(embedding).__name__} returned {shape}, expected "
+                         f"({batch.num_nodes}, {embedding.embedding_dim}): one row per node")
+    return x
