@@ -74,8 +74,9 @@ def tiny_roberta(tmp_path_factory):
     return folder
 
 
-def reference(tokenizer, model, words, layers=(-1,), pooling="mean"):
-    """Per-word vectors from one direct run over ``words`` (already unescaped)."""
+def reference(tokenizer, model, words, layers=(-4, -3, -2, -1), pooling="mean"):
+    """Per-word vectors from one direct run over ``words`` (already unescaped); by default
+    ContextualEmbedding's: the mean of the last four layers, mean over pieces."""
     enc = tokenizer(list(words), is_split_into_words=True, return_tensors="pt")
     with torch.no_grad():
         states = model(**{k: enc[k] for k in tokenizer.model_input_names if k in enc},
@@ -130,6 +131,12 @@ def test_minilm_path_names_the_package_when_absent(monkeypatch):
     assert resolve_model("all-MiniLM-L6-v2") == "sentence-transformers/all-MiniLM-L6-v2"
 
 
+def test_default_layers_are_the_last_four(frozen, tiny_roberta):
+    assert frozen.layers == (3, 4, 5, 6) and frozen.pooling == "mean"
+    assert ContextualEmbedding(tiny_roberta, cache=False).layers == (1, 2), "all layers of a 2-layer model"
+    assert ContextualEmbedding(tiny_roberta, layers=-1, cache=False).layers == (2,)
+
+
 def test_options_are_checked(minilm):
     with pytest.raises(ValueError, match="pooling"):
         ContextualEmbedding(minilm, pooling="max", cache=False)
@@ -139,6 +146,8 @@ def test_options_are_checked(minilm):
         ContextualEmbedding(minilm, layers=[], cache=False)
     with pytest.raises(ValueError, match="no room"):
         ContextualEmbedding(minilm, max_length=2, cache=False)
+    with pytest.raises(ValueError, match="cache_dtype"):
+        ContextualEmbedding(minilm, cache_dtype=torch.int8, cache=False)
     with pytest.raises(ValueError, match="fine-tuning"):
         ContextualEmbedding(minilm, finetune=True, cache="somewhere")
 
@@ -180,12 +189,12 @@ def test_plan_windows_rejects_a_word_longer_than_a_window():
 
 # --------------------------------------------------------------- alignment
 @pytest.mark.parametrize("pooling", ["first", "mean"])
-@pytest.mark.parametrize("layers", [-1, [4, 5, 6], 0])
+@pytest.mark.parametrize("layers", [None, -1, [4, 5, 6], 0])
 def test_hard_tokens_match_a_direct_transformers_run(frozen, direct, minilm, pooling, layers):
-    emb = frozen if (pooling, layers) == ("mean", -1) else ContextualEmbedding(minilm, layers=layers, pooling=pooling,
-                                                                              cache=False)
+    emb = frozen if (pooling, layers) == ("mean", None) else ContextualEmbedding(minilm, layers=layers, pooling=pooling,
+                                                                                cache=False)
     got = emb.embed_sentences(HARD)
-    chosen = (layers,) if isinstance(layers, int) else tuple(layers)
+    chosen = (-4, -3, -2, -1) if layers is None else (layers,) if isinstance(layers, int) else tuple(layers)
     for words, x in zip(HARD, got):
         fed = [UNESCAPED.get(w, w) for w in words]
         want = reference(*direct, fed, chosen, pooling)
@@ -254,7 +263,7 @@ def test_byte_level_bpe_model_aligns_too(tiny_roberta):
     model = transformers.AutoModel.from_pretrained(tiny_roberta).eval()
     words = ["the", "moviegoers", "café", "-LRB-", "😀"]
     x = emb.embed_sentences([words])[0]
-    torch.testing.assert_close(x, reference(tokenizer, model, ["the", "moviegoers", "café", "(", "😀"]),
+    torch.testing.assert_close(x, reference(tokenizer, model, ["the", "moviegoers", "café", "(", "😀"], (1, 2)),
                                atol=1e-5, rtol=1e-4)
     assert emb.embedding_dim == 16
 
@@ -363,7 +372,7 @@ def test_the_cache_is_keyed_by_model_layers_and_pooling(minilm, tiny_roberta, tm
     base = ContextualEmbedding(minilm, cache=tmp_path)
     base.embed_sentences(sentence)
     paths = {base.cache.path}
-    for other in (ContextualEmbedding(minilm, layers=-2, cache=tmp_path),
+    for other in (ContextualEmbedding(minilm, layers=-1, cache=tmp_path),
                   ContextualEmbedding(minilm, pooling="first", cache=tmp_path),
                   ContextualEmbedding(minilm, layers=[-2, -1], cache=tmp_path),
                   ContextualEmbedding(tiny_roberta, cache=tmp_path)):
@@ -447,3 +456,36 @@ def test_empty_sentences_and_non_string_tokens(frozen):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert frozen.embed_sentences([]) == []
+
+
+# --------------------------------------------------------------- benchmark
+@pytest.mark.slow
+def test_benchmark_script_runs_end_to_end(minilm, data_dir, tmp_path):
+    """benchmarks/contextual.py on a few sentences, so it cannot rot (nothing about speed is asserted).
+
+    Slow (about 20 s: it reads all of SST and SICK, and GloVe), so it runs in CI's slow step."""
+    import importlib.util
+    from pathlib import Path
+
+    if not (data_dir / "sst").is_dir() or not (data_dir / "sick").is_dir():
+        pytest.skip("needs the SST and SICK data")
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "contextual.py"
+    spec = importlib.util.spec_from_file_location("bench_contextual", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    before = torch.get_num_threads()
+    common = ["--data-dir", str(data_dir), "--cache", str(tmp_path), "--limit", "12", "--no-progress"]
+    try:
+        out = bench.main(["extract", *common])
+        assert out["read_back"] == {"memory": 0, "disk": out["unique_sentences"], "computed": 0}
+        assert out["cache_rows"] == out["unique_sentences"] and out["cache_bytes"] > 0
+        tree = bench.main(["tree", *common, "--epochs", "1"])
+        assert len(tree["epochs"]) == 1 and 0 <= tree["best_dev_root_acc"] <= 100
+        probe = bench.main(["probe", "--data-dir", str(data_dir), "--limit", "12", "--model", str(minilm)])
+        assert len(probe["rows"]) == 2 * 11 and probe["best"] in probe["rows"]
+        epoch = bench.main(["epoch", *common])
+        assert epoch["contextual_epoch2"]["memory"] > 0 and epoch["contextual_epoch2"]["computed"] == 0
+        glove = bench.main(["tree", *common, "--epochs", "1", "--model", "glove"])
+        assert glove["layers"] is None and len(glove["epochs"]) == 1
+    finally:
+        torch.set_num_threads(before)
