@@ -57,6 +57,16 @@ from treenets.data import default_data_dir, glove_forms, load_sick, load_sst, pt
 from treenets.embeddings import build_embedding_matrix  # noqa: E402
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
@@ -102,7 +112,7 @@ def cmd_extract(args) -> dict:
     computed = [r for r in rows.values() if r["computed"] == r["sentences"] and r["sentences"]]
     result = {
         "command": "extract", "model": args.model, "layers": list(emb.layers), "pooling": emb.pooling,
-        "cache_dtype": args.cache_dtype, "threads": torch.get_num_threads(), "cpu": platform.processor() or platform.machine(),
+        "cache_dtype": args.cache_dtype, "threads": torch.get_num_threads(), "cpu": cpu_name(),
         "torch": torch.__version__, "load_seconds": round(load_seconds, 1), "parts": rows,
         "unique_sentences": len(seen), "unique_tokens": sum(len(s) for s in seen),
     }
@@ -183,7 +193,8 @@ def cmd_epoch(args) -> dict:
     trees = load_sst(args.data_dir / "sst", "train")
     if args.limit:
         trees = trees[:args.limit]
-    result = {"command": "epoch", "trees": len(trees), "threads": torch.get_num_threads(), "torch": torch.__version__,
+    result = {"command": "epoch", "trees": len(trees), "threads": torch.get_num_threads(), "cpu": cpu_name(),
+              "torch": torch.__version__,
               "batch_size": args.batch_size, "hidden": 150}
     glove = glove_embedding(args.data_dir)
     torch.manual_seed(1)

@@ -489,3 +489,18 @@ def test_benchmark_script_runs_end_to_end(minilm, data_dir, tmp_path):
         assert glove["layers"] is None and len(glove["epochs"]) == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_readme_example_runs(minilm, tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    blocks = re.findall(r"```python\n(.*?)```", (Path(__file__).resolve().parents[1] / "README.md").read_text(), re.S)
+    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
+    example = next(b for b in blocks if "ContextualEmbedding" in b)
+    namespace = {}
+    exec(compile(usage, "README.md", "exec"), namespace)
+    exec(compile(example, "README.md", "exec"), namespace)
+    assert namespace["h"].shape == (sum(len(t) for t in namespace["trees"]), 150)
+    assert list(tmp_path.glob("contextual/all-MiniLM-L6-v2-*.sqlite"))
