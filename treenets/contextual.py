@@ -498,19 +498,24 @@ class ContextualEmbedding(nn.Module):
             The tensors, in order. Frozen: no gradient, served from the caches
             where possible. Fine-tuning: part of the autograd graph.
         """
-        texts = [tuple(self._text(tok, i, j) for j, tok in enumerate(s)) for i, s in enumerate(sentences)]
         ref = self._reference()
-        out: List[Optional[Tensor]] = [None] * len(texts)
-        empty = torch.zeros(0, self.embedding_dim, device=ref.device, dtype=ref.dtype)
-        for i, t in enumerate(texts):
-            if not t:
-                out[i] = empty
-        todo = list(dict.fromkeys(t for t, o in zip(texts, out) if o is None))
-        if self.finetune:
-            found = dict(zip(todo, self._compute(todo))) if todo else {}
-            return [o if o is not None else found[t] for t, o in zip(texts, out)]
-        found = self._lookup(todo)
-        return [o if o is not None else found[t].to(ref.device, ref.dtype) for t, o in zip(texts, out)]
+        return [x.to(ref.device, ref.dtype) for x in self._rows(sentences)]
+
+    def _rows(self, sentences: Iterable[Sequence[str]]) -> List[Tensor]:
+        """Per-sentence features: frozen ones as cached (CPU, ``cache_dtype``), fine-tuned ones as computed."""
+        texts = [tuple(self._text(tok, i, j) for j, tok in enumerate(s)) for i, s in enumerate(sentences)]
+        todo = list(dict.fromkeys(t for t in texts if t))
+        if not todo:
+            found = {}
+        elif self.finetune:
+            found = dict(zip(todo, self._compute(todo)))
+        else:
+            found = self._lookup(todo)
+        if not all(texts):
+            ref = self._reference()
+            empty = torch.zeros(0, self.embedding_dim, dtype=ref.dtype if self.finetune else self.cache_dtype,
+                                device=ref.device if self.finetune else "cpu")
+        return [found[t] if t else empty for t in texts]
 
     @torch.no_grad()
     def _lookup(self, texts: List[Tuple[str, ...]]) -> Dict[Tuple[str, ...], Tensor]:
@@ -595,7 +600,7 @@ class ContextualEmbedding(nn.Module):
         x = torch.zeros(offset, self.embedding_dim, device=ref.device, dtype=ref.dtype)
         if not index:
             return x
-        feats = torch.cat(self.embed_sentences(sentences))  # [n_words, D]
+        feats = torch.cat(self._rows(sentences)).to(ref.device, ref.dtype)  # [n_words, D], one transfer
         return x.index_copy(0, torch.tensor(index, device=ref.device), feats)  # [N, D]
 
 
