@@ -6,6 +6,7 @@ from . import formats, parsers
 from .api import EncodedSentence, parse, parse_and_encode
 from .batch import TreeBatch, default_label
 from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
+from .contextual import ContextualEmbedding
 from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
 from .parsers import ParsedSentence, Parser
@@ -24,4 +25,5 @@ __all__ = [
     "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint",
     "parse_and_encode", "parse", "EncodedSentence", "HeightBucketSampler",
     "Parser", "ParsedSentence", "formats", "parsers",
+    "ContextualEmbedding",
 ]

@@ -23,7 +23,10 @@ class TreeEncoder(nn.Module):
     To run a cell on inputs of your own, call it directly: ``cell(batch, x)``.
 
     Args:
-        embedding: an ``nn.Embedding`` whose size matches ``cell.in_size``.
+        embedding: an ``nn.Embedding`` whose size matches ``cell.in_size``, or
+            any module with an ``embedding_dim`` whose ``forward(batch)``
+            returns the inputs ``[N, embedding_dim]`` itself (zeros at nodes
+            without a word), such as :class:`~treenets.contextual.ContextualEmbedding`.
         cell: any :class:`~treenets.cells.TreeCell`.
 
     Shapes:
@@ -44,6 +47,8 @@ class TreeEncoder(nn.Module):
 
     def embed(self, batch: TreeBatch) -> Tensor:
         """``[N, in_size]`` word vectors, zeros at phrase nodes without a word."""
+        if not isinstance(self.embedding, nn.Embedding):
+            return _module_inputs(self.embedding, batch)
         batch.check_words(type(self).__name__)
         if batch.max_word_id >= self.embedding.num_embeddings:
             raise ValueError(f"word id {batch.max_word_id} is outside the embedding "
@@ -60,3 +65,13 @@ class TreeEncoder(nn.Module):
         """``(h, c)`` for every node of ``batch`` (a TreeBatch, or a DGL graph converted once and cached)."""
         batch = as_tree_batch(batch)
         return self.cell(batch, self.embed(batch))
+
+
+def _module_inputs(embedding: nn.Module, batch: TreeBatch) -> Tensor:
+    """Inputs from an embedding module that reads the batch itself (e.g. ContextualEmbedding)."""
+    x = embedding(batch)  # [N, in]
+    if not isinstance(x, Tensor) or tuple(x.shape) != (batch.num_nodes, embedding.embedding_dim):
+        shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
+        raise ValueError(f"{type(embedding).__name__} returned {shape}, expected "
+                         f"({batch.num_nodes}, {embedding.embedding_dim}): one row per node")
+    return x
