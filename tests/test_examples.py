@@ -24,7 +24,7 @@ def test_train_sst_then_evaluate(data_dir, tmp_path, capsys, mode, cell, extra):
     assert printed["mode"] == mode and printed["cell"] == cell and printed["test_trees"] == 12
     assert printed["bucket_by_height"] == bool(extra)
     assert 0 <= printed["test_root_acc"] <= 100 and (out / "best.pt").is_file()
-    again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
+    again = load("evaluate").main([str(out / "best"), "--data-dir", str(data_dir), "--split", "test",
                                    "--limit", "12"])
     assert again["root_acc"] == pytest.approx(printed["test_root_acc"], abs=0.01)
 
@@ -37,7 +37,7 @@ def test_train_sick_then_evaluate(data_dir, tmp_path, capsys):
     assert last_json(capsys) == result
     assert result["bucket_by_height"]
     assert set(result) >= {"test_pearson", "test_spearman", "test_mse"} and result["test_pairs"] == 20
-    again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
+    again = load("evaluate").main([str(out / "best"), "--data-dir", str(data_dir), "--split", "test",
                                    "--limit", "20"])
     assert again["pearson"] == pytest.approx(result["test_pearson"], abs=1e-4)
 

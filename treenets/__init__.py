@@ -9,7 +9,7 @@ from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCe
 from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
 from .parsers import ParsedSentence, Parser
-from .models import RelatednessModel, SentimentModel, load_checkpoint, save_checkpoint
+from .models import RelatednessModel, SentimentModel, known_models, load, load_checkpoint, save_checkpoint
 from .propagation import propagate
 from .sampler import HeightBucketSampler
 from .tree import Tree
@@ -21,7 +21,7 @@ __all__ = [
     "Tree", "TreeBatch", "Vocab", "default_label", "propagate",
     "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM",
     "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
-    "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint",
+    "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint", "load", "known_models",
     "parse_and_encode", "parse", "EncodedSentence", "HeightBucketSampler",
     "Parser", "ParsedSentence", "formats", "parsers",
 ]

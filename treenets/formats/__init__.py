@@ -8,6 +8,8 @@
 * :mod:`~treenets.formats.dot`: Graphviz dot.
 * :mod:`~treenets.formats.vectors`: GloVe and word2vec text vectors.
 * :mod:`~treenets.formats.vocab`: vocabulary files, one token per line.
+* :mod:`~treenets.formats.model_dir`: model directories (config.json, safetensors weights,
+  vocabulary, SHA-256 sums), never unpickled.
 * :mod:`~treenets.formats.nltk`: ``nltk.Tree`` in and out; the one conversion from
   constituency tree objects (nltk's and stanza's).
 
@@ -20,6 +22,7 @@ from .heads import read_heads_files, read_lines, write_heads_files
 from .nltk import from_constituents, from_nltk, to_nltk
 from .vectors import Vectors, read_vectors
 from .vocab import read_vocab, write_vocab
+from .model_dir import ModelFiles, read_model_dir, write_model_dir
 from .ptb import clean_ptb, parse_ptb, read_ptb, read_ptb_file, strip_function_tag, unescape_word
 
 __all__ = [
@@ -28,6 +31,6 @@ __all__ = [
     "read_heads_files", "write_heads_files", "read_lines",
     "write_dot",
     "from_constituents", "from_nltk", "to_nltk",
-    "Vectors", "read_vectors", "read_vocab", "write_vocab",
+    "Vectors", "read_vectors", "read_vocab", "write_vocab", "read_model_dir", "write_model_dir", "ModelFiles",
     "parse_ptb", "read_ptb", "read_ptb_file", "clean_ptb", "strip_function_tag", "unescape_word",
 ]

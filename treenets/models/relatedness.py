@@ -47,6 +47,8 @@ class RelatednessModel(TaskModel):
         cell: ``childsum`` (Dependency Tree-LSTM) or ``nary`` (Constituency).
         cell_options: e.g. ``{"output_gate": False}`` (the paper code's SICK setting).
         freeze_embeddings: keep the word vectors fixed (the paper does).
+        tree, binarize: the trees it reads (see :class:`~treenets.models.TaskModel`).
+            Its :meth:`parser` keeps each text one sentence.
 
     Shapes:
         - left, right: two :class:`~treenets.TreeBatch` with ``B`` trees each
@@ -54,11 +56,14 @@ class RelatednessModel(TaskModel):
     """
 
     task = "relatedness"
+    #: a text is one sentence: stanza does not split it
+    parser_options = {"tokenize_no_ssplit": True}
 
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int = 150, sim_hidden: int = 50,
                  n_classes: int = 5, *, cell: str = "childsum", cell_options: Optional[dict] = None,
-                 freeze_embeddings: bool = True) -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings)
+                 freeze_embeddings: bool = True, tree: Optional[str] = None,
+                 binarize: Optional[str] = "right") -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize)
         self.config.update(sim_hidden=sim_hidden, n_classes=n_classes)
         self.head = SimilarityHead(hidden_size, sim_hidden, n_classes)
 

@@ -1,7 +1,7 @@
 """Per-node sentiment classification over trees (SST)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -12,7 +12,22 @@ from .base import TaskModel
 
 Tensor = torch.Tensor
 
-__all__ = ["SentimentModel"]
+__all__ = ["SentimentModel", "default_labels"]
+
+
+def default_labels(n_classes: int, masked_classes: Sequence[int] = ()) -> Tuple[str, ...]:
+    """SST's class names: 5 classes very negative .. very positive; 2 negative, positive;
+    3 with the middle class masked (the paper code's binary task) negative, neutral, positive;
+    otherwise ``"0"``, ``"1"``, ..."""
+    from ..data.sst import SST_BINARY_LABELS, SST_FINE_LABELS
+
+    if n_classes == 5:
+        return SST_FINE_LABELS
+    if n_classes == 2:
+        return SST_BINARY_LABELS
+    if n_classes == 3 and list(masked_classes) == [1]:
+        return ("negative", "neutral", "positive")
+    return tuple(str(k) for k in range(n_classes))
 
 
 class SentimentModel(TaskModel):
@@ -34,6 +49,12 @@ class SentimentModel(TaskModel):
         dropout: dropout before the softmax (0.5 in the paper).
         freeze_embeddings: keep the word vectors fixed.
         masked_classes: classes trained on but never predicted.
+        labels: the class names, by class id (default: :func:`default_labels`,
+            SST's for 5, 2 and 3-with-neutral-masked classes). Masked classes
+            keep their names but are never predicted.
+        tree, binarize: the trees it reads (see :class:`~treenets.models.TaskModel`);
+            by default binarized constituency trees for ``nary`` and
+            ``slstm``, dependency trees for ``childsum``.
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
@@ -52,10 +73,26 @@ class SentimentModel(TaskModel):
 
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int = 150, n_classes: int = 5, *,
                  cell: str = "nary", cell_options: Optional[dict] = None, dropout: float = 0.5,
-                 freeze_embeddings: bool = False, masked_classes: Sequence[int] = ()) -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings)
-        self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes))
+                 freeze_embeddings: bool = False, masked_classes: Sequence[int] = (),
+                 labels: Optional[Sequence[str]] = None, tree: Optional[str] = None,
+                 binarize: Optional[str] = "right") -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize)
+        labels = list(default_labels(n_classes, masked_classes) if labels is None else labels)
+        if len(labels) != n_classes or len(set(labels)) != n_classes or not all(isinstance(x, str) for x in labels):
+            raise ValueError(f"labels must be {n_classes} distinct strings (one per class), got {labels!r}")
+        self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes), labels=labels)
         self.classifier = NodeClassifier(hidden_size, n_classes, dropout=dropout, masked_classes=masked_classes)
+
+    @property
+    def labels(self) -> List[str]:
+        """The class names, by class id (masked classes included)."""
+        return list(self.config["labels"])
+
+    @property
+    def predicted_labels(self) -> List[str]:
+        """The names of the classes the model can predict (masked ones left out), in class order."""
+        masked = set(self.config["masked_classes"])
+        return [name for k, name in enumerate(self.config["labels"]) if k not in masked]
 
     @property
     def n_classes(self) -> int:
