@@ -15,7 +15,7 @@
 
 This module only re-exports; nltk is imported when first used.
 """
-from .brackets import read_bracket_file, read_bracket_lines, read_brackets, write_brackets
+from .brackets import is_bracketed, read_bracket_file, read_bracket_lines, read_brackets, write_brackets
 from .conllu import read_conllu, read_conllu_sentences, read_conllu_string, write_conllu
 from .dot import write_dot
 from .heads import read_heads_files, read_lines, write_heads_files
@@ -26,7 +26,7 @@ from .model_dir import ModelFiles, read_model_dir, write_model_dir
 from .ptb import clean_ptb, parse_ptb, read_ptb, read_ptb_file, strip_function_tag, unescape_word
 
 __all__ = [
-    "read_brackets", "write_brackets", "read_bracket_lines", "read_bracket_file",
+    "read_brackets", "write_brackets", "is_bracketed", "read_bracket_lines", "read_bracket_file",
     "read_conllu", "read_conllu_string", "read_conllu_sentences", "write_conllu",
     "read_heads_files", "write_heads_files", "read_lines",
     "write_dot",

@@ -196,7 +196,7 @@ class TaskModel(nn.Module):
 
         opts = {"dependency": tree == "dependency", "constituency": tree == "constituency",
                 "binarize": self.config.get("binarize") if tree == "constituency" else None,
-                "device": device, **self.parser_options, **options}
+                "device": device, "logging_level": "ERROR", **self.parser_options, **options}
         key = json.dumps({**opts, "dir": resolve_stanza_dir(opts.get("dir"))}, sort_keys=True, default=str)
         if key not in _PARSERS:
             _PARSERS[key] = StanzaParser(lazy=True, **opts)

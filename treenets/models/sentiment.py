@@ -1,7 +1,7 @@
 """Per-node sentiment classification over trees (SST)."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -9,6 +9,7 @@ from ..batch import TreeBatch
 from ..heads import NodeClassifier
 from ..vocab import Vocab
 from .base import TaskModel
+from .prediction import SentimentResult, iter_sentences
 
 Tensor = torch.Tensor
 
@@ -134,6 +135,71 @@ class SentimentModel(TaskModel):
             if self.classifier.masked_classes:
                 logits[:, list(self.classifier.masked_classes)] = float("-inf")
             return classes, logits.softmax(dim=1)
+
+    def predict(self, texts: Any, *, batch_size: int = 64, lazy: bool = False, parser=None, cache=True,
+                input_format: str = "auto") -> Union[List[SentimentResult], Iterator[SentimentResult]]:
+        """The sentiment of every sentence and of every phrase in it, from raw text, brackets or trees.
+
+        Raw text is parsed by the model's own parser (:meth:`parser`: the tree
+        kind and binarization it was trained on, whatever the caller's
+        defaults), through the parse cache. See
+        :mod:`treenets.models.prediction` for how a bracket string is
+        recognized.
+
+        Args:
+            texts: a string (one input; it may hold several sentences), a
+                :class:`~treenets.Tree`, or any iterable of them.
+            batch_size: sentences per model batch, and inputs per parser call.
+            lazy: return an iterator that reads ``texts`` and yields results
+                batch by batch (memory stays flat over a corpus) instead of a list.
+            parser: another :class:`~treenets.Parser` for raw text (it must
+                give the model's tree kind).
+            cache: the parse cache: ``True`` (the default file), a folder or
+                file, a :class:`~treenets.parsers.ParseCache`, or ``False``.
+            input_format: ``"auto"``, ``"text"`` (every string is raw text) or
+                ``"brackets"`` (every string is bracketed trees).
+
+        Returns:
+            one :class:`~treenets.models.prediction.SentimentResult` per
+            sentence, in input order (``.input`` says which input it came from),
+            computed in eval mode.
+
+        Example:
+            >>> model = treenets.load("sst2")                          # doctest: +SKIP
+            >>> [r.label for r in model.predict(["Great fun.", "A dull, tired film."])]  # doctest: +SKIP
+            ['positive', 'negative']
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        results = self._predict_stream(texts, batch_size, parser, cache, input_format)
+        return results if lazy else list(results)
+
+    def _predict_stream(self, texts, batch_size, parser, cache, input_format) -> Iterator[SentimentResult]:
+        pending: List[Tuple[int, int, str, object]] = []
+        for item in iter_sentences(self, texts, parser=parser, cache=cache, chunk_size=batch_size,
+                                   input_format=input_format):
+            pending.append(item)
+            if len(pending) == batch_size:
+                yield from self._predict_sentences(pending)
+                pending = []
+        if pending:
+            yield from self._predict_sentences(pending)
+
+    def _predict_sentences(self, items) -> List[SentimentResult]:
+        names = self.labels
+        keep = [k for k in range(self.n_classes) if k not in set(self.config["masked_classes"])]
+        classes, probs = self.predict_batch(self.batch([tree for _, _, _, tree in items]))
+        classes, probs = classes.cpu().tolist(), probs[:, keep].cpu().tolist()  # [N], [N, kept classes]
+        kept = [names[k] for k in keep]
+        out, offset = [], 0
+        for index, sentence, text, tree in items:
+            rows = range(offset, offset + len(tree))
+            node_labels = [names[classes[i]] for i in rows]
+            node_probs = [dict(zip(kept, probs[i])) for i in rows]
+            out.append(SentimentResult(index, sentence, text, tree, node_labels[tree.root], node_probs[tree.root],
+                                       node_labels, node_probs, kept))
+            offset += len(tree)
+        return out
 
     def evaluate(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
         """Root and all-node accuracy (percent) over labelled trees, in eval mode.
