@@ -75,22 +75,23 @@ def build_vocab(sentences, emb_path: Path, extra_words: int, **options):
     ``extra_words`` most frequent words of the vector file.
 
     Returns:
-        ``(vocab, source)``: the :class:`~treenets.Vocab` and what
+        ``(vocab, source, data_words)``: the :class:`~treenets.Vocab`, what
         :func:`treenets.embeddings.build_embedding_matrix` should read the
-        vectors from (the file, or the vectors already read for the extension).
+        vectors from (the file, or the vectors already read for the extension),
+        and how many entries come from the data (they come first).
     """
     vocab = Vocab.build(sentences, **options)
     if extra_words < 0:
         raise ValueError(f"--vocab-extra-words must be >= 0, got {extra_words}")
     if not extra_words:
-        return vocab, emb_path
+        return vocab, emb_path, len(vocab)
     vectors = read_vectors(emb_path)
     before = len(vocab)
     for word in vectors.words[:extra_words]:
         vocab.add(word)
     log(f"vocabulary: {before} words from the data + {len(vocab) - before} of the {extra_words} most frequent "
         f"words of {emb_path.name} = {len(vocab)}")
-    return vocab, vectors
+    return vocab, vectors, before
 
 
 def log(msg: str) -> None:

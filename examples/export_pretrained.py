@@ -45,13 +45,31 @@ def read_runs(runs: Path):
     return [result], None
 
 
-def score(model, task: str, data_dir: Path, split: str) -> dict:
+def score(model, task: str, data_dir: Path, split: str, limit=None) -> dict:
     if task == "sst":
         data_mode = {5: "fine", 3: "binary3"}.get(model.config["n_classes"], "binary")
-        metrics = model.evaluate(load_sst(data_dir / "sst", split, mode=data_mode))
+        metrics = model.evaluate(load_sst(data_dir / "sst", split, mode=data_mode)[:limit])
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
-    metrics = model.evaluate(load_sick(data_dir / "sick", split))
+    metrics = model.evaluate(load_sick(data_dir / "sick", split)[:limit])
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+
+
+def data_vocab_size(task: str, data_dir: Path, model):
+    """How many vocabulary entries come from the dataset, for runs that did not record it: the
+    dataset's vocabulary rebuilt, when it is the model vocabulary's first entries; else ``None``."""
+    from treenets import Vocab
+
+    args = model.metadata.get("args") or {}
+    if args.get("limit") or args.get("parsed_dir"):
+        return None
+    if task == "sst":
+        mode = model.metadata.get("mode", "fine")
+        sentences = [t.words for s in ("train", "dev", "test") for t in load_sst(data_dir / "sst", s, mode=mode)]
+    else:
+        sentences = [t.words for s in ("train", "dev", "test") for p in load_sick(data_dir / "sick", s)
+                     for t in (p.a, p.b)]
+    vocab = Vocab.build(sentences, lower=model.vocab.lower, normalize=model.vocab.normalize)
+    return len(vocab) if model.vocab.itos[:len(vocab)] == vocab.itos else None
 
 
 def main(argv=None) -> dict:
@@ -62,6 +80,7 @@ def main(argv=None) -> dict:
                    help="where pretrained models go (default: the package's treenets/pretrained)")
     p.add_argument("--embedding-dtype", choices=["float16", "float32"], default="float16")
     add_data_dir_argument(p, "sst/ and sick/")
+    p.add_argument("--limit", type=int, default=None, help="score only the first N dev and test examples (smoke tests)")
     add_device_arguments(p)
     args = p.parse_args(argv)
     device = apply_device_arguments(args)
@@ -93,14 +112,16 @@ def main(argv=None) -> dict:
         "dev_by_seed": {str(r["seed"]): r[SCORE[task]] for r in results},
         "embeddings": best.get("embeddings"), "embedding_dtype": args.embedding_dtype,
         "vocab_extra_words": best.get("vocab_extra_words", 0),
+        "vocab_data_words": (model.metadata["vocab_data_words"] if "vocab_data_words" in model.metadata
+                             else data_vocab_size(task, data_dir, model)),
         "train_args": train_args,
     }
     model.metadata = {}
     target = args.out / args.name
     model.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata)
     shipped = load(target, device=device)
-    metadata["dev"] = score(shipped, task, data_dir, "dev")
-    metadata["test"] = score(shipped, task, data_dir, "test")
+    metadata["dev"] = score(shipped, task, data_dir, "dev", args.limit)
+    metadata["test"] = score(shipped, task, data_dir, "test", args.limit)
     shipped.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata)
     size = sum(f.stat().st_size for f in target.iterdir())
     result = {"name": args.name, "path": str(target), "bytes": size, "seed": best["seed"],

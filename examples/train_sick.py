@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
         + f" ({'constituency' if constituency else 'dependency'} trees)")
 
     # every split's words, as in the paper's code; PTB escapes undone on the way in (see train_sst.py)
-    vocab, source = build_vocab((t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)), emb_path,
+    vocab, source, data_words = build_vocab((t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)), emb_path,
                                 args.vocab_extra_words, lower=lower, normalize="ptb")
     vectors, coverage = build_embedding_matrix(vocab, source, seed=args.seed, specials=[vocab.unk])
     log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
@@ -102,7 +102,7 @@ def main(argv=None) -> dict:
         bucket_by=lambda p: max(p.a.height, p.b.height),
         describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} rho {dev['spearman']:.4f} "
                                     f"mse {dev['mse']:.4f}"),
-        extra={"args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+        extra={"vocab_data_words": data_words, "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {

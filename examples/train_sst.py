@@ -94,7 +94,7 @@ def main(argv=None) -> dict:
     # keep their random U(-0.05, 0.05) vectors. PTB escapes are undone on the
     # way in (-LRB- -> "(", `` and '' -> "), so raw text parsed by stanza,
     # which writes ( and ", meets the same entries.
-    vocab, source = build_vocab((t.words for trees in splits.values() for t in trees), emb_path,
+    vocab, source, data_words = build_vocab((t.words for trees in splits.values() for t in trees), emb_path,
                                 args.vocab_extra_words, lower=lower, normalize="ptb")
     vectors, coverage = build_embedding_matrix(vocab, source, candidates=glove_forms, seed=args.seed,
                                                specials=[vocab.unk])
@@ -120,7 +120,8 @@ def main(argv=None) -> dict:
         model, splits["train"], splits["dev"], optimizers, args, generator, score="root_acc",
         bucket_by=lambda t: t.height,
         describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} node {dev['node_acc']:.2f}",
-        extra={"mode": data_mode, "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+        extra={"mode": data_mode, "vocab_data_words": data_words,
+               "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {

@@ -12,9 +12,10 @@ whitespace-tokenized text. Use text the model was not trained on: SST's
 vocabulary covers every SST split, SICK's every SICK split.
 
 With ``--baseline`` it also reports the coverage of the dataset's own words
-only (the vocabulary without ``--vocab-extra-words``): the first
-``vocab_size - extra`` entries, counted here by rebuilding the dataset
-vocabulary. The last line printed is one JSON object.
+only (the vocabulary without ``--vocab-extra-words``): the vocabulary's first
+entries, as many as the model's metadata says came from the data
+(``vocab_data_words``, recorded by the training examples). The last line
+printed is one JSON object.
 """
 from __future__ import annotations
 
@@ -60,11 +61,13 @@ def main(argv=None) -> dict:
               "all_tokens": coverage(model.vocab, sentences),
               "word_tokens": coverage(model.vocab, sentences, punct=False)}
     if args.baseline:
-        own = "sst" if model.task == "sentiment" else "sick"
-        data_vocab = Vocab.build(text_tokens(own, data_dir), lower=model.vocab.lower, normalize=model.vocab.normalize)
-        if model.vocab.itos[:len(data_vocab)] != data_vocab.itos:
-            raise SystemExit(f"{args.model}'s vocabulary does not start with the {own} vocabulary; no baseline")
-        result["baseline_vocab_size"] = len(data_vocab)
+        size = model.metadata.get("vocab_data_words")
+        if not isinstance(size, int):
+            raise SystemExit(f"{args.model} does not record how many of its words come from its data "
+                             f"(vocab_data_words); no baseline")
+        data_vocab = Vocab.from_itos(model.vocab.itos[:size], unk=model.vocab.unk, lower=model.vocab.lower,
+                                     normalize=model.vocab.normalize)
+        result["baseline_vocab_size"] = size
         result["baseline_all_tokens"] = coverage(data_vocab, sentences)
         result["baseline_word_tokens"] = coverage(data_vocab, sentences, punct=False)
     print(json.dumps(result), flush=True)
