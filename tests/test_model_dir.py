@@ -98,6 +98,14 @@ def test_tree_kind_follows_the_cell_and_can_be_set():
 
 
 # ------------------------------------------------------------------ refusals
+@pytest.fixture
+def saved(tmp_path):
+    """``(model, folder)``: a small sentiment model saved as a model directory."""
+    model, _ = sentiment_model()
+    model.save(tmp_path / "m")
+    return model, tmp_path / "m"
+
+
 class _Exploit:
     """Unpickling this creates a file: the test checks that it never exists."""
 
@@ -116,10 +124,8 @@ def _resum(folder):
 
 
 @pytest.mark.parametrize("resum", [False, True], ids=["sums-unchanged", "sums-updated"])
-def test_a_pickle_in_place_of_the_weights_is_refused_and_never_run(tmp_path, resum):
-    model, _ = sentiment_model()
-    folder = tmp_path / "m"
-    model.save(folder)
+def test_a_pickle_in_place_of_the_weights_is_refused_and_never_run(saved, tmp_path, resum):
+    model, folder = saved
     marker = tmp_path / "pwned"
     payload = pickle.dumps({"state_dict": model.state_dict(), "x": _Exploit(marker)})
     pickle.loads(pickle.dumps(_Exploit(tmp_path / "control")))  # the payload does run when unpickled
@@ -133,10 +139,8 @@ def test_a_pickle_in_place_of_the_weights_is_refused_and_never_run(tmp_path, res
     assert not marker.exists()
 
 
-def test_a_torch_save_file_in_place_of_the_weights_is_refused(tmp_path):
-    model, _ = sentiment_model()
-    folder = tmp_path / "m"
-    model.save(folder)
+def test_a_torch_save_file_in_place_of_the_weights_is_refused(saved):
+    model, folder = saved
     torch.save(model.state_dict(), folder / WEIGHTS_FILE)
     _resum(folder)
     with pytest.raises(ValueError, match="not a safetensors file.*never unpickles"):
@@ -144,10 +148,8 @@ def test_a_torch_save_file_in_place_of_the_weights_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize("name", [WEIGHTS_FILE, "vocab.txt"])
-def test_a_flipped_byte_is_caught(tmp_path, name):
-    model, _ = sentiment_model()
-    folder = tmp_path / "m"
-    model.save(folder)
+def test_a_flipped_byte_is_caught(saved, name):
+    _, folder = saved
     data = bytearray((folder / name).read_bytes())
     data[len(data) // 2] ^= 0x01
     (folder / name).write_bytes(bytes(data))
@@ -156,28 +158,23 @@ def test_a_flipped_byte_is_caught(tmp_path, name):
 
 
 @pytest.mark.parametrize("name", [WEIGHTS_FILE, "vocab.txt", "config.json", SUMS_FILE])
-def test_a_truncated_file_names_the_file(tmp_path, name):
-    model, _ = sentiment_model()
-    folder = tmp_path / "m"
-    model.save(folder)
+def test_a_truncated_file_names_the_file(saved, name):
+    _, folder = saved
     data = (folder / name).read_bytes()
     (folder / name).write_bytes(data[: len(data) // 2])
     with pytest.raises(ValueError, match=name):
         tn.load(folder)
 
 
-def test_a_missing_file_is_named(tmp_path):
-    model, _ = sentiment_model()
-    model.save(tmp_path / "m")
-    (tmp_path / "m" / "vocab.txt").unlink()
+def test_a_missing_file_is_named(saved):
+    _, folder = saved
+    (folder / "vocab.txt").unlink()
     with pytest.raises(FileNotFoundError, match="vocab.txt is missing"):
-        tn.load(tmp_path / "m")
+        tn.load(folder)
 
 
-def test_shapes_are_checked_against_the_config(tmp_path):
-    model, _ = sentiment_model()
-    folder = tmp_path / "m"
-    model.save(folder)
+def test_shapes_are_checked_against_the_config(saved):
+    model, folder = saved
     config = json.loads((folder / "config.json").read_text())
     config["model"]["hidden_size"] = 7
     (folder / "config.json").write_text(json.dumps(config))
@@ -195,10 +192,8 @@ def test_shapes_are_checked_against_the_config(tmp_path):
         tn.load(folder)
 
 
-def test_foreign_and_future_configs(tmp_path):
-    model, _ = sentiment_model()
-    folder = tmp_path / "m"
-    model.save(folder)
+def test_foreign_and_future_configs(saved):
+    _, folder = saved
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "format_version": 99}))
     with pytest.raises(ValueError, match="newer"):
@@ -208,23 +203,19 @@ def test_foreign_and_future_configs(tmp_path):
         tn.load(folder)
 
 
-def test_nan_weights_are_refused(tmp_path):
-    model, _ = sentiment_model()
+def test_nan_weights_are_refused(saved):
+    model, folder = saved
     state = dict(model.state_dict())
     state["classifier.linear.bias"] = torch.full_like(state["classifier.linear.bias"], float("nan"))
-    config = json.loads("{}")
-    model.save(tmp_path / "m")
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    config = json.loads((folder / "config.json").read_text())
     config.pop("format"), config.pop("format_version")
-    write_model_dir(tmp_path / "m", config, state, model.vocab.itos)
+    write_model_dir(folder, config, state, model.vocab.itos)  # sums of the NaN weights: only the check stops it
     with pytest.raises(ValueError, match="NaN"):
-        tn.load(tmp_path / "m")
+        tn.load(folder)
 
 
-def test_save_replaces_a_directory_whole(tmp_path):
-    model, _ = sentiment_model()
-    folder = tmp_path / "m"
-    model.save(folder)
+def test_save_replaces_a_directory_whole(saved):
+    model, folder = saved
     (folder / "stale.txt").write_text("old")
     model.save(folder)
     assert not (folder / "stale.txt").exists()
@@ -238,7 +229,7 @@ def test_unknown_names_and_paths():
         tn.load("./nowhere/model")
 
 
-def test_a_device_this_machine_lacks_is_refused_first(tmp_path):
+def test_a_device_this_machine_lacks_is_refused_first():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
     from treenets.device import DeviceError

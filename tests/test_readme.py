@@ -64,3 +64,31 @@ def test_pyg_example_runs():
     assert torch.allclose(children[batch.roots[1]], h[8])  # "barks" has one child, "dog"
     # the PyG Data is the second tree of the usage example: the same states
     assert torch.allclose(namespace["h_dog"], h[7:10], atol=1e-6)
+
+
+def test_pretrained_three_lines_run(stanza_dir, tmp_path, monkeypatch):
+    """The README's three lines of Python: load sst2, predict, one result per sentence."""
+    pytest.importorskip("stanza", reason="stanza is not installed")
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    code = next(b for b in blocks if 'treenets.load("sst2")' in b)
+    assert len(code.strip().splitlines()) == 3
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    results = namespace["results"]
+    assert [r.input for r in results] == [0, 1, 1]
+    assert all(r.label in ("negative", "positive") for r in results)
+    similarity = next(b for b in blocks if ".similarity(" in b)
+    score = eval(compile(similarity.split("#")[0].strip(), str(README), "eval"), namespace)
+    assert 4.0 < score <= 5.0
+
+
+def test_raw_text_example_runs(stanza_dir, tmp_path, monkeypatch):
+    pytest.importorskip("stanza", reason="stanza is not installed")
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    code = next(b for b in blocks if "parse_and_encode(" in b)
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    results = namespace["results"]
+    assert len(results) == 2 and results[0].node_states.shape == (9, 150) and results[0].encoder == "sst5"

@@ -119,6 +119,7 @@ def _tree_group(item: LabelledTree, colors: Mapping[str, str], top: float) -> Tu
                                                 "style": f"{_FONT};font-size:13px;font-weight:bold"})
         caption.text = item.caption
         offset = _CAPTION
+        width = max(width, 7.5 * len(item.caption))  # bold 13px characters
     body = ET.SubElement(group, "g", {"transform": f"translate(0,{offset:g})"})
     edges = ET.SubElement(body, "g", {"class": "edges", "stroke": "#888", "stroke-width": "1"})
     for node, parent in enumerate(tree.parents):

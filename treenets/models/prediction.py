@@ -107,7 +107,9 @@ def iter_sentences(model, inputs: Any, *, parser=None, cache=True, chunk_size: i
             else:
                 raise TypeError(f"input {index} is a {type(item).__name__}; expected a string or a treenets.Tree")
         if raw:
-            use = parser if parser is not None else model.parser()
+            if parser is None:  # the model's own parser, on the model's GPU if it is on one
+                parser = model.parser(str(model.device) if model.device.type == "cuda" else None)
+            use = parser
             parsed = parse_sentences([chunk[k] for k in raw], use, cache)
             for k, sentences in zip(raw, parsed):
                 per_input[k] = [(s.text if s.text is not None else " ".join(s.words), s.tree(kind))
