@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_usage_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    code = blocks[0]
+    code = next(b for b in blocks if "loss.backward()" in b)
     assert "TreeBatch.from_trees" in code and "loss.backward()" in code
     if importlib.util.find_spec("dgl") is None:
         code = code.replace("g = batch.to_dgl()", "pass  # DGL not installed")
@@ -24,7 +24,7 @@ def test_usage_example_runs():
 def run_after_usage(marker: str) -> dict:
     """Run the usage example (without its DGL line), then the block containing ``marker``; their namespace."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
+    usage = next(b for b in blocks if "loss.backward()" in b).replace("g = batch.to_dgl()", "pass")
     block = next(b for b in blocks if marker in b)
     namespace = {}
     exec(compile(usage, str(README), "exec"), namespace)
@@ -40,7 +40,7 @@ def test_bucket_sampler_example_runs():
 
 def test_models_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
+    usage = next(b for b in blocks if "loss.backward()" in b).replace("g = batch.to_dgl()", "pass")
     models_block = next(b for b in blocks if "SentimentModel" in b)
     assert "train_epoch" in models_block and "predict_batch" in models_block
     namespace = {}
