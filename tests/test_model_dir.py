@@ -257,3 +257,17 @@ def test_pretrained_models_load(name, task, labels, tree):
     assert meta["name"] == name and isinstance(meta["seed"], int) and "dev" in meta and "test" in meta
     assert meta["command"].startswith("python examples/train_")
     assert model.vocab.lower and model.vocab.normalize == "ptb" and len(model.vocab) > 30000
+
+
+def test_nothing_unpickles_a_users_file():
+    """No code path calls torch.load without weights_only=True, nor pickle.load."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for folder in ("treenets", "examples", "benchmarks"):
+        for path in (root / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            for call in re.finditer(r"torch\.load\(([^()]|\([^()]*\))*\)", text):
+                assert "weights_only=True" in call.group(0), f"{path}: {call.group(0)}"
+            assert not re.search(r"\bpickle\.loads?\(", text), path
