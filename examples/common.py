@@ -19,8 +19,10 @@ import torch
 
 from treenets.atomic import atomic_write
 from treenets.data import DATA_DIR_HELP, default_data_dir
-from treenets.models import TaskModel, load_checkpoint, save_checkpoint
+from treenets.formats import read_vectors
+from treenets.models import TaskModel, load, save_checkpoint
 from treenets.training import minibatches, seed_everything, train_epoch
+from treenets.vocab import Vocab
 
 def add_data_dir_argument(parser: argparse.ArgumentParser, holds: str) -> None:
     """``--data-dir``; ``holds`` says what the folder must contain (e.g. ``"sst/ and embeddings/"``)."""
@@ -60,6 +62,38 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, out: str, items: 
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def add_vocab_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--vocab-extra-words``: a vocabulary for everyday English, not only the dataset's words."""
+    parser.add_argument("--vocab-extra-words", type=int, default=0, metavar="N",
+                        help="also put the N most frequent words of the vector file (its first N lines: GloVe "
+                             "lists words by frequency) in the vocabulary, with their vectors, so that the model "
+                             "knows words its dataset lacks (the shipped models use this)")
+
+
+def build_vocab(sentences, emb_path: Path, extra_words: int, **options):
+    """The dataset's vocabulary (every split, as in the paper's code), extended with the
+    ``extra_words`` most frequent words of the vector file.
+
+    Returns:
+        ``(vocab, source, data_words)``: the :class:`~treenets.Vocab`, what
+        :func:`treenets.embeddings.build_embedding_matrix` should read the
+        vectors from (the file, or the vectors already read for the extension),
+        and how many entries come from the data (they come first).
+    """
+    vocab = Vocab.build(sentences, **options)
+    if extra_words < 0:
+        raise ValueError(f"--vocab-extra-words must be >= 0, got {extra_words}")
+    if not extra_words:
+        return vocab, emb_path, len(vocab)
+    vectors = read_vectors(emb_path)
+    before = len(vocab)
+    for word in vectors.words[:extra_words]:
+        vocab.add(word)
+    log(f"vocabulary: {before} words from the data + {len(vocab) - before} of the {extra_words} most frequent "
+        f"words of {emb_path.name} = {len(vocab)}")
+    return vocab, vectors, before
+
+
 def log(msg: str) -> None:
     """Progress messages go to stderr, so stdout ends with the result's JSON line."""
     print(msg, file=sys.stderr, flush=True)
@@ -88,20 +122,22 @@ def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizer
                      args, generator: torch.Generator, *, score: str, describe: Callable[[float, Dict], str],
                      bucket_by: Optional[Callable] = None, extra: Optional[Dict] = None) -> Dict:
     """``--epochs`` epochs of :func:`treenets.training.train_epoch`, each scored on ``dev``;
-    the model with the best dev ``score`` is saved to ``OUT/best.pt``.
+    the model with the best dev ``score`` is saved as a model directory, ``OUT/best/``
+    (:func:`treenets.load` reads it), and as a one-file checkpoint, ``OUT/best.pt``.
 
     Args:
         describe: the log line's text for one epoch from ``(train loss, dev metrics)``.
         bucket_by: with ``--bucket-by-height``, the height of an example.
-        extra: plain data stored in the checkpoint with the epoch and dev metrics
-            (``args``: the run's options, see :func:`plain_args`).
+        extra: plain data stored with the model (in ``config.json``'s metadata
+            and the checkpoint) with the epoch and dev metrics (``args``: the
+            run's options, see :func:`plain_args`).
 
     Returns:
-        ``{"score": best dev score, "epoch": its epoch, "path": the checkpoint,
-        "train_seconds": ...}``.
+        ``{"score": best dev score, "epoch": its epoch, "path": the model directory,
+        "checkpoint": the .pt file, "train_seconds": ...}``.
     """
     args.out.mkdir(parents=True, exist_ok=True)
-    best = {"score": None, "epoch": 0, "path": args.out / "best.pt"}
+    best = {"score": None, "epoch": 0, "path": args.out / "best", "checkpoint": args.out / "best.pt"}
     n_batches = -(-len(train) // args.batch_size)
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
@@ -112,15 +148,15 @@ def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizer
         log(f"epoch {epoch}: {describe(loss, metrics)} ({time.perf_counter() - start:.0f}s)")
         if best["score"] is None or metrics[score] > best["score"]:  # the first epoch is always kept
             best.update(score=metrics[score], epoch=epoch)
-            save_checkpoint(best["path"], model, epoch=epoch, dev=metrics, **(extra or {}))
+            model.save(best["path"], metadata={"epoch": epoch, "dev": metrics, **(extra or {})})
+            save_checkpoint(best["checkpoint"], model, epoch=epoch, dev=metrics, **(extra or {}))
     best["train_seconds"] = time.perf_counter() - start
     return best
 
 
 def load_best(best: Dict, device) -> TaskModel:
-    """The model saved by :func:`train_and_select`, on ``device``."""
-    model, _ = load_checkpoint(best["path"], map_location=device)
-    return model
+    """The model saved by :func:`train_and_select` (``OUT/best/``), on ``device``, in eval mode."""
+    return load(best["path"], device=device)
 
 
 def finish_run(out: Path, result: dict) -> dict:

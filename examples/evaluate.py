@@ -1,10 +1,12 @@
 #!/usr/bin/env python
-"""Score a checkpoint saved by train_sst.py or train_sick.py on any split.
+"""Score a model saved by train_sst.py or train_sick.py, or a pretrained one, on any split.
 
-    python examples/evaluate.py runs/sst/best.pt --split test
-    python examples/evaluate.py runs/sick/best.pt --split dev --data-dir DIR
+    python examples/evaluate.py runs/sst/best --split test
+    python examples/evaluate.py runs/sick/best --split dev --data-dir DIR
+    python examples/evaluate.py sst5 --split dev
 
-SST checkpoints report root and all-node accuracy (in the label mode they were
+The model is a model directory (``OUT/best/``), a pretrained name (``sst5``,
+``sst2``, ``sick``) or a one-file checkpoint (``OUT/best.pt``). SST models report root and all-node accuracy (in the label mode they were
 trained in); SICK checkpoints report Pearson r, Spearman rho and MSE. Each is
 scored on the kind of trees it was trained on: a checkpoint trained with
 ``--parsed-dir`` reads that folder again (or give ``--parsed-dir`` here). The
@@ -19,12 +21,13 @@ from pathlib import Path
 from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, resolve_data_dir
 from treenets.data import load_sick, load_sst
 from treenets.data.parsed import load_parsed_sick, load_parsed_sst
-from treenets.models import load_checkpoint
+from treenets.models import load, load_checkpoint
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", type=Path)
+    p.add_argument("model", help="a model directory (OUT/best), a pretrained name (sst5, sst2, sick) or a .pt "
+                                  "checkpoint")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     add_data_dir_argument(p, "sst/ or sick/")
     p.add_argument("--limit", type=int, default=None, help="score only the first N examples")
@@ -35,7 +38,11 @@ def main(argv=None) -> dict:
     args = p.parse_args(argv)
 
     device = apply_device_arguments(args)
-    model, extra = load_checkpoint(args.checkpoint, map_location=device)
+    if Path(args.model).is_file():
+        model, extra = load_checkpoint(args.model, map_location=device)
+    else:
+        model = load(args.model, device=device)
+        extra = model.metadata
     data_dir = resolve_data_dir(args)
     parsed_dir = args.parsed_dir or (extra.get("args") or {}).get("parsed_dir")
     if model.task == "sentiment":
@@ -53,7 +60,7 @@ def main(argv=None) -> dict:
             items = load_sick(data_dir / "sick", args.split)[:args.limit]
         metrics = model.evaluate(items)
         result = {"task": "sick"}
-    result.update(split=args.split, checkpoint=str(args.checkpoint), **{k: round(v, 4) for k, v in metrics.items()})
+    result.update(split=args.split, model=str(args.model), **{k: round(v, 4) for k, v in metrics.items()})
     print(json.dumps(result), flush=True)
     return result
 

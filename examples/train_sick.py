@@ -28,10 +28,9 @@ from pathlib import Path
 import torch
 
 from common import (
-    add_data_dir_argument, add_training_arguments, finish_run, load_best, log, plain_args, resolve_data_dir,
-    start_run, train_and_select,
+    add_data_dir_argument, add_training_arguments, add_vocab_arguments, build_vocab, finish_run, load_best, log,
+    plain_args, resolve_data_dir, start_run, train_and_select,
 )
-from treenets import Vocab
 from treenets.data import load_sick
 from treenets.data.parsed import load_parsed_sick
 from treenets.embeddings import build_embedding_matrix
@@ -43,6 +42,8 @@ def parse_args(argv=None):
     add_data_dir_argument(p, "sick/ and embeddings/")
     p.add_argument("--embeddings", type=Path, default=None,
                    help="GloVe/word2vec text file (default: DATA_DIR/embeddings/glove.840B.300d.sick.txt)")
+    p.add_argument("--lowercase", choices=["auto", "yes", "no"], default="auto",
+                   help="lowercase words before lookup; auto = yes for uncased GloVe (6B)")
     p.add_argument("--parsed-dir", type=Path, default=None,
                    help="use the constituency trees in DIR/sick/{split}/{a,b}.ctree (from "
                         "examples/prepare_parses.py) instead of the given dependency parses")
@@ -52,6 +53,7 @@ def parse_args(argv=None):
     p.add_argument("--hidden", type=int, default=150)
     p.add_argument("--sim-hidden", type=int, default=50)
     p.add_argument("--tune-embeddings", action="store_true", help="train the word vectors (the paper freezes them)")
+    add_vocab_arguments(p)
     add_training_arguments(p, out="runs/sick", items="pairs")
     return p.parse_args(argv)
 
@@ -60,6 +62,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     data_dir = resolve_data_dir(args)
     emb_path = args.embeddings or data_dir / "embeddings" / "glove.840B.300d.sick.txt"
+    lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in emb_path.name)
     device, generator = start_run(args)
 
     constituency = args.parsed_dir is not None
@@ -76,8 +79,10 @@ def main(argv=None) -> dict:
     log(" ".join(f"{s}: {len(p)} pairs" for s, p in splits.items())
         + f" ({'constituency' if constituency else 'dependency'} trees)")
 
-    vocab = Vocab.build(t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b))
-    vectors, coverage = build_embedding_matrix(vocab, emb_path, seed=args.seed, specials=[vocab.unk])
+    # every split's words, as in the paper's code; PTB escapes undone on the way in (see train_sst.py)
+    vocab, source, data_words = build_vocab((t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)), emb_path,
+                                args.vocab_extra_words, lower=lower, normalize="ptb")
+    vectors, coverage = build_embedding_matrix(vocab, source, seed=args.seed, specials=[vocab.unk])
     log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
         f"({100 * coverage.type_coverage:.1f}%)")
 
@@ -85,7 +90,8 @@ def main(argv=None) -> dict:
                              # constituency trees carry words at the leaves only
                              cell_options={"output_gate": args.output_gate,
                                            **({"leaf_input_only": True} if constituency else {})},
-                             freeze_embeddings=not args.tune_embeddings)
+                             freeze_embeddings=not args.tune_embeddings,
+                             tree="constituency" if constituency else "dependency", binarize="right")
     model.load_embeddings(vectors)
     model.to(device)
     params = model.model_parameters() + (model.embedding_parameters() if args.tune_embeddings else [])
@@ -96,7 +102,7 @@ def main(argv=None) -> dict:
         bucket_by=lambda p: max(p.a.height, p.b.height),
         describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} rho {dev['spearman']:.4f} "
                                     f"mse {dev['mse']:.4f}"),
-        extra={"args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+        extra={"vocab_data_words": data_words, "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {
@@ -107,7 +113,8 @@ def main(argv=None) -> dict:
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
         "test_pairs": test["pairs"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
         "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
-        "checkpoint": str(best["path"]),
+        "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words,
+        "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
     }
     return finish_run(args.out, result)
 

@@ -30,10 +30,9 @@ from pathlib import Path
 import torch
 
 from common import (
-    add_data_dir_argument, add_training_arguments, resolve_data_dir, finish_run, load_best, log, plain_args,
-    start_run, train_and_select,
+    add_data_dir_argument, add_training_arguments, add_vocab_arguments, build_vocab, resolve_data_dir, finish_run,
+    load_best, log, plain_args, start_run, train_and_select,
 )
-from treenets import Vocab
 from treenets.data import glove_forms, load_sst
 from treenets.data.parsed import load_parsed_sst
 from treenets.embeddings import build_embedding_matrix
@@ -63,6 +62,7 @@ def parse_args(argv=None):
     p.add_argument("--leaf", choices=["lstm", "linear"], default="lstm",
                    help="nary cell's leaves: 'lstm' follows the equations (c = i*u); 'linear' is the "
                         "paper code's leaf module (c = W x + b)")
+    add_vocab_arguments(p)
     add_training_arguments(p, out="runs/sst", items="trees")
     return p.parse_args(argv)
 
@@ -91,9 +91,12 @@ def main(argv=None) -> dict:
         + f" ({args.mode}, {'dependency' if dependency else 'constituency'} trees)")
 
     # The vocabulary covers every split, as in the paper's code; unseen words
-    # keep their random U(-0.05, 0.05) vectors.
-    vocab = Vocab.build((t.words for trees in splits.values() for t in trees), lower=lower)
-    vectors, coverage = build_embedding_matrix(vocab, emb_path, candidates=glove_forms, seed=args.seed,
+    # keep their random U(-0.05, 0.05) vectors. PTB escapes are undone on the
+    # way in (-LRB- -> "(", `` and '' -> "), so raw text parsed by stanza,
+    # which writes ( and ", meets the same entries.
+    vocab, source, data_words = build_vocab((t.words for trees in splits.values() for t in trees), emb_path,
+                                args.vocab_extra_words, lower=lower, normalize="ptb")
+    vectors, coverage = build_embedding_matrix(vocab, source, candidates=glove_forms, seed=args.seed,
                                                specials=[vocab.unk])
     log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
         f"({100 * coverage.type_coverage:.1f}%)")
@@ -104,7 +107,8 @@ def main(argv=None) -> dict:
                            cell_options={"leaf_input_only": not dependency,
                                          **({"leaf": args.leaf} if args.cell == "nary" else {})},
                            dropout=args.dropout,
-                           freeze_embeddings=args.emb_lr == 0, masked_classes=masked)
+                           freeze_embeddings=args.emb_lr == 0, masked_classes=masked,
+                           tree="dependency" if dependency else "constituency", binarize="right")
     model.load_embeddings(vectors)
     model.to(device)
     # the paper: AdaGrad on the model, plain SGD on the word vectors
@@ -116,7 +120,8 @@ def main(argv=None) -> dict:
         model, splits["train"], splits["dev"], optimizers, args, generator, score="root_acc",
         bucket_by=lambda t: t.height,
         describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} node {dev['node_acc']:.2f}",
-        extra={"mode": data_mode, "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+        extra={"mode": data_mode, "vocab_data_words": data_words,
+               "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {
@@ -128,7 +133,8 @@ def main(argv=None) -> dict:
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
         "test_trees": test["roots"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
         "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
-        "checkpoint": str(best["path"]),
+        "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words,
+        "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
     }
     return finish_run(args.out, result)
 

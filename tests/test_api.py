@@ -26,13 +26,13 @@ def test_one_result_per_sentence(parsers_, tmp_path, kind):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         results = tn.parse_and_encode(["The movie was great. I loved it!", "Bad."], tree=kind,
-                                      parser=parsers_[kind], cache=tmp_path)
+                                      encoder="untrained", parser=parsers_[kind], cache=tmp_path)
     assert len(results) == 3
     for r in results:
         assert r.node_states.shape == (len(r.tree), 150)
         assert r.root.shape == (150,)
         torch.testing.assert_close(r.root, r.node_states[r.tree.root])
-        assert r.trained is False
+        assert r.trained is False and r.encoder == "untrained"
     if kind == "dependency":
         assert results[0].tree.words == ["The", "movie", "was", "great", "."]
         assert all(t is not None for t in results[0].tree.tokens)
@@ -44,7 +44,8 @@ def test_one_result_per_sentence(parsers_, tmp_path, kind):
 def test_states_match_running_the_encoder_directly(parsers_, tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = tn.parse_and_encode("A dog runs in the park.", parser=parsers_["dependency"], cache=tmp_path)
+        results = tn.parse_and_encode("A dog runs in the park.", encoder="untrained", parser=parsers_["dependency"],
+                                      cache=tmp_path)
     encoder, vocab = api.default_encoder("dependency")
     h, _ = encoder(tn.TreeBatch.from_trees([results[0].tree], vocab))
     torch.testing.assert_close(results[0].node_states, h.detach())
@@ -92,7 +93,8 @@ def test_long_input(parsers_, tmp_path):
     text = " ".join(["The quick brown fox jumps over the lazy dog."] * 40)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = tn.parse_and_encode(text, parser=parsers_["dependency"], cache=tmp_path, batch_size=7)
+        results = tn.parse_and_encode(text, encoder="untrained", parser=parsers_["dependency"], cache=tmp_path,
+                                      batch_size=7)
     assert len(results) == 40
     assert all(r.tree.words[:2] == ["The", "quick"] for r in results)
     torch.testing.assert_close(results[0].node_states, results[-1].node_states)
@@ -117,6 +119,30 @@ def test_trained_encoder_and_conversions(parsers_, tmp_path):
     torch.testing.assert_close(from_model[0].node_states, results[0].node_states)
 
 
+def test_the_default_encoder_is_the_trained_sst5_model(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning: the default is trained
+        results = tn.parse_and_encode("The movie was great. I loved it!", cache=tmp_path)
+    assert len(results) == 2 and all(r.trained and r.encoder == "sst5" for r in results)
+    sst5 = tn.load("sst5")
+    assert results[0].node_states.shape == (len(results[0].tree), sst5.config["hidden_size"])
+    assert results[0].tree.max_children == 2  # the model's own parser: binarized constituency trees
+    h, _ = sst5.encoder(sst5.batch([results[0].tree]))
+    torch.testing.assert_close(results[0].node_states, h.detach())
+    with pytest.raises(ValueError, match="reads constituency trees, not dependency"):
+        tn.parse_and_encode("Dogs bark.", tree="dependency", cache=tmp_path)
+    sick = tn.parse_and_encode("Dogs bark.", encoder="sick", cache=tmp_path)
+    assert sick[0].encoder == "sick" and sick[0].tree.tokens == ["Dogs", "bark", "."]
+
+
+def test_a_model_directory_as_encoder(tmp_path, parsers_):
+    trees = api.parse(["A man is playing a guitar."], "dependency", parsers_["dependency"], cache=tmp_path)[0]
+    model = tn.RelatednessModel(tn.Vocab.build(t.words for t in trees), 6, 5, 4)
+    model.save(tmp_path / "model")
+    results = tn.parse_and_encode("A man is playing a guitar.", encoder=tmp_path / "model", cache=tmp_path)
+    assert results[0].encoder == str(tmp_path / "model") and results[0].node_states.shape[1] == 5
+
+
 def test_bad_arguments():
     with pytest.raises(ValueError, match="tree must be one of"):
         tn.parse_and_encode("x", tree="semantic")
@@ -136,7 +162,8 @@ def test_result_converts_to_a_dgl_graph(parsers_, tmp_path):
     pytest.importorskip("dgl", reason="DGL is an optional extra (pip install 'treenets[dgl]')")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        result = tn.parse_and_encode("Dogs bark at night.", parser=parsers_["dependency"], cache=tmp_path)[0]
+        result = tn.parse_and_encode("Dogs bark at night.", encoder="untrained", parser=parsers_["dependency"],
+                                     cache=tmp_path)[0]
     g = result.to_dgl()
     assert g.num_nodes() == len(result.tree) and g.num_edges() == len(result.tree) - 1
     torch.testing.assert_close(g.ndata["h"], result.node_states)

@@ -24,7 +24,7 @@ def test_train_sst_then_evaluate(data_dir, tmp_path, capsys, mode, cell, extra):
     assert printed["mode"] == mode and printed["cell"] == cell and printed["test_trees"] == 12
     assert printed["bucket_by_height"] == bool(extra)
     assert 0 <= printed["test_root_acc"] <= 100 and (out / "best.pt").is_file()
-    again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
+    again = load("evaluate").main([str(out / "best"), "--data-dir", str(data_dir), "--split", "test",
                                    "--limit", "12"])
     assert again["root_acc"] == pytest.approx(printed["test_root_acc"], abs=0.01)
 
@@ -37,9 +37,58 @@ def test_train_sick_then_evaluate(data_dir, tmp_path, capsys):
     assert last_json(capsys) == result
     assert result["bucket_by_height"]
     assert set(result) >= {"test_pearson", "test_spearman", "test_mse"} and result["test_pairs"] == 20
-    again = load("evaluate").main([str(out / "best.pt"), "--data-dir", str(data_dir), "--split", "test",
+    again = load("evaluate").main([str(out / "best"), "--data-dir", str(data_dir), "--split", "test",
                                    "--limit", "20"])
     assert again["pearson"] == pytest.approx(result["test_pearson"], abs=1e-4)
+
+
+def test_vocab_extra_words_then_export_and_coverage(data_dir, tmp_path, capsys):
+    """--vocab-extra-words adds the vector file's most frequent words; export_pretrained picks the best dev run
+    and writes a float16 model directory whose recorded scores are its own; vocab_coverage measures it."""
+    import treenets as tn
+
+    emb = data_dir / "embeddings" / "glove.6B.50d.100k.txt"
+    runs = tmp_path / "runs"
+    load("run_seeds").main(["--seeds", "1", "2", "--jobs", "1", "--out", str(runs), "--",
+                            str(EXAMPLES / "train_sick.py"), "--data-dir", str(data_dir), "--limit", "10",
+                            "--epochs", "1", "--hidden", "4", "--sim-hidden", "3", "--embeddings", str(emb),
+                            "--vocab-extra-words", "500"])
+    capsys.readouterr()
+    model = tn.load(runs / "seed1" / "best")
+    assert model.vocab.lower and model.vocab.normalize == "ptb" and "however" in model.vocab
+    assert 500 < len(model.vocab) < 500 + 200
+    exported = load("export_pretrained").main([str(runs), "--name", "mini", "--out", str(tmp_path / "pre"),
+                                               "--data-dir", str(data_dir), "--limit", "20"])
+    results = [json.loads(line) for line in (runs / "results.jsonl").read_text().splitlines()]
+    best = max(results, key=lambda r: (r["dev_pearson"], -r["seed"]))
+    assert exported["seed"] == best["seed"] and last_json(capsys) == exported
+    shipped = tn.load(tmp_path / "pre" / "mini")
+    meta = shipped.metadata
+    assert meta["seed"] == best["seed"] and meta["test"]["pairs"] == 20 and meta["embedding_dtype"] == "float16"
+    assert meta["command"].startswith("python ") and f"--seed {best['seed']}" in meta["command"]
+    assert "$TREENETS_DATA_DIR" in meta["command"] and str(data_dir) not in json.dumps(meta)
+    again = load("evaluate").main([str(tmp_path / "pre" / "mini"), "--data-dir", str(data_dir), "--limit", "20"])
+    assert again["pearson"] == pytest.approx(meta["test"]["pearson"], abs=1e-4)
+    coverage = load("vocab_coverage").main([str(tmp_path / "pre" / "mini"), "--text", "sst", "--baseline",
+                                            "--data-dir", str(data_dir)])
+    assert coverage["all_tokens"]["tokens"] > 200000
+    assert coverage["all_tokens"]["share"] > coverage["baseline_all_tokens"]["share"]
+
+
+def test_raw_text_accuracy(data_dir, stanza_dir, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("stanza", reason="stanza is not installed")
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    sst = load("raw_text_accuracy").main(["--model", "sst2", "--limit", "4", "--data-dir", str(data_dir)])
+    assert sst["sentences"] == 4 and 0 <= sst["raw_text_root_acc"] <= 100 and 0 <= sst["same_words"] <= 100
+    assert last_json(capsys) == sst
+    sick = load("raw_text_accuracy").main(["--model", "sick", "--limit", "5", "--data-dir", str(data_dir)])
+    assert sick["pairs"] == 5 and -1 <= sick["raw_text_pearson"] <= 1
+
+
+def test_detokenize_undoes_ptb_escapes():
+    detok = load("raw_text_accuracy").detokenize
+    assert detok(["-LRB-", "Good", "-RRB-", "film", ",", "is", "n't", "it", "?"]) == "(Good) film, isn't it?"
+    assert detok(["``", "Great", "''", "acting", "."]) == '"Great" acting.'
 
 
 def test_run_seeds_aggregates(data_dir, tmp_path, capsys):

@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_usage_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    code = blocks[0]
+    code = next(b for b in blocks if "loss.backward()" in b)
     assert "TreeBatch.from_trees" in code and "loss.backward()" in code
     if importlib.util.find_spec("dgl") is None:
         code = code.replace("g = batch.to_dgl()", "pass  # DGL not installed")
@@ -24,7 +24,7 @@ def test_usage_example_runs():
 def run_after_usage(marker: str) -> dict:
     """Run the usage example (without its DGL line), then the block containing ``marker``; their namespace."""
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
+    usage = next(b for b in blocks if "loss.backward()" in b).replace("g = batch.to_dgl()", "pass")
     block = next(b for b in blocks if marker in b)
     namespace = {}
     exec(compile(usage, str(README), "exec"), namespace)
@@ -40,7 +40,7 @@ def test_bucket_sampler_example_runs():
 
 def test_models_example_runs():
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
-    usage = blocks[0].replace("g = batch.to_dgl()", "pass")
+    usage = next(b for b in blocks if "loss.backward()" in b).replace("g = batch.to_dgl()", "pass")
     models_block = next(b for b in blocks if "SentimentModel" in b)
     assert "train_epoch" in models_block and "predict_batch" in models_block
     namespace = {}
@@ -64,3 +64,31 @@ def test_pyg_example_runs():
     assert torch.allclose(children[batch.roots[1]], h[8])  # "barks" has one child, "dog"
     # the PyG Data is the second tree of the usage example: the same states
     assert torch.allclose(namespace["h_dog"], h[7:10], atol=1e-6)
+
+
+def test_pretrained_three_lines_run(stanza_dir, tmp_path, monkeypatch):
+    """The README's three lines of Python: load sst2, predict, one result per sentence."""
+    pytest.importorskip("stanza", reason="stanza is not installed")
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    code = next(b for b in blocks if 'treenets.load("sst2")' in b)
+    assert len(code.strip().splitlines()) == 3
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    results = namespace["results"]
+    assert [r.input for r in results] == [0, 1, 1]
+    assert all(r.label in ("negative", "positive") for r in results)
+    similarity = next(b for b in blocks if ".similarity(" in b)
+    score = eval(compile(similarity.split("#")[0].strip(), str(README), "eval"), namespace)
+    assert 4.0 < score <= 5.0
+
+
+def test_raw_text_example_runs(stanza_dir, tmp_path, monkeypatch):
+    pytest.importorskip("stanza", reason="stanza is not installed")
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    code = next(b for b in blocks if "parse_and_encode(" in b)
+    namespace = {}
+    exec(compile(code, str(README), "exec"), namespace)
+    results = namespace["results"]
+    assert len(results) == 2 and results[0].node_states.shape == (9, 150) and results[0].encoder == "sst5"

@@ -10,7 +10,7 @@ from .contextual import ContextualEmbedding
 from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
 from .parsers import ParsedSentence, Parser
-from .models import RelatednessModel, SentimentModel, load_checkpoint, save_checkpoint
+from .models import RelatednessModel, SentimentModel, known_models, load, load_checkpoint, save_checkpoint
 from .propagation import propagate
 from .sampler import HeightBucketSampler
 from .tree import Tree
@@ -22,7 +22,7 @@ __all__ = [
     "Tree", "TreeBatch", "Vocab", "default_label", "propagate",
     "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM",
     "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
-    "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint",
+    "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint", "load", "known_models",
     "parse_and_encode", "parse", "EncodedSentence", "HeightBucketSampler",
     "Parser", "ParsedSentence", "formats", "parsers",
     "ContextualEmbedding",

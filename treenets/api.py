@@ -5,17 +5,21 @@ The pipeline is text -> parser (stanza) -> :class:`Tree` -> :class:`TreeBatch`
 and the parser's configuration, so encoding the same text again (with another
 encoder, say) does not parse it again.
 
-**The default encoder is not trained.** With ``encoder=None`` you get
-:func:`default_encoder`: a Tree-LSTM with hashed 50-d word embeddings and
-hidden size 150, initialised from seed 0, identical on every machine. Its
-states are deterministic features of the tree and the words, useful for
-plumbing and tests, not for meaning. Each result says so (``trained=False``)
-and a warning is issued once. Pass a checkpoint path (from
-``examples/train_sst.py`` or ``examples/train_sick.py``) or your own
-``TreeEncoder`` + vocabulary for trained states.
+**The default encoder is trained**: the Tree-LSTM of the pretrained ``sst5``
+model (:func:`treenets.load`), with its vocabulary and its parser settings
+(binarized constituency trees). Each result names the model it came from
+(``result.encoder``). Pass ``encoder=`` a pretrained name, a model directory
+(``examples/train_*.py`` write ``OUT/best/``), a model, or a ``TreeEncoder``
+with its vocabulary. ``encoder="untrained"`` gives :func:`default_encoder`: a
+Tree-LSTM with hashed 50-d word embeddings and hidden size 150, initialised
+from seed 0, identical on every machine; its states are deterministic
+features of the tree and the words, useful for plumbing and tests, not for
+meaning (each result says ``trained=False`` and a warning is issued once).
 """
 from __future__ import annotations
 
+import logging
+import os
 import warnings
 import zlib
 from dataclasses import dataclass
@@ -34,7 +38,14 @@ from .tree import Tree
 Tensor = torch.Tensor
 
 __all__ = ["parse_and_encode", "parse", "parse_sentences", "default_parser", "EncodedSentence", "HashingVocab",
-           "default_encoder"]
+           "default_encoder", "DEFAULT_ENCODER", "UNTRAINED"]
+
+logger = logging.getLogger("treenets")
+
+#: The encoder ``parse_and_encode`` uses unless told otherwise: the pretrained sst5 model's.
+DEFAULT_ENCODER = "sst5"
+#: The name that asks for the untrained, seeded encoder.
+UNTRAINED = "untrained"
 
 
 class HashingVocab(Mapping[str, int]):
@@ -88,7 +99,9 @@ class EncodedSentence:
             in the tree's node order.
         memory: ``[n_nodes, hidden]`` the memory cells ``c``.
         root: ``[hidden]`` the root's hidden state.
-        trained: ``False`` when the states come from the untrained default encoder.
+        trained: ``False`` when the states come from the untrained encoder.
+        encoder: the encoder that made them: a pretrained name (``"sst5"``),
+            a model directory, ``"untrained"``, or the class of one passed in.
     """
 
     tree: Tree
@@ -96,6 +109,7 @@ class EncodedSentence:
     memory: Tensor
     root: Tensor
     trained: bool = True
+    encoder: str = ""
 
     def to_batch(self, vocab: Optional[Mapping[str, int]] = None) -> TreeBatch:
         """This sentence as a one-tree :class:`TreeBatch`, with ``h`` in ``node_data['h']``."""
@@ -215,77 +229,114 @@ def parse(texts: Sequence[str], tree: str = "dependency", parser: Optional[Parse
 
 # ----------------------------------------------------------------- encoding
 _warned_untrained = False
+_PRETRAINED: Dict[str, object] = {}
 
 
-def _resolve_encoder(encoder, vocab, tree: str):
+def _load_encoder_model(name):
+    """A model for ``encoder=``: pretrained names are loaded once per process."""
+    from .models import load, load_checkpoint
+    from .models.saving import pretrained_root, resolve_model
+
+    text = os.fspath(name)
+    if os.path.isfile(text):  # a one-file checkpoint (plain data, weights_only=True)
+        model, _ = load_checkpoint(text)
+        model.name = text
+        return model.eval()
+    path = resolve_model(text)
+    if path.parent != pretrained_root():
+        return load(path)
+    if text not in _PRETRAINED:
+        _PRETRAINED[text] = load(text)
+    return _PRETRAINED[text]
+
+
+def _resolve_encoder(encoder, vocab, tree: Optional[str]):
+    """``(TreeEncoder, vocab, tree kind, model or None, name, trained)`` for ``encoder=``."""
     global _warned_untrained
-    if encoder is None:
+    if isinstance(encoder, str) and encoder == UNTRAINED:
         if not _warned_untrained:
-            warnings.warn("parse_and_encode: no encoder given, so the states come from the untrained, seeded "
-                          "default encoder (treenets.api.default_encoder); pass encoder=<checkpoint or "
-                          "TreeEncoder> for trained states", UserWarning, stacklevel=3)
+            warnings.warn("parse_and_encode: encoder='untrained' gives states from an untrained, seeded encoder "
+                          "(treenets.api.default_encoder), not meaning", UserWarning, stacklevel=3)
             _warned_untrained = True
+        tree = tree or "dependency"
         enc, voc = default_encoder(tree)
-        return enc, voc, False
-    if isinstance(encoder, (str, Path)):
-        from .models import load_checkpoint
-
-        model, _ = load_checkpoint(encoder)
-        return model.encoder.eval(), vocab or model.vocab, True
-    enc = encoder.encoder if hasattr(encoder, "encoder") and not isinstance(encoder, TreeEncoder) else encoder
+        return enc, voc, tree, None, UNTRAINED, False
+    model = encoder
+    if encoder is None or isinstance(encoder, (str, Path)):
+        model = _load_encoder_model(DEFAULT_ENCODER if encoder is None else encoder)
+    if isinstance(model, TreeEncoder):
+        if vocab is None:
+            raise ValueError("a TreeEncoder needs its vocabulary: pass vocab=... (the Vocab it was trained with)")
+        return model, vocab, tree or "dependency", None, type(model).__name__, True
+    enc = getattr(model, "encoder", None)
     if not isinstance(enc, TreeEncoder):
-        raise TypeError(f"encoder must be None, a checkpoint path, a TreeEncoder or a treenets model, "
-                        f"not {type(encoder).__name__}")
-    if vocab is None:
-        vocab = getattr(encoder, "vocab", None)  # a treenets model carries its own
-    if vocab is None:
-        raise ValueError("a TreeEncoder needs its vocabulary: pass vocab=... (the Vocab it was trained with)")
-    return enc, vocab, True
+        raise TypeError(f"encoder must be a pretrained name, a model directory or checkpoint, 'untrained', a "
+                        f"treenets model or a TreeEncoder, not {type(encoder).__name__}")
+    name = getattr(model, "name", None) or type(model).__name__
+    kind = getattr(model, "tree_kind", None)
+    if tree is not None and kind is not None and tree != kind:
+        raise ValueError(f"the encoder {name!r} reads {kind} trees, not {tree} trees; leave tree= out, or choose "
+                         f"another encoder")
+    return enc.eval(), vocab or model.vocab, tree or kind or "dependency", model, name, True
 
 
-def parse_and_encode(text_or_texts: Union[str, Sequence[str]], tree: str = "dependency", encoder=None,
+def parse_and_encode(text_or_texts: Union[str, Sequence[str]], tree: Optional[str] = None, encoder=None,
                      parser=None, *, vocab: Optional[Mapping[str, int]] = None, device: Optional[str] = None,
                      batch_size: int = 256, cache: Union[bool, Path, str] = True) -> List[EncodedSentence]:
     """Parse text into trees and run a Tree-LSTM over every node.
 
     Args:
         text_or_texts: a text or a list of texts; each may hold several sentences.
-        tree: ``"dependency"`` (Child-Sum over stanza's dependency parse) or
-            ``"constituency"`` (binarized stanza constituency parse).
-        encoder: ``None`` for the untrained default (see the module docs), a
-            checkpoint path, a :class:`TreeEncoder`, or a model with ``.encoder``.
-        parser: any :class:`~treenets.parsers.Parser`; default: English stanza models
-            from ``$STANZA_RESOURCES_DIR`` (``stanza.download('en')`` gets them).
+        tree: ``"dependency"`` or ``"constituency"`` (binarized); ``None``: the
+            kind the encoder reads (the default sst5 encoder: constituency).
+            A kind the encoder does not read is an error.
+        encoder: ``None`` for the pretrained ``sst5`` model's encoder
+            (:data:`DEFAULT_ENCODER`), a pretrained name (``"sst5"``,
+            ``"sst2"``, ``"sick"``), a model directory or ``.pt`` checkpoint, a
+            treenets model, a :class:`TreeEncoder` (with ``vocab=``), or
+            ``"untrained"`` for the seeded untrained encoder (see the module docs).
+        parser: any :class:`~treenets.parsers.Parser`; default: the model's own
+            parser (``model.parser()``), or for a bare encoder English stanza
+            models from ``$STANZA_RESOURCES_DIR`` (``stanza.download('en')`` gets them).
         vocab: the encoder's vocabulary (needed with a bare ``TreeEncoder``).
-        device: where to run the encoder (and the default parser).
+        device: where to run the encoder (and the default parser); checked first.
         batch_size: trees per encoder batch.
         cache: parse cache: ``True`` (``$TREENETS_CACHE_DIR`` or ``~/.cache/treenets``),
             a folder, or ``False``.
 
     Returns:
-        one :class:`EncodedSentence` per sentence, in order over all texts.
-        Empty or blank text gives no sentences.
+        one :class:`EncodedSentence` per sentence, in order over all texts,
+        each naming its encoder (``.encoder``). Empty or blank text gives no sentences.
     """
+    from .device import check_device
+
     texts = [text_or_texts] if isinstance(text_or_texts, str) else list(text_or_texts)
-    check_tree_kind(tree)
+    if tree is not None:
+        check_tree_kind(tree)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    check_device(device)
+    enc, voc, tree, model, name, trained = _resolve_encoder(encoder, vocab, tree)
+    if parser is None and model is not None and getattr(model, "tree_kind", None) is not None:
+        parser = model.parser(device)
     trees = [t for per_text in parse(texts, tree, parser, cache, device) for t in per_text]
     if not trees:
         return []
-    enc, voc, trained = _resolve_encoder(encoder, vocab, tree)
+    logger.info("parse_and_encode: %d sentences, encoder %s", len(trees), name)
     dev = torch.device(device) if device else next(enc.parameters()).device
     enc = enc.to(dev)
     results: List[EncodedSentence] = []
     with torch.no_grad():
         for start in range(0, len(trees), batch_size):
             chunk = trees[start:start + batch_size]
+            if model is not None and hasattr(model, "prepare"):
+                chunk = [model.prepare(t) for t in chunk]
             batch = TreeBatch.from_trees(chunk, voc).to(dev)
             h, c = enc(batch)
             h, c = h.cpu(), c.cpu()
             offset = 0
             for t in chunk:
                 rows = slice(offset, offset + len(t))
-                results.append(EncodedSentence(t, h[rows], c[rows], h[offset + t.root], trained))
+                results.append(EncodedSentence(t, h[rows], c[rows], h[offset + t.root], trained, name))
                 offset += len(t)
     return results

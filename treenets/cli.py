@@ -1,11 +1,24 @@
 """The ``treenets`` command.
 
+    treenets predict "The movie was not bad at all."            # a labelled tree per sentence
+    treenets predict "..." --model sst2 --format json           # one JSON object per sentence
+    treenets predict "..." --format svg --output tree.svg       # or html
+    treenets similarity "A man plays a guitar." "A man is playing music."
     treenets parse "The movie was great." --tree dependency --format conllu
-    treenets parse "The movie was great." --tree constituency --format brackets
-    treenets encode "The movie was great." [--checkpoint runs/sst/best.pt]
+    treenets encode "The movie was great." [--model sst5|DIR|untrained]
     treenets cache info | clear
+    treenets --version
 
 Text comes from the argument, or from standard input when it is ``-``.
+Errors are one line on standard error, and the exit status is 2: an unknown
+model (the known ones are listed), missing stanza models (how to get them), a
+device this machine does not have (checked before anything else, so the
+message does not depend on the parse cache), damaged model files.
+
+Each subcommand is one function (``cmd_predict(args) -> exit status``), and
+each output format one function of the results (:func:`render_text`,
+:func:`render_json`, :func:`render_svg`, :func:`render_html`), so other
+front ends can reuse them.
 """
 from __future__ import annotations
 
@@ -13,75 +26,235 @@ import argparse
 import json
 import sys
 import warnings
-from typing import List, Optional
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 FORMATS = ("brackets", "conllu", "dot")
+PREDICT_FORMATS = ("text", "json", "svg", "html")
 
 
 def _read_text(text: str) -> str:
     return sys.stdin.read() if text == "-" else text
 
 
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="treenets", description="Parse text into trees and encode them.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("text", help="the text ('-' reads standard input)")
-    common.add_argument("--tree", choices=["dependency", "constituency"], default="dependency")
-    common.add_argument("--device", default=None, help="e.g. cpu or cuda")
-    common.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
+def _unicode_ok(stream) -> bool:
+    try:
+        "─┌┐│".encode(getattr(stream, "encoding", None) or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
 
-    p_parse = sub.add_parser("parse", parents=[common], help="print the parse trees")
-    p_parse.add_argument("--format", choices=FORMATS, default="brackets")
 
-    p_enc = sub.add_parser("encode", parents=[common], help="print the root state of every sentence as JSON")
-    p_enc.add_argument("--checkpoint", default=None,
-                       help="a model saved by examples/train_*.py (default: the untrained seeded encoder)")
-    p_enc.add_argument("--all-nodes", action="store_true", help="also print every node's state")
+# ------------------------------------------------------------------ rendering
+def render_text(result, unicode: bool = True) -> str:
+    """One prediction for a terminal: a header line, the text, and the tree with a class on every node."""
+    return (f"sentence {result.sentence + 1} of input {result.input + 1}: {result.label} "
+            f"({result.probs[result.label]:.2f})\n{result.text}\n{result.draw(unicode=unicode)}\n")
 
-    p_cache = sub.add_parser("cache", help="the parse cache: its size, or empty it")
-    p_cache.add_argument("action", choices=["info", "clear"])
-    args = parser.parse_args(argv)
 
-    from .api import default_parser, parse_and_encode, parse_sentences
+def legend(labels: Sequence[str]) -> str:
+    """``"++ very positive, + positive, ..."``: the symbols of the text drawings."""
+    from .formats.svg import label_symbol
+
+    return ", ".join(f"{label_symbol(x)} {x}" for x in reversed(list(labels)))
+
+
+def render_json(result) -> str:
+    """One prediction as one line of JSON: ``input`` (the input's line number, from 1),
+    ``sentence`` (from 1), ``text``, ``label``, ``probs``, ``tree`` and ``nodes``."""
+    record = result.to_dict()
+    record["input"] = result.input + 1
+    record["sentence"] = result.sentence + 1
+    return json.dumps(record, ensure_ascii=False)
+
+
+def render_svg(results: Iterable) -> str:
+    """All predictions as one SVG document, one tree under the other."""
+    from .formats.svg import write_svg
+
+    return write_svg([r.labelled_tree() for r in results]) + "\n"
+
+
+def render_html(results: Iterable, title: str = "treenets predict") -> str:
+    """All predictions as a standalone HTML page (inline SVG, a legend)."""
+    from .formats.svg import write_html
+
+    return write_html([r.labelled_tree() for r in results], title=title)
+
+
+def _write_output(text: str, output: Optional[Path]) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    from .atomic import atomic_write
+
+    with atomic_write(output, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(f"wrote {output}", file=sys.stderr)
+
+
+# ------------------------------------------------------------------ commands
+def _load_model(args, task: str, command: str):
+    from .models import load
+
+    model = load(args.model, device=args.device)
+    if model.task != task:
+        other = {"sentiment": "predict", "relatedness": "similarity"}[model.task]
+        raise ValueError(f"{args.model!r} is a {model.task} model; use `treenets {other}` with it, or give "
+                         f"`treenets {command}` a {task} model")
+    return model
+
+
+def cmd_predict(args) -> int:
+    """``treenets predict``: the sentiment of every sentence and phrase."""
+    model = _load_model(args, "sentiment", "predict")
+    text = _read_text(args.text)
+    results = model.predict(text, batch_size=args.batch_size, cache=not args.no_cache)
+    if args.format == "text":
+        unicode = _unicode_ok(sys.stdout) if args.output is None else True
+        out = "\n".join(render_text(r, unicode) for r in results)
+        out += f"\n{legend(model.predicted_labels)}\n" if results else ""
+    elif args.format == "json":
+        out = "".join(render_json(r) + "\n" for r in results)
+    elif args.format == "svg":
+        out = render_svg(results)
+    else:
+        out = render_html(results)
+    _write_output(out, args.output)
+    if not results:
+        print("treenets: no sentences in the input", file=sys.stderr)
+    return 0
+
+
+def cmd_similarity(args) -> int:
+    """``treenets similarity``: the relatedness of two sentences, 1 to 5."""
+    model = _load_model(args, "relatedness", "similarity")
+    score = model.similarity(_read_text(args.a), _read_text(args.b), cache=not args.no_cache)
+    if args.format == "json":
+        print(json.dumps({"a": args.a, "b": args.b, "score": round(score, 6), "model": model.name}))
+    else:
+        print(f"{score:.4f}")
+    return 0
+
+
+def cmd_parse(args) -> int:
+    """``treenets parse``: the parse trees, as brackets, CoNLL-U or dot."""
+    from .api import default_parser, parse_sentences
     from .formats import write_brackets, write_conllu, write_dot
+
+    tree_kind = args.tree or "dependency"
+    parser_ = default_parser(tree_kind, args.device)
+    sentences = parse_sentences([_read_text(args.text)], parser_, cache=not args.no_cache)[0]
+    for k, sent in enumerate(sentences, 1):
+        tree = sent.tree(tree_kind)
+        if args.format == "brackets":
+            print(write_brackets(tree))
+        elif args.format == "conllu":
+            print(write_conllu([sent], start=k))
+        else:
+            print(write_dot(tree, f"sentence{k}"), end="")
+    return 0
+
+
+def cmd_encode(args) -> int:
+    """``treenets encode``: the root state (and with --all-nodes every node's) of every sentence, as JSON."""
+    from .api import parse_and_encode
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = parse_and_encode(_read_text(args.text), args.tree, encoder=args.model, device=args.device,
+                                   cache=not args.no_cache)
+    for k, r in enumerate(results):
+        record = {"sentence": k, "words": r.tree.words, "tree": str(r.tree), "encoder": r.encoder,
+                  "trained": r.trained, "hidden_size": int(r.root.shape[0]),
+                  "root": [round(v, 6) for v in r.root.tolist()]}
+        if args.all_nodes:
+            record["node_states"] = [[round(v, 6) for v in row] for row in r.node_states.tolist()]
+        print(json.dumps(record))
+    if results and not results[0].trained:
+        print("note: untrained seeded encoder; leave out --model untrained for trained states", file=sys.stderr)
+    return 0
+
+
+def cmd_cache(args) -> int:
+    """``treenets cache info|clear``."""
     from .parsers import ParseCache
 
-    if args.command == "cache":
-        cache = ParseCache()
-        if args.action == "clear":
-            cache.clear()
-        print(json.dumps(cache.info()))
-        return 0
-    text = _read_text(args.text)
+    cache = ParseCache()
+    if args.action == "clear":
+        cache.clear()
+    print(json.dumps(cache.info()))
+    return 0
+
+
+COMMANDS: Dict[str, Callable] = {"predict": cmd_predict, "similarity": cmd_similarity, "parse": cmd_parse,
+                                 "encode": cmd_encode, "cache": cmd_cache}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``treenets`` command (one subparser per command)."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="treenets", description="Tree-LSTMs over parsed sentences: predict "
+                                     "sentiment, compare sentences, parse and encode text.")
+    parser.add_argument("--version", action="version", version=f"treenets {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    device = argparse.ArgumentParser(add_help=False)
+    device.add_argument("--device", default=None, help="cpu, cuda or cuda:K (checked before anything else)")
+    device.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
+    text = argparse.ArgumentParser(add_help=False, parents=[device])
+    text.add_argument("text", help="the text ('-' reads standard input)")
+
+    p = sub.add_parser("predict", parents=[text], help="the sentiment of every sentence and of every phrase in it",
+                       description="Parse the text with the model's own parser and print the sentiment of every "
+                                   "sentence, with a class on every node of its tree.")
+    p.add_argument("--model", default="sst5", help="a pretrained name (sst5, sst2) or a model directory")
+    p.add_argument("--format", choices=PREDICT_FORMATS, default="text",
+                   help="text: a tree drawn for the terminal; json: one object per sentence; svg/html: pictures")
+    p.add_argument("--output", type=Path, default=None, help="write to FILE instead of standard output")
+    p.add_argument("--batch-size", type=int, default=64, help="sentences per model batch")
+
+    p = sub.add_parser("similarity", parents=[device], help="the relatedness of two sentences, 1 to 5 (SICK)")
+    p.add_argument("a", help="the first sentence ('-' reads standard input)")
+    p.add_argument("b", help="the second sentence")
+    p.add_argument("--model", default="sick", help="a pretrained name (sick) or a model directory")
+    p.add_argument("--format", choices=["text", "json"], default="text")
+
+    p = sub.add_parser("parse", parents=[text], help="print the parse trees")
+    p.add_argument("--tree", choices=["dependency", "constituency"], default="dependency")
+    p.add_argument("--format", choices=FORMATS, default="brackets")
+
+    p = sub.add_parser("encode", parents=[text], help="print the root state of every sentence as JSON")
+    p.add_argument("--tree", choices=["dependency", "constituency"], default=None,
+                   help="the trees to encode (default: the kind the model reads)")
+    p.add_argument("--model", "--checkpoint", dest="model", default=None,
+                   help="a pretrained name, a model directory or .pt checkpoint, or 'untrained' "
+                        "(default: the pretrained sst5 model's encoder)")
+    p.add_argument("--all-nodes", action="store_true", help="also print every node's state")
+
+    p = sub.add_parser("cache", help="the parse cache: its size, or empty it")
+    p.add_argument("action", choices=["info", "clear"])
+    return parser
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
-        if args.command == "parse":
-            parser_ = default_parser(args.tree, args.device)
-            sentences = parse_sentences([text], parser_, cache=not args.no_cache)[0]
-            for k, sent in enumerate(sentences, 1):
-                tree = sent.tree(args.tree)
-                if args.format == "brackets":
-                    print(write_brackets(tree))
-                elif args.format == "conllu":
-                    print(write_conllu([sent], start=k))
-                else:
-                    print(write_dot(tree, f"sentence{k}"), end="")
-            return 0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results = parse_and_encode(text, args.tree, encoder=args.checkpoint, device=args.device,
-                                       cache=not args.no_cache)
-        for k, r in enumerate(results):
-            record = {"sentence": k, "words": r.tree.words, "tree": str(r.tree), "trained": r.trained,
-                      "hidden_size": int(r.root.shape[0]), "root": [round(v, 6) for v in r.root.tolist()]}
-            if args.all_nodes:
-                record["node_states"] = [[round(v, 6) for v in row] for row in r.node_states.tolist()]
-            print(json.dumps(record))
-        if results and not results[0].trained:
-            print("note: untrained seeded encoder; pass --checkpoint for trained states", file=sys.stderr)
-        return 0
-    except (ValueError, RuntimeError, FileNotFoundError) as err:
-        print(f"treenets: error: {err}", file=sys.stderr)
+        if getattr(args, "device", None) is not None:
+            from .device import check_device
+
+            check_device(args.device)  # first, so the answer never depends on what is cached
+        return COMMANDS[args.command](args)
+    except (ValueError, RuntimeError, OSError, ImportError) as err:
+        # unknown models, damaged files, missing stanza models (MissingStanzaModelError), missing devices
+        # (DeviceError), stanza not installed: one line, exit status 2
+        print(f"treenets: error: {_one_line(err)}", file=sys.stderr)
         return 2
 
 

@@ -2,9 +2,27 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 
-__all__ = ["Vocab"]
+__all__ = ["Vocab", "NORMALIZERS"]
+
+
+def _ptb(token: str) -> str:
+    global _ptb_unescape
+    if _ptb_unescape is None:  # imported on first use: treenets.data is not needed otherwise
+        from .data.sst import ptb_unescape as _ptb_unescape
+    return _ptb_unescape(token)
+
+
+_ptb_unescape = None
+
+
+#: Token normalizations a :class:`Vocab` can apply before lookup, by name (the
+#: name is what a saved model records). ``"ptb"`` undoes PTB escapes
+#: (:func:`treenets.data.sst.ptb_unescape`: ``-LRB-`` -> ``(``, ````` and
+#: ``''`` -> ``"``), so trees from PTB/SST files and raw-text parsers such as
+#: stanza (which give ``(`` and ``"``) meet the same entries.
+NORMALIZERS: Dict[str, Callable[[str], str]] = {"ptb": _ptb}
 
 
 class Vocab(Mapping[str, int]):
@@ -15,6 +33,9 @@ class Vocab(Mapping[str, int]):
         unk: the unknown-word token, placed at id 0 (``None`` for no unknown
             word: then looking up an unseen token raises ``KeyError``).
         lower: lowercase every token on the way in, for uncased vectors.
+        normalize: ``None`` or the name of a token normalization in
+            :data:`NORMALIZERS` (``"ptb"``), applied on the way in before
+            lowercasing.
 
     Example:
         >>> v = Vocab(["the", "movie"])
@@ -22,8 +43,13 @@ class Vocab(Mapping[str, int]):
         (2, 0)
     """
 
-    def __init__(self, tokens: Iterable[str] = (), unk: Optional[str] = "<unk>", lower: bool = False) -> None:
+    def __init__(self, tokens: Iterable[str] = (), unk: Optional[str] = "<unk>", lower: bool = False,
+                 normalize: Optional[str] = None) -> None:
+        if normalize is not None and normalize not in NORMALIZERS:
+            raise ValueError(f"unknown token normalization {normalize!r}; choose None or one of {sorted(NORMALIZERS)}")
         self.lower = lower
+        self.normalize = normalize
+        self._normalize = None if normalize is None else NORMALIZERS[normalize]
         self.unk = unk
         self.itos: List[str] = []
         self.stoi: Dict[str, int] = {}
@@ -35,14 +61,16 @@ class Vocab(Mapping[str, int]):
     @classmethod
     def build(cls, sentences: Iterable[Iterable[str]], min_freq: int = 1, **kwargs) -> "Vocab":
         """Count tokens over ``sentences`` and keep those seen ``min_freq`` times."""
-        lower = kwargs.get("lower", False)
+        key = cls((), unk=None, lower=kwargs.get("lower", False), normalize=kwargs.get("normalize"))._key
         counts: Counter = Counter()
         for sent in sentences:
-            counts.update(t.lower() if lower else t for t in sent)
+            counts.update(key(t) for t in sent)
         kept = sorted((t for t, c in counts.items() if c >= min_freq), key=lambda t: (-counts[t], t))
         return cls(kept, **kwargs)
 
     def _key(self, token: str) -> str:
+        if self._normalize is not None:
+            token = self._normalize(token)
         return token.lower() if self.lower else token
 
     def add(self, token: str) -> int:
@@ -83,9 +111,10 @@ class Vocab(Mapping[str, int]):
         write_vocab(self.itos, path)
 
     @classmethod
-    def from_itos(cls, itos, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
+    def from_itos(cls, itos, unk: Optional[str] = "<unk>", lower: bool = False,
+                  normalize: Optional[str] = None) -> "Vocab":
         """A vocabulary with exactly these tokens at these ids (the first of a repeated token wins)."""
-        vocab = cls((), unk=None, lower=lower)
+        vocab = cls((), unk=None, lower=lower, normalize=normalize)
         vocab.itos = list(itos)
         for i, tok in enumerate(vocab.itos):
             vocab.stoi.setdefault(tok, i)
@@ -93,11 +122,13 @@ class Vocab(Mapping[str, int]):
         return vocab
 
     @classmethod
-    def load(cls, path, unk: Optional[str] = "<unk>", lower: bool = False) -> "Vocab":
+    def load(cls, path, unk: Optional[str] = "<unk>", lower: bool = False,
+             normalize: Optional[str] = None) -> "Vocab":
         """A vocabulary saved by :meth:`save` (:func:`treenets.formats.read_vocab`)."""
         from .formats.vocab import read_vocab
 
-        return cls.from_itos(read_vocab(path), unk=unk, lower=lower)
+        return cls.from_itos(read_vocab(path), unk=unk, lower=lower, normalize=normalize)
 
     def __repr__(self) -> str:
-        return f"Vocab(size={len(self)}, unk={self.unk!r}, lower={self.lower})"
+        norm = "" if self.normalize is None else f", normalize={self.normalize!r}"
+        return f"Vocab(size={len(self)}, unk={self.unk!r}, lower={self.lower}{norm})"

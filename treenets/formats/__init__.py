@@ -8,12 +8,16 @@
 * :mod:`~treenets.formats.dot`: Graphviz dot.
 * :mod:`~treenets.formats.vectors`: GloVe and word2vec text vectors.
 * :mod:`~treenets.formats.vocab`: vocabulary files, one token per line.
+* :mod:`~treenets.formats.model_dir`: model directories (config.json, safetensors weights,
+  vocabulary, SHA-256 sums), never unpickled.
+* :mod:`~treenets.formats.svg`: trees with a class on every node as SVG and HTML pictures.
+* :mod:`~treenets.formats.pretty`: trees with a label on every node drawn as text (nltk).
 * :mod:`~treenets.formats.nltk`: ``nltk.Tree`` in and out; the one conversion from
   constituency tree objects (nltk's and stanza's).
 
 This module only re-exports; nltk is imported when first used.
 """
-from .brackets import read_bracket_file, read_bracket_lines, read_brackets, write_brackets
+from .brackets import is_bracketed, read_bracket_file, read_bracket_lines, read_brackets, write_brackets
 from .conllu import read_conllu, read_conllu_sentences, read_conllu_string, write_conllu
 from .dot import write_dot
 from .heads import read_heads_files, write_heads_files
@@ -21,14 +25,18 @@ from .text import read_lines
 from .nltk import from_constituents, from_nltk, to_nltk
 from .vectors import Vectors, read_vectors
 from .vocab import read_vocab, write_vocab
+from .model_dir import ModelFiles, read_model_dir, write_model_dir
+from .pretty import draw_tree
+from .svg import LabelledTree, tree_svg, write_html, write_svg
 from .ptb import clean_ptb, parse_ptb, read_ptb, read_ptb_file, strip_function_tag, unescape_word
 
 __all__ = [
-    "read_brackets", "write_brackets", "read_bracket_lines", "read_bracket_file",
+    "read_brackets", "write_brackets", "is_bracketed", "read_bracket_lines", "read_bracket_file",
     "read_conllu", "read_conllu_string", "read_conllu_sentences", "write_conllu",
     "read_heads_files", "write_heads_files", "read_lines",
     "write_dot",
     "from_constituents", "from_nltk", "to_nltk",
-    "Vectors", "read_vectors", "read_vocab", "write_vocab",
+    "Vectors", "read_vectors", "read_vocab", "write_vocab", "read_model_dir", "write_model_dir", "ModelFiles",
+    "LabelledTree", "tree_svg", "write_svg", "write_html", "draw_tree",
     "parse_ptb", "read_ptb", "read_ptb_file", "clean_ptb", "strip_function_tag", "unescape_word",
 ]

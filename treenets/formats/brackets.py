@@ -16,7 +16,7 @@ from typing import Iterable, List, Optional
 
 from ..tree import Tree
 
-__all__ = ["read_brackets", "write_brackets", "read_bracket_lines", "read_bracket_file"]
+__all__ = ["read_brackets", "write_brackets", "read_bracket_lines", "read_bracket_file", "is_bracketed"]
 
 # Bracket files split on ASCII whitespace only: SST has tokens such as
 # "8\xa01\\/2" whose non-breaking space is part of the word.
@@ -137,6 +137,43 @@ def _lex(text: str):
                 buf.append(text[i])
                 i += 1
             yield "atom", "".join(buf), start
+
+
+def is_bracketed(text: str) -> bool:
+    """Whether ``text`` is one or more constituency trees in bracket notation rather than prose.
+
+    True when, after leading whitespace, the text opens with ``(`` and is
+    nothing but well-formed trees in which every node is either a
+    preterminal ``(LABEL WORD)`` or ``(LABEL CHILD CHILD ...)`` (the label may
+    be left out), and every tree has at least one child bracket below its
+    root. So ``(S (NP (DT The) (NN cat)) (VP (VBZ sleeps)))`` and SST's
+    ``(3 (2 The) (4 rocks))`` are trees, while prose that merely starts with a
+    bracket, ``(See below.)``, ``(This is (really) good)``, is not: a word
+    beside a child bracket, two words in one bracket, or a bracket with no
+    word all make it prose.
+    """
+    if not isinstance(text, str) or not text.lstrip().startswith("("):
+        return False
+    # per open bracket: 0 nothing yet, 1 a label, 2 label + word (must close), 3 has child brackets
+    stack: List[int] = []
+    for kind, _, _ in _lex(text):
+        if kind == "(":
+            if stack:
+                if stack[-1] == 2:
+                    return False
+                stack[-1] = 3
+            stack.append(0)
+        elif kind == ")":
+            if not stack or stack[-1] < 2:
+                return False
+            done = stack.pop()
+            if not stack and done != 3:
+                return False  # a whole tree that is a single (LABEL WORD): too much like prose
+        else:
+            if not stack or stack[-1] >= 2:
+                return False
+            stack[-1] += 1
+    return not stack
 
 
 def read_brackets(text: str) -> Tree:

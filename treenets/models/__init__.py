@@ -4,14 +4,19 @@
 * :class:`RelatednessModel`: embeddings + tree cell, shared by both sentences of
   a pair, + :class:`~treenets.SimilarityHead` (SICK).
 
-Both are saved with :func:`save_checkpoint` and rebuilt with
-:func:`load_checkpoint`, which needs nothing but the file: the vocabulary and
-the config travel with the weights.
+Both are saved as a model directory with ``model.save(dir)`` and rebuilt
+with :func:`load` (a directory, or a pretrained name such as ``"sst5"``),
+which needs nothing but the directory: the vocabulary, labels and parser
+configuration travel with the weights, and nothing is unpickled.
+:func:`save_checkpoint` / :func:`load_checkpoint` keep one-file checkpoints
+(plain data, read with ``torch.load(weights_only=True)``) for resuming training.
 """
-from .base import CELLS, TaskModel, build_cell
+from .base import CELLS, DEFAULT_TREE, TaskModel, build_cell
 from .checkpoint import load_checkpoint, save_checkpoint
 from .relatedness import RelatednessModel
-from .sentiment import SentimentModel
+from .saving import UnknownModelError, known_models, load, resolve_model, save_model
+from .sentiment import SentimentModel, default_labels
 
-__all__ = ["CELLS", "build_cell", "TaskModel", "SentimentModel", "RelatednessModel",
-           "save_checkpoint", "load_checkpoint"]
+__all__ = ["CELLS", "DEFAULT_TREE", "build_cell", "TaskModel", "SentimentModel", "RelatednessModel",
+           "default_labels", "save_checkpoint", "load_checkpoint", "load", "save_model", "known_models",
+           "resolve_model", "UnknownModelError"]

@@ -6,7 +6,12 @@ A task model owns its whole pipeline from trees to a number:
   which turns trees into a :class:`~treenets.TreeBatch` with it;
 * :meth:`TaskModel.collate`, which turns a list of training examples (trees,
   or sentence pairs) into the inputs of :meth:`~TaskModel.loss`;
-* ``loss``, ``predict_batch`` and ``evaluate``.
+* ``loss``, ``predict_batch`` and ``evaluate``;
+* its input pipeline: the tree kind it reads (``model.config["tree"]``), how
+  constituency trees are binarized, and :meth:`TaskModel.parser`, the parser
+  that turns raw text into such trees, whatever the caller's defaults;
+* :meth:`TaskModel.save`, a model directory (:mod:`treenets.formats.model_dir`)
+  that :func:`treenets.load` rebuilds all of this from.
 
 So a training loop needs nothing but the model and its examples
 (:func:`treenets.training.train_epoch`).
@@ -14,6 +19,7 @@ So a training loop needs nothing but the model and its examples
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
@@ -22,6 +28,8 @@ from torch import nn
 from ..batch import TreeBatch
 from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
 from ..encoder import TreeEncoder
+from ..parsers.base import check_tree_kind
+from ..tree import check_binarize
 from ..vocab import Vocab
 
 Tensor = torch.Tensor
@@ -34,6 +42,12 @@ CELLS = {
     "slstm": SLSTM,
     "sequential": SequentialLSTM,
 }
+
+
+#: The trees a cell reads when the model does not say: N-ary cells and S-LSTM binary
+#: constituency trees, Child-Sum dependency trees; the sequential LSTM reads chains
+#: (no parser tree kind).
+DEFAULT_TREE = {"nary": "constituency", "slstm": "constituency", "childsum": "dependency", "sequential": None}
 
 
 def build_cell(name: str, in_size: int, hidden_size: int, **options) -> TreeCell:
@@ -66,20 +80,43 @@ class TaskModel(nn.Module):
         cell: ``nary``, ``childsum``, ``slstm`` or ``sequential``.
         cell_options: keyword options for the cell.
         freeze_embeddings: keep the word vectors fixed.
+        tree: the trees the model reads, ``"constituency"`` or
+            ``"dependency"`` (``None``: :data:`DEFAULT_TREE` of the cell).
+            :meth:`parser` parses raw text into this kind.
+        binarize: for constituency trees, ``"right"``, ``"left"`` or ``None``
+            (kept as they are); ignored for dependency trees.
+
+    Attributes:
+        config: the constructor's arguments (plain data); with the task and
+            the vocabulary they rebuild the model (:meth:`save`).
+        metadata: plain data saved with the model (how it was trained, its
+            scores); empty for a new model.
+        name: the pretrained name or the directory :func:`treenets.load` read
+            it from; ``None`` for a new model.
     """
 
     task = ""
+    #: stanza options of the model's parser beyond tree kind and binarization
+    parser_options: Dict[str, Any] = {}
 
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int, cell: str, cell_options: Optional[dict],
-                 freeze_embeddings: bool) -> None:
+                 freeze_embeddings: bool, tree: Optional[str] = None, binarize: Optional[str] = "right") -> None:
         super().__init__()
         if not isinstance(vocab, Vocab):
             raise TypeError(f"{type(self).__name__} takes the Vocab itself as its first argument "
                             f"(it builds batches with it and saves it), not a {type(vocab).__name__}")
+        if tree is None:
+            tree = DEFAULT_TREE.get(cell)
+        else:
+            check_tree_kind(tree)
+        check_binarize(binarize)
         self.vocab = vocab
         self.config: Dict = {"vocab_size": len(vocab), "embed_size": embed_size, "hidden_size": hidden_size,
                              "cell": cell, "cell_options": dict(cell_options or {}),
-                             "freeze_embeddings": freeze_embeddings}
+                             "freeze_embeddings": freeze_embeddings, "tree": tree,
+                             "binarize": binarize if tree == "constituency" else None}
+        self.metadata: Dict = {}
+        self.name: Optional[str] = None  # the pretrained name or directory it was loaded from
         embedding = nn.Embedding(len(vocab), embed_size)
         embedding.weight.requires_grad_(not freeze_embeddings)
         self.encoder = TreeEncoder(embedding, build_cell(cell, embed_size, hidden_size, **(cell_options or {})))
@@ -128,6 +165,68 @@ class TaskModel(nn.Module):
     def evaluate(self, items: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
         raise NotImplementedError
 
+    # ------------------------------------------------------------- raw text
+    @property
+    def tree_kind(self) -> Optional[str]:
+        """``"constituency"`` or ``"dependency"``: the trees this model reads."""
+        return self.config.get("tree")
+
+    def parser(self, device: Optional[str] = None, **options):
+        """The parser that turns raw text into the trees this model reads.
+
+        A :class:`~treenets.parsers.StanzaParser` (English models from
+        ``$STANZA_RESOURCES_DIR``) producing the model's tree kind, binarized
+        as the model was trained, whatever the caller's defaults. Made once per
+        process for each configuration and loaded on first use, so a parse
+        cache hit never loads stanza.
+
+        Args:
+            device: the parser's device (``None``: stanza's choice, the CPU here).
+            **options: other :class:`~treenets.parsers.StanzaParser` options,
+                e.g. ``tokenize_no_ssplit=True`` (one sentence per text).
+
+        Raises:
+            ValueError: the model has no tree kind (a sequential LSTM).
+        """
+        tree = self.tree_kind
+        if tree is None:
+            raise ValueError(f"this {type(self).__name__} (cell {self.config['cell']!r}) reads no parser tree kind; "
+                             f"give it Trees")
+        from ..parsers import StanzaParser, resolve_stanza_dir
+
+        opts = {"dependency": tree == "dependency", "constituency": tree == "constituency",
+                "binarize": self.config.get("binarize") if tree == "constituency" else None,
+                "device": device, "logging_level": "ERROR", **self.parser_options, **options}
+        key = json.dumps({**opts, "dir": resolve_stanza_dir(opts.get("dir"))}, sort_keys=True, default=str)
+        if key not in _PARSERS:
+            _PARSERS[key] = StanzaParser(lazy=True, **opts)
+        return _PARSERS[key]
+
+    def prepare(self, tree):
+        """A tree as this model reads it: a constituency tree with more than two children
+        is binarized the model's way (``config["binarize"]``); anything else is returned as it is."""
+        factor = self.config.get("binarize")
+        if (self.tree_kind == "constituency" and factor is not None and tree.max_children > 2
+                and all(tree.tokens[i] is None for i in range(len(tree)) if tree.children[i])):
+            return tree.binarize(factor)
+        return tree
+
+    # ------------------------------------------------------------------ files
+    def save(self, path, *, embedding_dtype: str = "float32", metadata: Optional[Dict] = None) -> None:
+        """Write the model as a directory (``config.json``, ``model.safetensors``, ``vocab.txt``,
+        ``SHA256SUMS``; see :mod:`treenets.formats.model_dir`), atomically.
+
+        Args:
+            path: the directory (replaced as a whole if it exists).
+            embedding_dtype: ``"float32"`` or ``"float16"`` for the word
+                vectors (half the size; they are read back as float32).
+            metadata: plain data stored in ``config.json`` (how the model was
+                trained, its scores), merged over ``model.metadata``.
+        """
+        from .saving import save_model
+
+        save_model(self, path, embedding_dtype=embedding_dtype, metadata=metadata)
+
     @contextlib.contextmanager
     def evaluating(self, device=None) -> Iterator[torch.device]:
         """Eval mode, no gradients, and (when ``device`` is given) the model on ``device``;
@@ -146,4 +245,7 @@ class TaskModel(nn.Module):
                 self.to(home)
 
     def extra_repr(self) -> str:
-        return f"task={self.task!r}, vocab={len(self.vocab)} words"
+        return f"task={self.task!r}, vocab={len(self.vocab)} words, tree={self.tree_kind!r}"
+
+
+_PARSERS: Dict[str, Any] = {}

@@ -32,7 +32,8 @@ def save_checkpoint(path: Union[str, Path], model: TaskModel, **extra) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     vocab = model.vocab
     payload = {"task": model.task, "config": model.config, "state_dict": model.state_dict(),
-               "vocab": {"itos": vocab.itos, "unk": vocab.unk, "lower": vocab.lower}, "extra": extra}
+               "vocab": {"itos": vocab.itos, "unk": vocab.unk, "lower": vocab.lower,
+                         "normalize": vocab.normalize}, "extra": extra}
     with atomic_write(path) as f:
         torch.save(payload, f)
 
@@ -60,7 +61,7 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskMod
     try:
         config = dict(payload["config"])
         v = payload["vocab"]
-        vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=v["lower"])
+        vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=v["lower"], normalize=v.get("normalize"))
         vocab_size = config.pop("vocab_size")
         if vocab_size != len(vocab):
             raise ValueError(f"its config says {vocab_size} words but its vocabulary has {len(vocab)}")

@@ -1,7 +1,7 @@
 """Sentence-pair relatedness from two trees (SICK)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -9,7 +9,9 @@ from ..batch import TreeBatch
 from ..heads import SimilarityHead
 from ..metrics import relatedness_metrics
 from ..vocab import Vocab
+from ..tree import Tree
 from .base import TaskModel
+from .prediction import iter_sentences
 
 Tensor = torch.Tensor
 
@@ -47,6 +49,8 @@ class RelatednessModel(TaskModel):
         cell: ``childsum`` (Dependency Tree-LSTM) or ``nary`` (Constituency).
         cell_options: e.g. ``{"output_gate": False}`` (the paper code's SICK setting).
         freeze_embeddings: keep the word vectors fixed (the paper does).
+        tree, binarize: the trees it reads (see :class:`~treenets.models.TaskModel`).
+            Its :meth:`parser` keeps each text one sentence.
 
     Shapes:
         - left, right: two :class:`~treenets.TreeBatch` with ``B`` trees each
@@ -54,11 +58,14 @@ class RelatednessModel(TaskModel):
     """
 
     task = "relatedness"
+    #: a text is one sentence: stanza does not split it
+    parser_options = {"tokenize_no_ssplit": True}
 
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int = 150, sim_hidden: int = 50,
                  n_classes: int = 5, *, cell: str = "childsum", cell_options: Optional[dict] = None,
-                 freeze_embeddings: bool = True) -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings)
+                 freeze_embeddings: bool = True, tree: Optional[str] = None,
+                 binarize: Optional[str] = "right") -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize)
         self.config.update(sim_hidden=sim_hidden, n_classes=n_classes)
         self.head = SimilarityHead(hidden_size, sim_hidden, n_classes)
 
@@ -88,6 +95,62 @@ class RelatednessModel(TaskModel):
         """``[B]`` the expected relatedness score ``r^T p^`` of every pair, in eval mode."""
         with self.evaluating():
             return self.head.predict(self(left, right))
+
+    def similarity(self, a: Any, b: Any, *, batch_size: int = 64, parser=None, cache=True,
+                   input_format: str = "auto") -> Union[float, List[float]]:
+        """The relatedness of two sentences, from 1 (unrelated) to 5 (the same meaning), as in SICK.
+
+        Raw text is parsed by the model's own parser (:meth:`parser`), which
+        keeps each text one sentence; bracket strings and
+        :class:`~treenets.Tree` objects are read as in
+        :meth:`SentimentModel.predict`.
+
+        Args:
+            a, b: two sentences, or two equally long lists of them (pairs are
+                ``(a[i], b[i])``).
+            batch_size: pairs per model batch.
+            parser, cache, input_format: as in :meth:`SentimentModel.predict`.
+
+        Returns:
+            the expected score ``r^T p^`` (a float in [1, 5]) for two
+            sentences, or a list of them for two lists; computed in eval mode.
+
+        Raises:
+            ValueError: lists of different lengths, or a blank text (named).
+            TypeError: a string on one side and a list on the other.
+
+        Example:
+            >>> treenets.load("sick").similarity("A man is playing a guitar.", "A man plays the guitar.")  # doctest: +SKIP
+            4.6
+        """
+        single_a, single_b = isinstance(a, (str, Tree)), isinstance(b, (str, Tree))
+        if single_a != single_b:
+            raise TypeError("similarity takes two sentences or two lists of sentences, not one of each")
+        left, right = ([a], [b]) if single_a else (list(a), list(b))
+        if len(left) != len(right):
+            raise ValueError(f"similarity needs lists of the same length, got {len(left)} and {len(right)}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        trees_a = self._one_tree_each(left, "a", parser, cache, input_format)
+        trees_b = self._one_tree_each(right, "b", parser, cache, input_format)
+        scores: List[float] = []
+        for start in range(0, len(trees_a), batch_size):
+            scores += self.predict_batch(self.batch(trees_a[start:start + batch_size]),
+                                         self.batch(trees_b[start:start + batch_size])).cpu().tolist()
+        return scores[0] if single_a else scores
+
+    def _one_tree_each(self, texts: List, side: str, parser, cache, input_format) -> List[Tree]:
+        trees: List[Optional[Tree]] = [None] * len(texts)
+        for index, sentence, _, tree in iter_sentences(self, texts, parser=parser, cache=cache,
+                                                       input_format=input_format):
+            if sentence > 0:
+                raise ValueError(f"{side}[{index}] holds more than one sentence ({texts[index]!r:.80}); "
+                                 f"similarity compares one sentence with one sentence")
+            trees[index] = tree
+        for index, tree in enumerate(trees):
+            if tree is None:
+                raise ValueError(f"{side}[{index}] is blank: there is no sentence to compare")
+        return trees  # type: ignore[return-value]
 
     def evaluate(self, pairs: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
         """Pearson r, Spearman rho and MSE against the gold scores, in eval mode.

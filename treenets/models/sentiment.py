@@ -1,7 +1,7 @@
 """Per-node sentiment classification over trees (SST)."""
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -9,10 +9,26 @@ from ..batch import TreeBatch
 from ..heads import NodeClassifier
 from ..vocab import Vocab
 from .base import TaskModel
+from .prediction import SentimentResult, iter_sentences
 
 Tensor = torch.Tensor
 
-__all__ = ["SentimentModel"]
+__all__ = ["SentimentModel", "default_labels"]
+
+
+def default_labels(n_classes: int, masked_classes: Sequence[int] = ()) -> Tuple[str, ...]:
+    """SST's class names: 5 classes very negative .. very positive; 2 negative, positive;
+    3 with the middle class masked (the paper code's binary task) negative, neutral, positive;
+    otherwise ``"0"``, ``"1"``, ..."""
+    from ..data.sst import SST_BINARY_LABELS, SST_FINE_LABELS
+
+    if n_classes == 5:
+        return SST_FINE_LABELS
+    if n_classes == 2:
+        return SST_BINARY_LABELS
+    if n_classes == 3 and list(masked_classes) == [1]:
+        return ("negative", "neutral", "positive")
+    return tuple(str(k) for k in range(n_classes))
 
 
 class SentimentModel(TaskModel):
@@ -34,6 +50,12 @@ class SentimentModel(TaskModel):
         dropout: dropout before the softmax (0.5 in the paper).
         freeze_embeddings: keep the word vectors fixed.
         masked_classes: classes trained on but never predicted.
+        labels: the class names, by class id (default: :func:`default_labels`,
+            SST's for 5, 2 and 3-with-neutral-masked classes). Masked classes
+            keep their names but are never predicted.
+        tree, binarize: the trees it reads (see :class:`~treenets.models.TaskModel`);
+            by default binarized constituency trees for ``nary`` and
+            ``slstm``, dependency trees for ``childsum``.
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
@@ -52,10 +74,26 @@ class SentimentModel(TaskModel):
 
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int = 150, n_classes: int = 5, *,
                  cell: str = "nary", cell_options: Optional[dict] = None, dropout: float = 0.5,
-                 freeze_embeddings: bool = False, masked_classes: Sequence[int] = ()) -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings)
-        self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes))
+                 freeze_embeddings: bool = False, masked_classes: Sequence[int] = (),
+                 labels: Optional[Sequence[str]] = None, tree: Optional[str] = None,
+                 binarize: Optional[str] = "right") -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize)
+        labels = list(default_labels(n_classes, masked_classes) if labels is None else labels)
+        if len(labels) != n_classes or len(set(labels)) != n_classes or not all(isinstance(x, str) for x in labels):
+            raise ValueError(f"labels must be {n_classes} distinct strings (one per class), got {labels!r}")
+        self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes), labels=labels)
         self.classifier = NodeClassifier(hidden_size, n_classes, dropout=dropout, masked_classes=masked_classes)
+
+    @property
+    def labels(self) -> List[str]:
+        """The class names, by class id (masked classes included)."""
+        return list(self.config["labels"])
+
+    @property
+    def predicted_labels(self) -> List[str]:
+        """The names of the classes the model can predict (masked ones left out), in class order."""
+        masked = set(self.config["masked_classes"])
+        return [name for k, name in enumerate(self.config["labels"]) if k not in masked]
 
     @property
     def n_classes(self) -> int:
@@ -97,6 +135,71 @@ class SentimentModel(TaskModel):
             if self.classifier.masked_classes:
                 logits[:, list(self.classifier.masked_classes)] = float("-inf")
             return classes, logits.softmax(dim=1)
+
+    def predict(self, texts: Any, *, batch_size: int = 64, lazy: bool = False, parser=None, cache=True,
+                input_format: str = "auto") -> Union[List[SentimentResult], Iterator[SentimentResult]]:
+        """The sentiment of every sentence and of every phrase in it, from raw text, brackets or trees.
+
+        Raw text is parsed by the model's own parser (:meth:`parser`: the tree
+        kind and binarization it was trained on, whatever the caller's
+        defaults), through the parse cache. See
+        :mod:`treenets.models.prediction` for how a bracket string is
+        recognized.
+
+        Args:
+            texts: a string (one input; it may hold several sentences), a
+                :class:`~treenets.Tree`, or any iterable of them.
+            batch_size: sentences per model batch, and inputs per parser call.
+            lazy: return an iterator that reads ``texts`` and yields results
+                batch by batch (memory stays flat over a corpus) instead of a list.
+            parser: another :class:`~treenets.Parser` for raw text (it must
+                give the model's tree kind).
+            cache: the parse cache: ``True`` (the default file), a folder or
+                file, a :class:`~treenets.parsers.ParseCache`, or ``False``.
+            input_format: ``"auto"``, ``"text"`` (every string is raw text) or
+                ``"brackets"`` (every string is bracketed trees).
+
+        Returns:
+            one :class:`~treenets.models.prediction.SentimentResult` per
+            sentence, in input order (``.input`` says which input it came from),
+            computed in eval mode.
+
+        Example:
+            >>> model = treenets.load("sst2")                          # doctest: +SKIP
+            >>> [r.label for r in model.predict(["Great fun.", "A dull, tired film."])]  # doctest: +SKIP
+            ['positive', 'negative']
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        results = self._predict_stream(texts, batch_size, parser, cache, input_format)
+        return results if lazy else list(results)
+
+    def _predict_stream(self, texts, batch_size, parser, cache, input_format) -> Iterator[SentimentResult]:
+        pending: List[Tuple[int, int, str, object]] = []
+        for item in iter_sentences(self, texts, parser=parser, cache=cache, chunk_size=batch_size,
+                                   input_format=input_format):
+            pending.append(item)
+            if len(pending) == batch_size:
+                yield from self._predict_sentences(pending)
+                pending = []
+        if pending:
+            yield from self._predict_sentences(pending)
+
+    def _predict_sentences(self, items) -> List[SentimentResult]:
+        names = self.labels
+        keep = [k for k in range(self.n_classes) if k not in set(self.config["masked_classes"])]
+        classes, probs = self.predict_batch(self.batch([tree for _, _, _, tree in items]))
+        classes, probs = classes.cpu().tolist(), probs[:, keep].cpu().tolist()  # [N], [N, kept classes]
+        kept = [names[k] for k in keep]
+        out, offset = [], 0
+        for index, sentence, text, tree in items:
+            rows = range(offset, offset + len(tree))
+            node_labels = [names[classes[i]] for i in rows]
+            node_probs = [dict(zip(kept, probs[i])) for i in rows]
+            out.append(SentimentResult(index, sentence, text, tree, node_labels[tree.root], node_probs[tree.root],
+                                       node_labels, node_probs, kept))
+            offset += len(tree)
+        return out
 
     def evaluate(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
         """Root and all-node accuracy (percent) over labelled trees, in eval mode.

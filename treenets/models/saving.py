@@ -1,0 +1,199 @@
+"""Saving a task model as a model directory, and :func:`load`: a directory or a pretrained name.
+
+A model directory (:mod:`treenets.formats.model_dir`) holds everything needed
+to rebuild the model and its input pipeline: ``config.json`` records the task,
+the constructor's arguments (sizes, cell and options, labels, tree kind,
+binarization), the vocabulary's normalization (lowercasing, PTB escapes) and
+plain metadata; the weights are safetensors; nothing is ever unpickled.
+
+Pretrained models ship inside the package, under ``treenets/pretrained/<name>/``
+(:func:`known_models`), so ``treenets.load("sst5")`` works offline right after
+``pip install``.
+"""
+from __future__ import annotations
+
+import importlib.resources
+import os
+from pathlib import Path
+from typing import Dict, List, Optional, Union
+
+import torch
+
+from ..device import check_device
+from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir, write_model_dir
+from ..vocab import Vocab
+from .base import TaskModel
+from .relatedness import RelatednessModel
+from .sentiment import SentimentModel
+
+__all__ = ["save_model", "load", "known_models", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+TASKS = {"sentiment": SentimentModel, "relatedness": RelatednessModel}
+EMBEDDING = "encoder.embedding.weight"
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+class UnknownModelError(ValueError):
+    """A model name that is neither a pretrained model nor a directory."""
+
+
+def pretrained_root() -> Path:
+    """The folder of the pretrained models shipped with the package (``treenets/pretrained``)."""
+    return Path(str(importlib.resources.files("treenets").joinpath("pretrained")))
+
+
+def known_models() -> List[str]:
+    """The names of the pretrained models shipped with the package (``sick``, ``sst2``, ``sst5``)."""
+    root = pretrained_root()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if is_model_dir(p))
+
+
+def resolve_model(name_or_dir: PathLike) -> Path:
+    """The directory of a pretrained model name or of a model directory.
+
+    An existing directory wins over a name; a string without a path separator
+    that names no directory is looked up among :func:`known_models`.
+
+    Raises:
+        UnknownModelError: a bare name that is not a pretrained model (the
+            message lists the known ones).
+        FileNotFoundError: a path with no model directory there.
+    """
+    path = Path(name_or_dir)
+    if path.is_dir():
+        return path
+    text = os.fspath(name_or_dir)
+    looks_like_path = os.sep in text or (os.altsep or os.sep) in text or text.startswith(".") or path.exists()
+    if not looks_like_path:
+        if text in known_models():
+            return pretrained_root() / text
+        known = ", ".join(known_models()) or "none installed"
+        raise UnknownModelError(f"unknown model {text!r}; known models: {known} (or give a model directory)")
+    if path.is_file():
+        raise FileNotFoundError(f"{path} is a file; a model is a directory with {CONFIG_FILE} and {WEIGHTS_FILE} "
+                                f"(old .pt checkpoints load with treenets.load_checkpoint)")
+    raise FileNotFoundError(f"no model directory at {path}")
+
+
+def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "float32",
+               metadata: Optional[Dict] = None) -> Path:
+    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`)."""
+    if embedding_dtype not in _DTYPES:
+        raise ValueError(f"embedding_dtype must be one of {sorted(_DTYPES)}, not {embedding_dtype!r}")
+    vocab = model.vocab
+    config = {
+        "task": model.task,
+        "model": dict(model.config),
+        "vocab": {"size": len(vocab), "unk": vocab.unk, "lower": vocab.lower, "normalize": vocab.normalize},
+        "treenets_version": _version(),
+        "metadata": {**model.metadata, **(metadata or {})},
+    }
+    tensors = dict(model.state_dict())
+    tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
+    return write_model_dir(path, config, tensors, vocab.itos)
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__
+
+
+def _model_from_files(files) -> TaskModel:
+    where = files.path / CONFIG_FILE
+    config = files.config
+    task = config.get("task")
+    if task not in TASKS:
+        raise ValueError(f"{where}: unknown task {task!r}; expected one of {sorted(TASKS)}")
+    options = config.get("model")
+    vocab_info = config.get("vocab")
+    if not isinstance(options, dict) or not isinstance(vocab_info, dict):
+        raise ValueError(f"{where}: needs a \"model\" and a \"vocab\" section (objects)")
+    options = dict(options)
+    try:
+        vocab = Vocab.from_itos(files.vocab, unk=vocab_info.get("unk"), lower=bool(vocab_info.get("lower")),
+                                normalize=vocab_info.get("normalize"))
+        size = options.pop("vocab_size")
+        embed_size, hidden_size = options.pop("embed_size"), options.pop("hidden_size")
+    except KeyError as err:
+        raise ValueError(f"{where}: the \"model\" section has no {err.args[0]!r}") from None
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    if size != len(vocab) or vocab_info.get("size", size) != len(vocab):
+        raise ValueError(f"{where} says the vocabulary has {size} words but {files.path / 'vocab.txt'} "
+                         f"holds {len(vocab)}")
+    if vocab_info.get("unk") is not None and vocab.unk is None:
+        raise ValueError(f"{where}: the unknown word {vocab_info['unk']!r} is not in the vocabulary")
+    try:
+        model = TASKS[task](vocab, embed_size, hidden_size, **options)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where}: cannot build a {TASKS[task].__name__} from its \"model\" section: {err}") from None
+    return model
+
+
+def _load_weights(model: TaskModel, files) -> None:
+    weights = files.path / WEIGHTS_FILE
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(files.tensors))
+    unexpected = sorted(set(files.tensors) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{weights} does not fit {files.path / CONFIG_FILE}: missing tensors {missing[:5]}, "
+                         f"unexpected tensors {unexpected[:5]}")
+    state = {}
+    for name, want in expected.items():
+        got = files.tensors[name]
+        if tuple(got.shape) != tuple(want.shape):
+            raise ValueError(f"{weights}: tensor {name!r} has shape {list(got.shape)}, but "
+                             f"{files.path / CONFIG_FILE} makes it {list(want.shape)}")
+        if not got.is_floating_point() and want.is_floating_point():
+            raise ValueError(f"{weights}: tensor {name!r} is {got.dtype}, expected a floating-point tensor")
+        value = got.to(want.dtype)
+        if value.is_floating_point() and not torch.isfinite(value).all():
+            raise ValueError(f"{weights}: tensor {name!r} holds NaN or infinite values")
+        state[name] = value
+    model.load_state_dict(state)
+
+
+def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = None) -> TaskModel:
+    """A trained model, ready to predict: a pretrained name or a model directory.
+
+    Args:
+        name_or_dir: ``"sst5"``, ``"sst2"``, ``"sick"`` (:func:`known_models`)
+            or a directory written by :meth:`TaskModel.save` (the training
+            examples write ``OUT/best/``).
+        device: where the model goes (``None``: the CPU). Checked first.
+
+    Returns:
+        A :class:`SentimentModel` or :class:`RelatednessModel` in eval mode,
+        with its vocabulary, labels and parser configuration; ``model.metadata``
+        holds what the directory says about its training, ``model.name`` the
+        name or directory it came from.
+
+    Raises:
+        UnknownModelError: an unknown name (the message lists the known ones).
+        FileNotFoundError: no directory there, or one of its files missing.
+        ValueError: a damaged, truncated or foreign file (named), shapes that
+            do not fit the config, or a pickle where the weights should be.
+        treenets.device.DeviceError: a device this machine does not have.
+
+    Example:
+        >>> model = treenets.load("sst2")                     # doctest: +SKIP
+        >>> model.predict("The movie was not bad at all.")[0].label   # doctest: +SKIP
+        'positive'
+    """
+    dev = check_device(device)
+    path = resolve_model(name_or_dir)
+    files = read_model_dir(path)
+    model = _model_from_files(files)
+    _load_weights(model, files)
+    metadata = files.config.get("metadata")
+    model.metadata = dict(metadata) if isinstance(metadata, dict) else {}
+    text = os.fspath(name_or_dir)
+    model.name = text if path.parent == pretrained_root() and path.name == text else str(path)
+    if dev is not None:
+        model.to(dev)
+    return model.eval()
