@@ -109,3 +109,12 @@ def test_loss_rejects_out_of_range_scores():
     with pytest.raises(ValueError, match="outside"):
         head.loss(head(torch.zeros(1, 4, dtype=torch.float64), torch.zeros(1, 4, dtype=torch.float64)),
                   torch.tensor([7.0]))
+
+
+def test_loss_over_no_pairs_raises_instead_of_nan():
+    head = SimilarityHead(4, 3)
+    log_probs = head(torch.zeros(0, 4), torch.zeros(0, 4))
+    with pytest.raises(ValueError, match="no pairs"):
+        head.loss(log_probs, torch.zeros(0))
+    with pytest.raises(ValueError, match="do not match"):
+        head.loss(head(torch.zeros(2, 4), torch.zeros(2, 4)), torch.tensor([1.0, 2.0, 3.0]))

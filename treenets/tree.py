@@ -389,7 +389,7 @@ _BAD_CHAR = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 def _check_text(name: str, values: List[object], strings_only: bool) -> None:
     """Tokens, labels and relations must print on one line and read back: no empty string, no control character."""
     for i, value in enumerate(values):
-        if value is None or type(value) is int:
+        if value is None or (type(value) is int and not strings_only):
             continue
         if isinstance(value, str):
             text = value
