@@ -229,3 +229,12 @@ def test_header_digits_are_ascii(tmp_path):
     path.write_text("2 \u00b2\nthe 0.1 0.2\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"vecs\.txt:1"):
         read_vectors(path, fmt="word2vec")
+
+
+@pytest.mark.parametrize("value", ["1_0", "\u0663", "\x0b2", "\uff11"])
+def test_values_are_ascii_numbers(tmp_path, value):
+    """numpy reads '1_0' as 10 and Arabic-Indic or full-width digits as numbers: not in a vector file."""
+    path = tmp_path / "vecs.txt"
+    path.write_text(f"the 0.1 0.2\nof {value} 1.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"vecs\.txt:2: value .* of token 'of' is not a number"):
+        read_vectors(path)

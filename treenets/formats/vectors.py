@@ -8,7 +8,8 @@ are the vector: everything before them is the token. This reads the lines of
 GloVe 840B whose token contains spaces (``". . ."``) and tokens holding other
 whitespace such as a no-break space. The dimension comes from the word2vec
 header, from ``dim=``, or from the first line of a GloVe file. Every value must
-be a finite number; errors name ``file:line`` and the token.
+be a finite number in ASCII (``1_0`` or ``٣`` are not); errors name
+``file:line`` and the token.
 """
 from __future__ import annotations
 
@@ -164,7 +165,10 @@ def read_vectors(
             if token in seen:
                 duplicates += 1
                 continue
+            values = line[len(token) + 1:]
             try:
+                if not (values.isascii() and values.isprintable()) or "_" in values:
+                    raise ValueError  # numpy would read "1_0", "٣" and "\t2" as numbers
                 row = np.array(parts[1:], dtype=np.float32)
             except ValueError:
                 bad = next(v for v in parts[1:] if not _is_float(v))
@@ -187,6 +191,8 @@ def read_vectors(
 
 
 def _is_float(text: str) -> bool:
+    if not (text.isascii() and text.isprintable()) or "_" in text:
+        return False
     try:
         float(text)
     except ValueError:
