@@ -1,4 +1,6 @@
 """TreeBatch: packing, the level schedule, errors, device moves, networkx."""
+import re
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -306,3 +308,38 @@ def test_parent_tensor_ids_below_minus_one_and_floats_are_refused():
     with pytest.raises(ValueError, match="child_pos must hold integers"):
         TreeBatch.from_parent_tensor(parent, child_pos=torch.tensor([0.5, -1.0]))
     assert TreeBatch.from_parent_tensor([1, -1], word_ids=[0, -1]).word_ids.tolist() == [0, -1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.none(), st.integers(-3, 7), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                 st.text(max_size=4), st.sampled_from(["3", "-1", "2.7", "\u00b2", "NP", " 4 ", "+1", "1e2"]),
+                 st.integers(-3, 7).map(torch.tensor), st.floats(-3, 7).map(torch.tensor)))
+def test_default_label_is_a_class_no_label_or_an_error(label):
+    """Whatever the label, the batch holds what it means, or the user hears why not."""
+    try:
+        value = default_label(label)
+    except ValueError as err:
+        assert "label" in str(err)
+        return
+    assert type(value) is int and value >= -1
+    if label is None:
+        assert value == -1
+    elif isinstance(label, str):  # ASCII digits are a class, a category name is none
+        assert value == (int(label.strip()) if re.fullmatch(r"-?[0-9]+", label.strip()) else -1)
+    else:
+        assert float(label) == value  # never truncated
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.integers(-4, 6), st.floats(-4, 6)), min_size=2, max_size=6))
+def test_word_ids_and_labels_are_integers_from_minus_one_or_an_error(values):
+    n = len(values)
+    parent = torch.tensor([-1] + [0] * (n - 1))
+    tensor = torch.tensor(values)
+    for name in ("word_ids", "labels"):
+        try:
+            batch = TreeBatch.from_parent_tensor(parent, **{name: tensor})
+        except ValueError as err:
+            assert tensor.is_floating_point() or (tensor < -1).any(), err
+            continue
+        assert not tensor.is_floating_point() and getattr(batch, name).tolist() == values

@@ -371,3 +371,16 @@ def test_tokens_and_relations_are_strings_and_tabs_round_trip():
     assert Tree.from_brackets(str(t)) == t
     with pytest.raises(ValueError, match="label"):
         Tree([-1], ["a"], [torch.tensor([[1, 2], [3, 4]])])  # prints over two lines
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.integers(-1, 4), st.floats(-1, 4), st.sampled_from(["1", "\u00b2", "2.0", "x"])),
+                min_size=1, max_size=4))
+def test_heads_are_integers_in_range_or_an_error(heads):
+    tokens = [f"w{i}" for i in range(len(heads))]
+    try:
+        tree = Tree.from_parents(tokens, heads)
+    except ValueError as err:
+        assert "head" in str(err) or "root" in str(err) or "cycle" in str(err) or "parent" in str(err)
+        return
+    assert [p + 1 for p in tree.parents] == [int(h) if not isinstance(h, float) else h for h in heads]
