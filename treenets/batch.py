@@ -289,7 +289,7 @@ class TreeBatch:
 
         roots = torch.nonzero(is_root).flatten()
         if batch_num_nodes is not None:
-            sizes = [int(s) for s in batch_num_nodes]
+            sizes = _int_tensor("batch_num_nodes", list(batch_num_nodes)).tolist()
             if sum(sizes) != n:
                 raise ValueError(f"batch_num_nodes adds up to {sum(sizes)} but there are {n} nodes")
             seg = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes, dtype=torch.long))
