@@ -155,6 +155,9 @@ def test_sentiment_evaluate_counts_roots_and_nodes():
     assert model.evaluate(trees, device="cpu") == result and model.training
     with pytest.raises(ValueError, match="batch_size"):
         model.evaluate(trees, batch_size=0)
+    for nothing in ([], [tn.Tree.chain(["a", "b"])]):  # an accuracy over nothing used to be 0%
+        with pytest.raises(ValueError, match="nothing to score: 0 labelled roots"):
+            model.evaluate(nothing)
 
 
 def test_sentiment_evaluate_matches_predict_batch():
