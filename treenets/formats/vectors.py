@@ -42,6 +42,9 @@ class Vectors:
                  duplicates: int = 0) -> None:
         if vectors.dim() != 2 or vectors.shape[0] != len(words):
             raise ValueError(f"{len(words)} words need a [{len(words)}, dim] tensor, not {list(vectors.shape)}")
+        row = first_non_finite_row(vectors)
+        if row is not None:
+            raise ValueError(f"the vector of {list(words)[row]!r} (row {row}) holds NaN or inf")
         self.words: List[str] = list(words)
         self.vectors = vectors
         self.index: Dict[str, int] = {w: i for i, w in enumerate(self.words)}
@@ -67,6 +70,16 @@ class Vectors:
 
     def __repr__(self) -> str:
         return f"Vectors({len(self)} words, dim={self.dim}, source={self.source!r})"
+
+
+def first_non_finite_row(matrix: torch.Tensor) -> Optional[int]:
+    """The first row of a float matrix holding NaN or inf, or ``None``."""
+    if not matrix.is_floating_point():
+        return None
+    bad = ~torch.isfinite(matrix)
+    if not bool(bad.any()):
+        return None
+    return int(torch.nonzero(bad.reshape(matrix.shape[0], -1).any(dim=1))[0])
 
 
 # ------------------------------------------------------------------ reading
