@@ -9,7 +9,8 @@ try about 50,000 inputs, as many as the fuzzing that found issue 11's defects).
 from __future__ import annotations
 
 import os
-from typing import Callable, List, Optional
+from pathlib import Path
+from typing import Any, Callable, List, Optional
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,8 +29,11 @@ COUNTS = [pytest.param(QUICK, id="quick"), pytest.param(MANY, id="many", marks=p
 def fuzz(examples: int, *strategies, scale: float = 1.0) -> Callable:
     """Run ``check(*drawn)`` on ``examples * scale`` drawn examples: ``fuzz(n, st.text())(check)``."""
     def run(check):
+        def body(drawn):
+            check(*drawn)  # whatever check returns, hypothesis wants None
+
         test = settings(max_examples=max(1, int(examples * scale)), deadline=None, database=None,
-                        suppress_health_check=list(HealthCheck))(given(*strategies)(check))
+                        suppress_health_check=list(HealthCheck))(given(st.tuples(*strategies))(body))
         test()
     return run
 
@@ -100,3 +104,29 @@ def preorder_parents(draw, max_nodes: int = 9, max_children: Optional[int] = Non
     """A constituency tree's parents, nodes numbered in pre-order."""
     tree = draw(shapes(max_nodes, max_children))
     return renumber(tree, tree.preorder())
+
+
+#: arbitrary bytes, UTF-8 text with the special characters, and runs of format tokens
+BYTES = st.one_of(st.binary(max_size=200),
+                  text(max_size=120).map(lambda s: s.encode("utf-8", "surrogatepass")),
+                  st.lists(st.sampled_from([b"(", b")", b"\\", b" ", b"\t", b"\n", b"\r", b"_", b":", b"1", b"-1",
+                                            b"\xc2\xb2", b"\xff", b"a", b"#", b"|", b"Label=", b"nan", b"0"]),
+                           max_size=40).map(b"".join))
+TEXT = text(max_size=120)
+
+
+def expect_documented(err: Exception, source: Optional[str] = None) -> None:
+    """``err`` is a documented exception (ValueError, FileNotFoundError) and names ``source``."""
+    assert isinstance(err, (ValueError, FileNotFoundError)), f"undocumented {type(err).__name__}: {err}"
+    if source is not None:
+        assert source in str(err), f"the error does not name {source}: {err}"
+
+
+def read_or_fail_well(read: Callable, path: Path, data: bytes, *args, **kwargs) -> Any:
+    """Write ``data`` to ``path`` and ``read(path, ...)``: its result, or ``None`` after a documented error naming the file."""
+    path.write_bytes(data)
+    try:
+        return read(path, *args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - the point is which exceptions
+        expect_documented(err, str(path))
+        return None

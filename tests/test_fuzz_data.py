@@ -9,8 +9,7 @@ import pytest
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from _fuzz import COUNTS, build, fuzz, preorder_parents, shapes, text
-from test_fuzz_formats import BYTES, expect_documented
+from _fuzz import BYTES, COUNTS, build, expect_documented, fuzz, preorder_parents, read_or_fail_well, shapes, text
 from treenets import Tree
 from treenets.data import SickPair, load_sick, load_sick_raw, load_sst
 from treenets.data.parsed import load_parsed_sick, load_parsed_sst
@@ -52,14 +51,8 @@ def test_sst_from_arbitrary_bytes(examples, tmp_path):
     labelled = st.lists(labels, min_size=1, max_size=4).map(
         lambda labs: ("(3 " + " ".join(f"({lab} w{k})" for k, lab in enumerate(labs)) + ")\n").encode())
 
-    def check(data, mode):
-        path.write_bytes(data)
-        try:
-            load_sst(path, mode=mode)
-        except Exception as err:  # noqa: BLE001
-            expect_documented(err, str(path))
-
-    fuzz(examples, st.one_of(BYTES, labelled), st.sampled_from(["fine", "binary", "binary3"]))(check)
+    fuzz(examples, st.one_of(BYTES, labelled), st.sampled_from(["fine", "binary", "binary3"]))(
+        lambda data, mode: read_or_fail_well(load_sst, path, data, mode=mode))
 
 
 # ------------------------------------------------------- SICK, Tai et al.
@@ -167,14 +160,7 @@ def test_sick_raw_from_arbitrary_bytes(examples, tmp_path):
                              min_size=3, max_size=6).map("\t".join), max_size=4).map(
         lambda rs: (HEADER + "\n".join(rs)).encode("utf-8", "surrogatepass"))
 
-    def check(data):
-        path.write_bytes(data)
-        try:
-            load_sick_raw(path)
-        except Exception as err:  # noqa: BLE001
-            expect_documented(err, str(path))
-
-    fuzz(examples, st.one_of(BYTES, rows))(check)
+    fuzz(examples, st.one_of(BYTES, rows))(lambda data: read_or_fail_well(load_sick_raw, path, data))
 
 
 # ------------------------------------------------------- re-parsed datasets
@@ -215,11 +201,7 @@ def test_parsed_datasets_from_arbitrary_bytes(examples, tmp_path):
     constituency = write_brackets(Tree([-1, 0, 0], [None, "A", "dog"], ["NP", "DT", "NN"]))
 
     def check(data, side):
-        sst.write_bytes(data)
-        try:
-            load_parsed_sst(sst)
-        except Exception as err:  # noqa: BLE001
-            expect_documented(err, str(sst))
+        read_or_fail_well(load_parsed_sst, sst, data)
         (sick / "a.ctree").write_text(constituency + "\n", encoding="utf-8")
         (sick / "b.ctree").write_text("(NN Dogs)\n", encoding="utf-8")
         (sick / f"{side}.ctree").write_bytes(data)

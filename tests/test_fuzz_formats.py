@@ -17,25 +17,15 @@ import pytest
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from _fuzz import COUNTS, build, fuzz, preorder_parents, projective_parents, shapes, text, valid_field
+from _fuzz import (
+    BYTES, COUNTS, TEXT, build, expect_documented, fuzz, preorder_parents, projective_parents, read_or_fail_well,
+    shapes, text, valid_field,
+)
 from treenets import Tree, Vocab
 from treenets.formats import (
     parse_ptb, read_bracket_file, read_brackets, read_conllu, read_conllu_string, read_heads_files, read_ptb_file,
     read_vectors, read_vocab, write_brackets, write_conllu, write_dot, write_heads_files,
 )
-
-BYTES = st.one_of(st.binary(max_size=200),
-                  text(max_size=120).map(lambda s: s.encode("utf-8", "surrogatepass")),
-                  st.lists(st.sampled_from([b"(", b")", b"\\", b" ", b"\t", b"\n", b"\r", b"_", b":", b"1", b"-1",
-                                            b"\xc2\xb2", b"\xff", b"a", b"#", b"|", b"Label=", b"nan", b"0"]),
-                           max_size=40).map(b"".join))
-TEXT = text(max_size=120)
-
-
-def expect_documented(err: Exception, source: str = None) -> None:
-    assert isinstance(err, (ValueError, FileNotFoundError)), f"undocumented {type(err).__name__}: {err}"
-    if source is not None:
-        assert source in str(err), f"the error does not name {source}: {err}"
 
 
 # ---------------------------------------------------------------- brackets
@@ -99,16 +89,7 @@ def test_brackets_from_arbitrary_text(examples):
 
 @pytest.mark.parametrize("examples", COUNTS)
 def test_bracket_files_from_arbitrary_bytes(examples, tmp_path):
-    path = tmp_path / "trees.txt"
-
-    def check(data):
-        path.write_bytes(data)
-        try:
-            read_bracket_file(path)
-        except Exception as err:  # noqa: BLE001
-            expect_documented(err, str(path))
-
-    fuzz(examples, BYTES)(check)
+    fuzz(examples, BYTES)(lambda data: read_or_fail_well(read_bracket_file, tmp_path / "trees.txt", data))
 
 
 # --------------------------------------------------------------------- PTB
@@ -149,12 +130,8 @@ def test_ptb_from_arbitrary_input(examples, tmp_path):
             parse_ptb(data.decode("utf-8", "replace"))
         except Exception as err:  # noqa: BLE001
             expect_documented(err)
-        path.write_bytes(data)
         for blocks in ("unindented_paren", "sexpr", "blankline"):
-            try:
-                read_ptb_file(path, detect_blocks=blocks)
-            except Exception as err:  # noqa: BLE001
-                expect_documented(err, str(path))
+            read_or_fail_well(read_ptb_file, path, data, detect_blocks=blocks)
 
     fuzz(examples, BYTES, scale=0.5)(check)
 
@@ -349,14 +326,8 @@ def test_vectors_from_arbitrary_bytes(examples, tmp_path):
     headed = st.tuples(st.sampled_from([b"2 3", b"\xc2\xb2 3", b"2 \xc2\xb2", b"0 0", b"1 1", b"x 2"]), BYTES).map(
         lambda t: t[0] + b"\n" + t[1])
 
-    def check(data, fmt):
-        path.write_bytes(data)
-        try:
-            read_vectors(path, fmt=fmt)
-        except Exception as err:  # noqa: BLE001
-            expect_documented(err, str(path))
-
-    fuzz(examples, st.one_of(BYTES, headed), st.sampled_from(["auto", "glove", "word2vec"]))(check)
+    fuzz(examples, st.one_of(BYTES, headed), st.sampled_from(["auto", "glove", "word2vec"]))(
+        lambda data, fmt: read_or_fail_well(read_vectors, path, data, fmt=fmt))
 
 
 # ------------------------------------------------------------------- vocab
@@ -381,13 +352,8 @@ def test_vocab_from_arbitrary_bytes(examples, tmp_path):
     path = tmp_path / "vocab.txt"
 
     def check(data):
-        path.write_bytes(data)
-        try:
-            tokens = read_vocab(path)
-        except Exception as err:  # noqa: BLE001
-            expect_documented(err, str(path))
-            return
-        assert all(isinstance(t, str) for t in tokens)
+        tokens = read_or_fail_well(read_vocab, path, data)
+        assert tokens is None or all(isinstance(t, str) for t in tokens)
 
     fuzz(examples, BYTES)(check)
 

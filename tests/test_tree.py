@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _cellcheck import random_trees
+from _fuzz import projective_parents
 from treenets import ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch
 from treenets.formats import read_bracket_lines
 
@@ -142,21 +143,8 @@ def projective_trees(draw, max_nodes=8):
     Each node's own word is put at a random slot among its children, and nodes
     are numbered in the resulting word order.
     """
-    tree = draw(random_trees(max_nodes=max_nodes))
-    kids = tree.children
-    order, stack = [], [("node", tree.root)]
-    while stack:
-        kind, node = stack.pop()
-        if kind == "word":
-            order.append(node)
-            continue
-        slot = draw(st.integers(0, len(kids[node])))
-        items = [("node", k) for k in kids[node]]
-        items.insert(slot, ("word", node))
-        stack.extend(reversed(items))
-    new = {old: k for k, old in enumerate(order)}
-    parents = [-1 if tree.parents[old] < 0 else new[tree.parents[old]] for old in order]
-    return Tree(parents, [f"w{k}" for k in range(len(order))])
+    parents = draw(projective_parents(max_nodes))
+    return Tree(parents, [f"w{k}" for k in range(len(parents))])
 
 
 @st.composite
