@@ -148,7 +148,7 @@ def test_sick_raw_round_trip(examples, tmp_path):
             (i, a.strip(), b.strip(), s, e or None) for i, a, b, s, e in rows]
         assert [p.tokens_a for p in got] == [a.split() for _, a, _, _, _ in rows]
 
-    fuzz(examples, st.lists(st.tuples(_ID, _SENTENCE, _SENTENCE, _SCORE,
+    fuzz(examples, st.lists(st.tuples(_ID.filter(lambda s: "\t" not in s), _SENTENCE, _SENTENCE, _SCORE,
                                       st.sampled_from(["NEUTRAL", "ENTAILMENT", "CONTRADICTION", ""])),
                             min_size=1, max_size=4))(check)
 

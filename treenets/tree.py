@@ -117,7 +117,7 @@ class Tree:
         for i, given in enumerate(parents):
             head = as_int(given)
             if head is None:
-                raise ValueError(f"head {given!r} of token {i + 1} ({tokens[i]!r}) is not an integer") from None
+                raise ValueError(f"head {given!r} of token {i + 1} ({tokens[i]!r}) is not an integer")
             if not 0 <= head <= n:
                 raise ValueError(f"head {head} of token {i + 1} ({tokens[i]!r}) is out of range 0..{n}")
             zero_based.append(head - 1)
