@@ -28,14 +28,20 @@ def sst_trees(draw):
     return build(parents, tokens, labels)
 
 
+def written(path, trees, text_of) -> list:
+    """The trees a Tree accepted (at least one), written to ``path`` as ``text_of(trees)``."""
+    trees = [t for t in trees if t is not None]
+    assume(trees)
+    path.write_text(text_of(trees), encoding="utf-8")
+    return trees
+
+
 @pytest.mark.parametrize("examples", COUNTS)
 def test_sst_round_trip(examples, tmp_path):
     path = tmp_path / "train.txt"
 
     def check(trees):
-        trees = [t for t in trees if t is not None]
-        assume(trees)
-        path.write_text("".join(write_brackets(t) + "\n" for t in trees), encoding="utf-8")
+        trees = written(path, trees, lambda ts: "".join(write_brackets(t) + "\n" for t in ts))
         assert load_sst(path) == trees
         binary = load_sst(path, mode="binary3", drop_neutral=False)
         assert [[{0: 0, 1: 0, 2: 1, 3: 2, 4: 2}[x] for x in t.labels] for t in trees] == [t.labels for t in binary]
@@ -180,9 +186,7 @@ def test_parsed_sst_round_trip(examples, tmp_path):
     path = tmp_path / "train.conllu"
 
     def check(trees):
-        trees = [t for t in trees if t is not None]
-        assume(trees)
-        path.write_text(write_conllu(trees), encoding="utf-8")
+        trees = written(path, trees, write_conllu)
         back = load_parsed_sst(path)
         assert back == trees and [t.words for t in back] == [t.words for t in trees]
 
