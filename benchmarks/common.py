@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from treenets import SentimentModel, Tree, TreeBatch, Vocab
+from treenets.atomic import atomic_write
 from treenets.data import default_data_dir
 from treenets.testing.reference import reference_forward
 
@@ -118,8 +119,8 @@ def finish(result: Dict, json_out: Optional[Path], t_start: float) -> Dict:
     result["wall_seconds"] = round(time.perf_counter() - t_start, 1)
     line = json.dumps(result)
     if json_out:
-        json_out.parent.mkdir(parents=True, exist_ok=True)
-        json_out.write_text(line + "\n")
+        with atomic_write(json_out, "w", encoding="utf-8") as f:
+            f.write(line + "\n")
     print(line, flush=True)
     return result
 

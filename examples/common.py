@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -135,6 +136,11 @@ def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizer
     Returns:
         ``{"score": best dev score, "epoch": its epoch, "path": the model directory,
         "checkpoint": the .pt file, "train_seconds": ...}``.
+
+    Raises:
+        FloatingPointError: a training loss or the dev score became NaN or
+            infinite; the message names the epoch (and the batch) and the
+            checkpoint kept so far. Nothing is written for that epoch.
     """
     args.out.mkdir(parents=True, exist_ok=True)
     best = {"score": None, "epoch": 0, "path": args.out / "best", "checkpoint": args.out / "best.pt"}
@@ -142,9 +148,16 @@ def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizer
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
         batches = minibatches(train, args.batch_size, generator, bucket_by=bucket_by if args.bucket_by_height else None)
-        loss = train_epoch(model, batches, optimizers, total=n_batches, desc=f"epoch {epoch}",
-                           show_progress=not args.no_progress)
+        try:
+            loss = train_epoch(model, batches, optimizers, total=n_batches, desc=f"epoch {epoch}",
+                               show_progress=not args.no_progress)
+        except FloatingPointError as err:
+            raise FloatingPointError(f"epoch {epoch}: {err}; training stopped before that update. "
+                                     f"{_kept(best)} Try a lower --lr, or check the word vectors") from None
         metrics = model.evaluate(dev)
+        if not math.isfinite(metrics[score]):
+            raise FloatingPointError(f"epoch {epoch}: the dev {score} is {metrics[score]}; training stopped. "
+                                     f"{_kept(best)}")
         log(f"epoch {epoch}: {describe(loss, metrics)} ({time.perf_counter() - start:.0f}s)")
         if best["score"] is None or metrics[score] > best["score"]:  # the first epoch is always kept
             best.update(score=metrics[score], epoch=epoch)
@@ -152,6 +165,12 @@ def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizer
             save_checkpoint(best["checkpoint"], model, epoch=epoch, dev=metrics, **(extra or {}))
     best["train_seconds"] = time.perf_counter() - start
     return best
+
+
+def _kept(best: Dict) -> str:
+    if best["score"] is None:
+        return "No checkpoint was written."
+    return f"The best checkpoint so far is {best['path']} (epoch {best['epoch']}, dev {best['score']:.4f})."
 
 
 def load_best(best: Dict, device) -> TaskModel:

@@ -10,14 +10,17 @@ dependency parses, so this script makes the other kind:
   SST's own tokens (pretokenized, so the words stay exactly SST's), and every
   dependency node gets the label of the SST phrase with the same word span
   (:func:`treenets.data.label_transfer.transfer_labels`; ``-1`` where none
-  matches). Written to ``OUT/sst/{split}.dtree``, fine-grained labels 0..4.
+  matches). Written to ``OUT/sst/{split}.conllu`` (CoNLL-U, the SST label of
+  each word's node in MISC as ``Label=3``), fine-grained labels 0..4.
 * SICK (train/dev/test, the Tai et al. ``.toks`` files): every sentence is
   parsed into a right-binarized constituency tree (unary chains collapsed),
-  written to ``OUT/sick/{split}/a.ctree`` and ``b.ctree`` in pair order.
+  written to ``OUT/sick/{split}/a.ctree`` and ``b.ctree`` in pair order, one
+  ``str(tree)`` per line.
 
-Each output line is one ``str(tree)`` that :meth:`treenets.Tree.from_brackets`
-reads back; ``examples/train_sst.py --parsed-dir OUT`` and
-``examples/train_sick.py --parsed-dir OUT`` train on them.
+Both forms are lossless, and every file is checked before it is written: each
+tree reads back exactly as parsed (CoNLL-U holds non-projective dependency
+trees, which brackets would reorder). ``examples/train_sst.py --parsed-dir
+OUT`` and ``examples/train_sick.py --parsed-dir OUT`` train on them.
 
     python examples/prepare_parses.py --out runs/parses [--data-dir DIR]
 
@@ -45,6 +48,7 @@ from treenets.api import parse as cached_parse
 from treenets.atomic import atomic_write
 from treenets.data import load_sick, load_sst, ptb_unescape
 from treenets.data.label_transfer import LabelTransferStats, transfer_labels
+from treenets.formats import read_brackets, read_conllu_string, write_brackets, write_conllu
 from treenets.training import progress
 from treenets.tree import Tree
 
@@ -146,13 +150,31 @@ def parse_sentences(word_lists: Sequence[Sequence[str]], kind: str, counting: _C
     return out
 
 
-def write_trees(path: Path, trees: Sequence[Tree]) -> None:
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (whole or not at all)."""
     with atomic_write(path, "w", encoding="utf-8") as f:
-        for tree in trees:
-            line = str(tree)
-            if "\n" in line:
-                raise RuntimeError(f"a tree prints over several lines: {line!r}")
-            f.write(line + "\n")
+        f.write(text)
+
+
+def write_dependency_trees(path: Path, trees: Sequence[Tree]) -> None:
+    """CoNLL-U, labels in MISC; every tree is checked to read back unchanged before anything is written."""
+    text = write_conllu(trees)
+    back = read_conllu_string(text, source=str(path))
+    for k, (tree, again) in enumerate(zip(trees, back)):
+        if again != tree:
+            raise RuntimeError(f"{path}: tree {k + 1} does not read back unchanged from CoNLL-U: {tree!r}")
+    write_text(path, text)
+
+
+def write_constituency_trees(path: Path, trees: Sequence[Tree]) -> None:
+    """One ``str(tree)`` per line; every line is checked to read back as the same tree before anything is written."""
+    lines = []
+    for k, tree in enumerate(trees):
+        line = write_brackets(tree)
+        if read_brackets(line) != tree:
+            raise RuntimeError(f"{path}: tree {k + 1} does not read back unchanged from brackets: {line!r}")
+        lines.append(line + "\n")
+    write_text(path, "".join(lines))
 
 
 def make_parser(args, dependency: bool):
@@ -188,11 +210,12 @@ def prepare_sst(args, data_dir: Path, cache: Path, show: bool) -> dict:
             split_stats.add(dep)
             total.add(dep)
             labelled.append(dep)
-        write_trees(args.out / "sst" / f"{split}.dtree", labelled)
+        path = args.out / "sst" / f"{split}.conllu"
+        write_dependency_trees(path, labelled)
         stats["splits"][split] = split_stats.as_dict()
         sst_nodes = sum(len(t) for t in trees)
         stats["splits"][split]["sst_nodes"] = sst_nodes
-        log(f"sst {split}: {len(trees)} trees -> {args.out / 'sst' / (split + '.dtree')}; "
+        log(f"sst {split}: {len(trees)} trees -> {path}; "
             f"{split_stats.labelled}/{split_stats.nodes} dependency nodes labelled "
             f"({100 * split_stats.coverage:.1f}%; {100 * split_stats.non_root_coverage:.1f}% of non-root nodes; "
             f"SST trees have {sst_nodes} labelled nodes); {split_stats.non_projective} non-projective trees")
@@ -218,9 +241,9 @@ def prepare_sick(args, data_dir: Path, cache: Path, show: bool) -> dict:
             b.append(trees[k + 1])
             k += 2
         folder = args.out / "sick" / split
-        write_trees(folder / "a.ctree", a)
-        write_trees(folder / "b.ctree", b)
-        (folder / "id.txt").write_text("".join(p.id + "\n" for p in pairs), encoding="utf-8")
+        write_constituency_trees(folder / "a.ctree", a)
+        write_constituency_trees(folder / "b.ctree", b)
+        write_text(folder / "id.txt", "".join(p.id + "\n" for p in pairs))
         max_children = max(t.max_children for t in a + b)
         stats["splits"][split] = {"pairs": len(pairs), "max_children": max_children}
         log(f"sick {split}: {len(pairs)} pairs -> {folder}/a.ctree, b.ctree")
@@ -242,7 +265,7 @@ def main(argv=None) -> dict:
     if args.only in (None, "sick"):
         stats["sick"] = prepare_sick(args, data_dir, cache, show)
     stats_path = args.out / ("stats.json" if args.only is None else f"stats_{args.only}.json")
-    stats_path.write_text(json.dumps(stats, indent=1) + "\n")
+    write_text(stats_path, json.dumps(stats, indent=1) + "\n")
     print(json.dumps(stats), flush=True)
     return stats
 

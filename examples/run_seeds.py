@@ -20,6 +20,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from treenets.atomic import atomic_write
+
 
 def run_one(command, seed: int, out: Path) -> dict:
     run_dir = out / f"seed{seed}"
@@ -28,7 +30,8 @@ def run_one(command, seed: int, out: Path) -> dict:
     if "--threads" not in command:
         cmd += ["--threads", "1"]
     start = time.perf_counter()
-    with open(run_dir / "log.txt", "w") as logf:
+    # a log is streamed while the run goes on (so it can be followed), not written atomically
+    with open(run_dir / "log.txt", "w", encoding="utf-8") as logf:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=logf, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"seed {seed} failed (exit {proc.returncode}); see {run_dir / 'log.txt'}")
@@ -69,10 +72,10 @@ def main(argv=None) -> dict:
     summary = summarize(results)
     summary["total_wall_seconds"] = round(time.perf_counter() - start, 1)
     summary["command"] = " ".join(["python", *command])
-    with open(args.out / "results.jsonl", "w") as f:
-        for r in results:
-            f.write(json.dumps(r) + "\n")
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    with atomic_write(args.out / "results.jsonl", "w", encoding="utf-8") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in results))
+    with atomic_write(args.out / "summary.json", "w", encoding="utf-8") as f:
+        f.write(json.dumps(summary, indent=1) + "\n")
     print(json.dumps(summary), flush=True)
     return summary
 

@@ -51,7 +51,7 @@ def parse_args(argv=None):
                    help="binary: 'paper' trains negative/neutral/positive on every node and predicts "
                         "negative vs positive (the paper's code); 'two-class' ignores neutral nodes")
     p.add_argument("--parsed-dir", type=Path, default=None,
-                   help="train on the dependency trees in DIR/sst/{train,dev,test}.dtree (from "
+                   help="train on the dependency trees in DIR/sst/{train,dev,test}.conllu (from "
                         "examples/prepare_parses.py) instead of SST's constituency trees")
     p.add_argument("--cell", choices=["nary", "childsum", "slstm"], default=None,
                    help="tree cell (default: nary for constituency trees, childsum with --parsed-dir)")

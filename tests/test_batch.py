@@ -1,4 +1,6 @@
 """TreeBatch: packing, the level schedule, errors, device moves, networkx."""
+import re
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -246,3 +248,98 @@ def test_edge_index_is_child_to_parent_in_pyg_layout():
     assert ei.shape == (2, batch.num_nodes - batch.num_trees)
     assert ei.tolist() == [[1, 2, 3, 4, 6], [0, 0, 2, 2, 5]]
     assert (batch.parent[ei[0]] == ei[1]).all()
+
+
+# ------------------------------------------------- integers, never truncated
+def _labelled(labels):
+    return Tree([1, -1], ["a", "b"], labels)
+
+
+@pytest.mark.parametrize("label, expected", [
+    (3, 3), ("3", 3), (" 3 ", 3), (-1, -1), ("-1", -1), (None, -1), (3.0, 3),
+    (torch.tensor(3), 3), (torch.tensor(2, dtype=torch.int32), 2), ("NP", -1), ("S1", -1), ("NP-SBJ-1", -1),
+])
+def test_default_label_keeps_integers_and_ignores_categories(label, expected):
+    assert default_label(label) == expected
+    np = pytest.importorskip("numpy")
+    assert default_label(np.int64(4)) == 4 and default_label(np.array(1)) == 1
+
+
+@pytest.mark.parametrize("label", [2.7, float("nan"), torch.tensor(2.5), torch.tensor([1, 2]), True, [3],
+                                   "2.7", "\u00b2", "+3", "1e3", "nan", "\u0663", -2, "-2"])
+def test_default_label_refuses_what_is_not_an_integer_class(label):
+    """2.7, tensor(3.5), '²' ... used to become 'no label' (or a truncated class) in silence."""
+    with pytest.raises(ValueError, match="label"):
+        default_label(label)
+    with pytest.raises(ValueError, match=r"tree 0, node 0"):
+        TreeBatch.from_trees([_labelled([label, 1])])
+
+
+def test_batch_labels_from_tensors_and_numpy():
+    np = pytest.importorskip("numpy")
+    batch = TreeBatch.from_trees([_labelled([torch.tensor(3), np.int64(1)])])
+    assert batch.labels.tolist() == [3, 1]
+
+
+def test_label_fn_results_are_checked():
+    with pytest.raises(ValueError, match=r"tree 0, node 1: label_fn gave 2.7"):
+        TreeBatch.from_trees([_labelled([1, 2])], label_fn=lambda lab: 2.7 if lab == 2 else lab)
+    with pytest.raises(ValueError, match="label_fn gave -3"):
+        TreeBatch.from_trees([_labelled([1, 2])], label_fn=lambda lab: -3)
+
+
+@pytest.mark.parametrize("word_id", [-2, 1.5, "x", None])
+def test_vocabulary_ids_must_be_integers_from_zero(word_id):
+    with pytest.raises(ValueError, match=r"token 'a' \(tree 0, node 0\) has word id"):
+        TreeBatch.from_trees([_labelled([1, 2])], {"a": word_id, "b": 1})
+
+
+def test_parent_tensor_ids_below_minus_one_and_floats_are_refused():
+    parent = torch.tensor([1, -1])
+    with pytest.raises(ValueError, match="word_ids of node 0 is -2: below -1"):
+        TreeBatch.from_parent_tensor(parent, word_ids=torch.tensor([-2, 0]))
+    with pytest.raises(ValueError, match="labels of node 1 is -5: below -1"):
+        TreeBatch.from_parent_tensor(parent, labels=torch.tensor([0, -5]))
+    for name in ("word_ids", "labels"):
+        with pytest.raises(ValueError, match=f"{name} must hold integers, got dtype torch.float32"):
+            TreeBatch.from_parent_tensor(parent, **{name: torch.tensor([2.7, 1.0])})
+    with pytest.raises(ValueError, match="parent must hold integers"):
+        TreeBatch.from_parent_tensor(torch.tensor([1.9, -1.0]))
+    with pytest.raises(ValueError, match="child_pos must hold integers"):
+        TreeBatch.from_parent_tensor(parent, child_pos=torch.tensor([0.5, -1.0]))
+    assert TreeBatch.from_parent_tensor([1, -1], word_ids=[0, -1]).word_ids.tolist() == [0, -1]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.one_of(st.none(), st.integers(-3, 7), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                 st.text(max_size=4), st.sampled_from(["3", "-1", "2.7", "\u00b2", "NP", " 4 ", "+1", "1e2"]),
+                 st.integers(-3, 7).map(torch.tensor), st.floats(-3, 7).map(torch.tensor)))
+def test_default_label_is_a_class_no_label_or_an_error(label):
+    """Whatever the label, the batch holds what it means, or the user hears why not."""
+    try:
+        value = default_label(label)
+    except ValueError as err:
+        assert "label" in str(err)
+        return
+    assert type(value) is int and value >= -1
+    if label is None:
+        assert value == -1
+    elif isinstance(label, str):  # ASCII digits are a class, a category name is none
+        assert value == (int(label.strip()) if re.fullmatch(r"-?[0-9]+", label.strip()) else -1)
+    else:
+        assert float(label) == value  # never truncated
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.integers(-4, 6), st.floats(-4, 6)), min_size=2, max_size=6))
+def test_word_ids_and_labels_are_integers_from_minus_one_or_an_error(values):
+    n = len(values)
+    parent = torch.tensor([-1] + [0] * (n - 1))
+    tensor = torch.tensor(values)
+    for name in ("word_ids", "labels"):
+        try:
+            batch = TreeBatch.from_parent_tensor(parent, **{name: tensor})
+        except ValueError as err:
+            assert tensor.is_floating_point() or (tensor < -1).any(), err
+            continue
+        assert not tensor.is_floating_point() and getattr(batch, name).tolist() == values

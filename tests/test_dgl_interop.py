@@ -227,6 +227,18 @@ def test_single_node_and_int32_graph():
     assert TreeBatch.from_dgl(g32).parent.tolist() == [-1, 0, 0]
 
 
+def test_word_ids_and_labels_below_minus_one_are_refused():
+    """DGL's -1 means 'no word'; -2 used to mean the same, in silence."""
+    g = dgl.graph((torch.tensor([1, 2]), torch.tensor([0, 0])))
+    g.ndata["word_ids"] = torch.tensor([-1, 3, -2])
+    with pytest.raises(ValueError, match="word_ids of node 2 is -2: below -1"):
+        TreeBatch.from_dgl(g)
+    g.ndata["word_ids"] = torch.tensor([-1, 3, 2])
+    g.ndata["labels"] = torch.tensor([-5, 1, 1])
+    with pytest.raises(ValueError, match="labels of node 0 is -5: below -1"):
+        TreeBatch.from_dgl(g)
+
+
 # -------------------------------------------------------------- SST graphs
 def sst_style_graph(text, vocab, edges_reversed=False):
     """Mimic DGL's SSTDataset._build_tree: preorder ids, edges child -> parent,

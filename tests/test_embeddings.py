@@ -229,3 +229,28 @@ def test_header_digits_are_ascii(tmp_path):
     path.write_text("2 \u00b2\nthe 0.1 0.2\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"vecs\.txt:1"):
         read_vectors(path, fmt="word2vec")
+
+
+@pytest.mark.parametrize("value", ["1_0", "\u0663", "\x0b2", "\uff11"])
+def test_values_are_ascii_numbers(tmp_path, value):
+    """numpy reads '1_0' as 10 and Arabic-Indic or full-width digits as numbers: not in a vector file."""
+    path = tmp_path / "vecs.txt"
+    path.write_text(f"the 0.1 0.2\nof {value} 1.0\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"vecs\.txt:2: value .* of token 'of' is not a number"):
+        read_vectors(path)
+
+
+def test_nan_vectors_given_as_tensors_are_refused_too():
+    """The reader refuses NaN; vectors built in code must not slip one past it."""
+    from treenets import SentimentModel, Vocab
+    from treenets.embeddings import embedding_from_matrix
+    from treenets.formats import Vectors
+
+    bad = torch.tensor([[0.1, 0.2], [float("nan"), 1.0]])
+    with pytest.raises(ValueError, match=r"the vector of 'of' \(row 1\) holds NaN or inf"):
+        Vectors(["the", "of"], bad)
+    with pytest.raises(ValueError, match="row 1 of the weights holds NaN or inf"):
+        embedding_from_matrix(bad)
+    model = SentimentModel(Vocab(["the"]), 2, 3)
+    with pytest.raises(ValueError, match=r"the vector of 'the' \(row 1\) holds NaN or inf"):
+        model.load_embeddings(torch.tensor([[0.0, 0.0], [float("inf"), 1.0]]))

@@ -110,3 +110,19 @@ def test_a_leaf_without_a_word_raises_but_phrase_nodes_may_have_none():
     assert batch.first_wordless_leaf == 4
     with pytest.raises(ValueError, match=r"leaf node 4 \(tree 1\) has no word id \(-1\)"):
         enc(batch)
+
+
+@pytest.mark.parametrize("cell_cls, kwargs", [(ChildSumTreeLSTM, {}), (NaryTreeLSTM, {}),
+                                              (NaryTreeLSTM, {"leaf_input_only": True}), (SLSTM, {})])
+def test_a_nan_unknown_row_never_reaches_nodes_without_a_word(cell_cls, kwargs):
+    """Inputs of wordless nodes used to be x * 0, and NaN * 0 is NaN: every phrase node was poisoned."""
+    vocab, enc = make_encoder(cell_cls, **kwargs)
+    with torch.no_grad():
+        enc.embedding.weight[vocab.unk_index] = float("nan")
+    batch = TreeBatch.from_trees([Tree.from_brackets(SST)], vocab)  # every word known; phrases have none
+    x = enc.embed(batch)
+    assert torch.equal(x[batch.word_ids < 0], torch.zeros_like(x[batch.word_ids < 0]))
+    h, c = enc(batch)
+    assert torch.isfinite(h).all() and torch.isfinite(c).all()
+    h.sum().backward()
+    assert torch.isfinite(enc.embedding.weight.grad).all()

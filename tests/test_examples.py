@@ -127,3 +127,36 @@ def test_default_data_dir_is_used(monkeypatch, tmp_path):
     monkeypatch.setenv("TREENETS_DATA_DIR", str(tmp_path))
     with pytest.raises(FileNotFoundError, match=str(tmp_path)):
         load("train_sick").main(["--epochs", "1", "--out", str(tmp_path / "out"), "--no-progress"])
+
+
+def test_a_nan_loss_stops_training_naming_epoch_and_batch(data_dir, tmp_path, monkeypatch):
+    """A NaN loss used to run on ('loss nan, dev r nan') and end in 'no checkpoint at best.pt'."""
+    from treenets import RelatednessModel
+
+    real_loss, calls = RelatednessModel.loss, []
+
+    def loss(self, *inputs):
+        calls.append(1)
+        value = real_loss(self, *inputs)
+        return value * float("nan") if len(calls) == 3 else value  # epoch 2, batch 1 (2 batches per epoch)
+
+    monkeypatch.setattr(RelatednessModel, "loss", loss)
+    out = tmp_path / "sick"
+    args = ["--data-dir", str(data_dir), "--limit", "10", "--epochs", "3", "--hidden", "4", "--sim-hidden", "3",
+            "--batch-size", "5", "--out", str(out), "--no-progress"]
+    with pytest.raises(FloatingPointError, match=r"epoch 2: the training loss of batch 1 is nan.*best checkpoint "
+                                                 r"so far is .*best \(epoch 1"):
+        load("train_sick").main(args)
+    assert not (out / "metrics.json").exists()
+
+
+def test_a_nan_dev_score_stops_training(data_dir, tmp_path, monkeypatch):
+    from treenets import RelatednessModel
+
+    monkeypatch.setattr(RelatednessModel, "evaluate", lambda self, pairs, **kw: {"pearson": float("nan"),
+                                                                                "spearman": 0.0, "mse": 0.0})
+    out = tmp_path / "sick"
+    with pytest.raises(FloatingPointError, match=r"epoch 1: the dev pearson is nan.*No checkpoint was written"):
+        load("train_sick").main(["--data-dir", str(data_dir), "--limit", "10", "--epochs", "2", "--hidden", "4",
+                                 "--sim-hidden", "3", "--out", str(out), "--no-progress"])
+    assert not (out / "best.pt").exists()

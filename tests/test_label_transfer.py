@@ -6,6 +6,7 @@ from treenets.data.label_transfer import (
     NO_LABEL, LabelTransferStats, transfer_all, transfer_labels, word_spans,
 )
 from treenets.data.parsed import load_parsed_sst
+from treenets.formats import write_conllu
 
 # "No one goes unindicted here ." as SST would bracket it:
 # (2 (2 (2 No) (2 one)) (1 (1 (2 goes) (1 (1 unindicted) (2 here))) (2 .)))
@@ -109,11 +110,11 @@ def test_written_trees_read_back_in_both_modes(tmp_path):
     pos = Tree.from_parents(["A", "film"], [2, 0], rels=["det", "root"])
     film = Tree.from_brackets("(4 (3 A) (2 film))").map_labels(int)
     trees = [transfer_labels(sst_tree(), dep), transfer_labels(film, pos)]
-    (tmp_path / "train.dtree").write_text("".join(str(t) + "\n" for t in trees))
+    (tmp_path / "train.conllu").write_text(write_conllu(trees), encoding="utf-8")
     fine = load_parsed_sst(tmp_path, "train")
     assert [t.labels for t in fine] == [t.labels for t in trees]
     assert fine[0].rels == dep.rels and fine[0].words == WORDS
-    binary = load_parsed_sst(tmp_path / "train.dtree", mode="binary")
+    binary = load_parsed_sst(tmp_path / "train.conllu", mode="binary")
     assert len(binary) == 1  # the neutral-root sentence is dropped
     assert binary[0].labels == [1, 1]
     kept = load_parsed_sst(tmp_path, "train", mode="binary", drop_neutral=False)
@@ -126,10 +127,42 @@ def test_written_trees_read_back_in_both_modes(tmp_path):
         load_parsed_sst(tmp_path, "train", mode="ternary")
 
 
-def test_bad_labels_in_a_parsed_file(tmp_path):
-    (tmp_path / "dev.dtree").write_text("(2:root (7:det A) film)\n")
-    with pytest.raises(ValueError, match=r"dev.dtree:1: node 0 \('A'\) has label '7'"):
+def _conllu(labels, words=("A", "film"), heads=(2, 0)):
+    rows = [f"{i + 1}\t{w}\t_\t_\t_\t_\t{h}\tdep\t_\t{lab}" for i, (w, h, lab) in enumerate(zip(words, heads, labels))]
+    return "# text = x\n" + "\n".join(rows) + "\n\n"
+
+
+@pytest.mark.parametrize("labels, match", [
+    (["Label=7", "Label=2"], r"dev.conllu:2: word 1 \('A'\) has label '7'"),
+    (["Label=\u00b2", "Label=2"], r"dev.conllu:2: word 1 \('A'\) has label '\u00b2'"),
+    (["Label=2.7", "Label=2"], r"dev.conllu:2: word 1 \('A'\) has label '2.7'"),
+    (["Label=1", "_"], r"dev.conllu:3: word 2 \('film'\) has label None"),
+    (["Label=2", "Label=-1"], r"dev.conllu:3: the root has no label"),
+    (["Label=2|Label=3", "Label=2"], r"dev.conllu:2: MISC .* holds 2 Label= items"),
+])
+def test_bad_labels_in_a_parsed_file(tmp_path, labels, match):
+    """Labels written with a Unicode digit used to fail with int()'s message and no file or line."""
+    (tmp_path / "dev.conllu").write_text(_conllu(labels), encoding="utf-8")
+    with pytest.raises(ValueError, match=match):
         load_parsed_sst(tmp_path, "dev")
-    (tmp_path / "dev.dtree").write_text("(-1:root (2:det A) film)\n")
-    with pytest.raises(ValueError, match="root has no label"):
+
+
+def test_non_projective_parses_read_back_unchanged(tmp_path):
+    """Brackets (the old .dtree files) read this tree back as 'w2 w1 w4 w3'."""
+    tree = Tree.from_parents(["w1", "w2", "w3", "w4"], [3, 0, 2, 1], rels=["a", "root", "c", "d"],
+                             labels=[1, 3, -1, 4])
+    (tmp_path / "train.conllu").write_text(write_conllu([tree]), encoding="utf-8")
+    (back,) = load_parsed_sst(tmp_path, "train")
+    assert back == tree and back.words == ["w1", "w2", "w3", "w4"] and back.labels == [1, 3, -1, 4]
+
+
+def test_old_bracket_files_say_how_to_regenerate(tmp_path):
+    (tmp_path / "sst").mkdir()
+    (tmp_path / "sst" / "dev.dtree").write_text("(2:root (3:det A) film)\n")
+    with pytest.raises(FileNotFoundError, match=r"dev.conllu not found: .*dev.dtree .*prepare_parses.py --out "
+                                                r".* --only sst"):
         load_parsed_sst(tmp_path, "dev")
+    with pytest.raises(ValueError, match="lossy form"):
+        load_parsed_sst(tmp_path / "sst" / "dev.dtree")
+    with pytest.raises(FileNotFoundError, match="prepare_parses.py makes it"):
+        load_parsed_sst(tmp_path, "test")

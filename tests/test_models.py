@@ -104,7 +104,9 @@ def test_sentiment_loss_reductions():
     with pytest.raises(ValueError, match="unknown reduction"):
         model.loss(batch, reduction="max")
     unlabelled = tn.TreeBatch.from_trees([tn.Tree.chain(["a", "b"])], model.vocab)
-    assert model.loss(unlabelled).item() == 0.0 and model.loss(unlabelled, reduction="mean").item() == 0.0
+    for reduction in ("tree", "mean", "sum"):  # nothing to learn from: an error, not NaN or a silent zero
+        with pytest.raises(ValueError, match="none of the 2 nodes has a label"):
+            model.loss(unlabelled, reduction=reduction)
 
 
 def test_sentiment_loss_trains():
@@ -153,6 +155,9 @@ def test_sentiment_evaluate_counts_roots_and_nodes():
     assert model.evaluate(trees, device="cpu") == result and model.training
     with pytest.raises(ValueError, match="batch_size"):
         model.evaluate(trees, batch_size=0)
+    for nothing in ([], [tn.Tree.chain(["a", "b"])]):  # an accuracy over nothing used to be 0%
+        with pytest.raises(ValueError, match="nothing to score: 0 labelled roots"):
+            model.evaluate(nothing)
 
 
 def test_sentiment_evaluate_matches_predict_batch():
@@ -254,3 +259,64 @@ def test_relatedness_mismatched_batches():
     two = model.batch([tn.Tree.chain(["a"]), tn.Tree.chain(["b"])])
     with pytest.raises(ValueError, match="1 left trees but 2 right trees"):
         model(one, two)
+
+
+def _corrupt(base, what):
+    payload = {**base, "config": dict(base["config"]), "vocab": dict(base["vocab"]),
+               "state_dict": dict(base["state_dict"])}
+    first = next(iter(payload["state_dict"]))
+    if what == "no config":
+        del payload["config"]
+    elif what == "config list":
+        payload["config"] = [1, 2]
+    elif what == "vocab None":
+        payload["vocab"] = None
+    elif what == "itos int":
+        payload["vocab"]["itos"] = 5
+    elif what == "itos ints":
+        payload["vocab"]["itos"] = [1, 2, 3]
+    elif what == "state list":
+        payload["state_dict"] = [1]
+    elif what == "state shape":
+        payload["state_dict"][first] = torch.zeros(7)
+    elif what == "state nan":
+        payload["state_dict"][first] = torch.full_like(payload["state_dict"][first], float("nan"))
+    elif what == "cell_options int":
+        payload["config"]["cell_options"] = 5
+    elif what == "hidden str":
+        payload["config"]["hidden_size"] = "x"
+    elif what == "task list":
+        payload["task"] = ["sentiment"]
+    elif what == "extra list":
+        payload["extra"] = [1]
+    return payload
+
+
+@pytest.mark.parametrize("what", ["no config", "config list", "vocab None", "itos int", "itos ints", "state list",
+                                  "state shape", "state nan", "cell_options int", "hidden str", "task list",
+                                  "extra list"])
+def test_corrupt_payloads_are_a_value_error_naming_the_file(tmp_path, what):
+    """A corrupt payload used to escape as KeyError or TypeError, or to load (NaN weights, int tokens)."""
+    model = tn.SentimentModel(tn.Vocab(["a", "b"]), 4, 3)
+    tn.save_checkpoint(tmp_path / "ok.pt", model)
+    base = torch.load(tmp_path / "ok.pt", weights_only=True)
+    torch.save(_corrupt(base, what), tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match=r"bad\.pt is (not a|a damaged) treenets checkpoint"):
+        tn.load_checkpoint(tmp_path / "bad.pt")
+
+
+def test_truncated_or_flipped_files_are_a_value_error(tmp_path):
+    model = tn.SentimentModel(tn.Vocab(["a", "b"]), 4, 3)
+    tn.save_checkpoint(tmp_path / "ok.pt", model)
+    data = (tmp_path / "ok.pt").read_bytes()
+    rng = __import__("random").Random(0)
+    for k in range(40):
+        bad = bytearray(data[:rng.randrange(len(data))] if k % 2 else data)
+        if k % 2 == 0:
+            for _ in range(8):
+                bad[rng.randrange(len(bad))] ^= 1 << rng.randrange(8)
+        (tmp_path / "bad.pt").write_bytes(bytes(bad))
+        try:
+            tn.load_checkpoint(tmp_path / "bad.pt")
+        except ValueError as err:
+            assert "bad.pt" in str(err)

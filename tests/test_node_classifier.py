@@ -84,13 +84,17 @@ def test_needs_two_classes():
         NodeClassifier(4, 1)
 
 
-def test_loss_with_no_labelled_node_is_zero_not_nan():
+def test_loss_with_no_labelled_node_raises_instead_of_nan_or_a_silent_zero():
+    """A mean over no node is 0/0; a zero would train on nothing in silence (e.g. labels 'NP' all become -1)."""
     head = make_head()
     logits = head(torch.randn(3, 4, dtype=torch.float64))
-    loss = head.loss(logits, torch.tensor([-1, -1, -1]))
-    assert float(loss.detach()) == 0.0
-    loss.backward()
-    assert torch.isfinite(head.linear.weight.grad).all() and head.linear.weight.grad.abs().sum() == 0
+    labels = torch.tensor([-1, -1, -1])
+    for reduction in ("mean", "sum", "tree"):
+        with pytest.raises(ValueError, match="none of the 3 nodes has a label"):
+            head.loss(logits, labels, reduction, num_trees=1)
+    assert head.loss(logits, labels, "none").abs().sum() == 0  # per node: zero where unlabelled
+    with pytest.raises(ValueError, match="integer tensor"):
+        head.loss(logits, torch.tensor([0.0, 1.0, 2.7]))
 
 
 def test_sum_reduction():
@@ -100,8 +104,8 @@ def test_sum_reduction():
     mean = head.loss(logits, labels)
     total = head.loss(logits, labels, reduction="sum")
     assert float(total) == pytest.approx(3 * float(mean), rel=1e-12)
-    assert float(head.loss(logits, torch.tensor([-1, -1, -1, -1]), reduction="sum")) == 0.0
-
+    with pytest.raises(ValueError, match="none of the 4 nodes has a label"):
+        head.loss(logits, torch.tensor([-1, -1, -1, -1]), reduction="sum")
 
 
 def test_tree_reduction_sums_nodes_and_averages_trees():

@@ -30,11 +30,12 @@ def test_sst_dependency_trees_keep_the_words_and_labels(prepared, data_dir):
     out, stats = prepared
     for split in ("train", "dev", "test"):
         sst = load_sst(data_dir / "sst", split)[:3]
-        lines = (out / "sst" / f"{split}.dtree").read_text().splitlines()
-        assert len(lines) == 3
+        text = (out / "sst" / f"{split}.conllu").read_text(encoding="utf-8")
+        assert text.count("# sent_id") == 3 and "\tLabel=" in text
+        assert not (out / "sst" / f"{split}.dtree").exists()
         deps = load_parsed_sst(out, split)
         for c, d in zip(sst, deps):
-            assert sorted(d.words) == sorted(c.words)  # non-projective trees read back in tree order
+            assert d.words == c.words  # in sentence order, non-projective trees too
             assert all(t is not None for t in d.tokens) and d.rels is not None
             assert d.labels[d.root] == c.labels[c.root]
             assert all(lab in (-1, 0, 1, 2, 3, 4) for lab in d.labels)

@@ -161,8 +161,13 @@ def test_bad_scores(tmp_path):
     with pytest.raises(ValueError, match=r"sim\.txt:1: score 7.0 is outside 1.0..5.0"):
         load_sick(make_split(tmp_path, **{"sim.txt": "7\n3\n"}))
     assert load_sick(make_split(tmp_path, **{"sim.txt": "7\n3\n"}), score_range=None)[0].score == 7.0
-    with pytest.raises(ValueError, match="not finite"):
+    with pytest.raises(ValueError, match="score 'nan' is not a number"):
         load_sick(make_split(tmp_path, **{"sim.txt": "nan\n3\n"}), score_range=None)
+    with pytest.raises(ValueError, match="not finite"):
+        load_sick(make_split(tmp_path, **{"sim.txt": "1e999\n3\n"}), score_range=None)
+    for text in ("\u0664.5", "4_5", "\u00b2"):  # float() reads the first two as 4.5 and 45
+        with pytest.raises(ValueError, match=r"sim\.txt:1: score .* is not a number \(ASCII digits\)"):
+            load_sick(make_split(tmp_path, **{"sim.txt": f"{text}\n3\n"}))
 
 
 def test_empty_lines(tmp_path):

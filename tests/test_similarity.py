@@ -109,3 +109,26 @@ def test_loss_rejects_out_of_range_scores():
     with pytest.raises(ValueError, match="outside"):
         head.loss(head(torch.zeros(1, 4, dtype=torch.float64), torch.zeros(1, 4, dtype=torch.float64)),
                   torch.tensor([7.0]))
+
+
+def test_loss_over_no_pairs_raises_instead_of_nan():
+    head = SimilarityHead(4, 3)
+    log_probs = head(torch.zeros(0, 4), torch.zeros(0, 4))
+    with pytest.raises(ValueError, match="no pairs"):
+        head.loss(log_probs, torch.zeros(0))
+    with pytest.raises(ValueError, match="do not match"):
+        head.loss(head(torch.zeros(2, 4), torch.zeros(2, 4)), torch.tensor([1.0, 2.0, 3.0]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 5), st.lists(st.floats(0.0, 6.0), min_size=5, max_size=5))
+def test_loss_is_finite_or_an_error(pairs, scores):
+    head = SimilarityHead(3, 2)
+    scores = torch.tensor(scores[:pairs], dtype=torch.float32)
+    log_probs = head(torch.randn(pairs, 3), torch.randn(pairs, 3))
+    try:
+        loss = head.loss(log_probs, scores)
+    except ValueError as err:
+        assert pairs == 0 or "outside" in str(err)
+        return
+    assert torch.isfinite(loss)

@@ -1,4 +1,5 @@
 """SST reader: real splits through the data_dir fixture, synthetic files for errors."""
+import re
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,21 @@ def test_malformed_tree_names_file_and_line(tmp_path):
 def test_bad_leaf_label_names_line_and_token(tmp_path):
     path = write(tmp_path, "(3 (2 A) (4 good))\n\n(3 (7 fine) (2 film))\n")
     with pytest.raises(ValueError, match=r"trees\.txt:3: token 'fine' \(node 1\) has label '7'"):
+        load_sst(path)
+
+
+@pytest.mark.parametrize("label", ["\u00b2", "\u0663", "2.0", "+3"])
+def test_unicode_digits_are_no_label(tmp_path, label):
+    """'²'.isdigit() is True: it used to fail inside int() with no file or line."""
+    path = write(tmp_path, f"(3 (2 A) (4 good))\n(3 ({label} fine) (2 film))\n")
+    with pytest.raises(ValueError, match=re.escape(f"trees.txt:2: token 'fine' (node 1) has label '{label}'")):
+        load_sst(path)
+
+
+def test_bytes_that_are_not_utf8_name_file_and_line(tmp_path):
+    path = tmp_path / "trees.txt"
+    path.write_bytes(b"(3 (2 A) (4 good))\n(3 (2 \xff) (2 film))\n")
+    with pytest.raises(ValueError, match=r"trees\.txt:2: not UTF-8 text"):
         load_sst(path)
 
 

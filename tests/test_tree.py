@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from _cellcheck import random_trees
+from _fuzz import projective_parents
 from treenets import ChildSumTreeLSTM, NaryTreeLSTM, Tree, TreeBatch
 from treenets.formats import read_bracket_lines
 
@@ -142,21 +143,8 @@ def projective_trees(draw, max_nodes=8):
     Each node's own word is put at a random slot among its children, and nodes
     are numbered in the resulting word order.
     """
-    tree = draw(random_trees(max_nodes=max_nodes))
-    kids = tree.children
-    order, stack = [], [("node", tree.root)]
-    while stack:
-        kind, node = stack.pop()
-        if kind == "word":
-            order.append(node)
-            continue
-        slot = draw(st.integers(0, len(kids[node])))
-        items = [("node", k) for k in kids[node]]
-        items.insert(slot, ("word", node))
-        stack.extend(reversed(items))
-    new = {old: k for k, old in enumerate(order)}
-    parents = [-1 if tree.parents[old] < 0 else new[tree.parents[old]] for old in order]
-    return Tree(parents, [f"w{k}" for k in range(len(order))])
+    parents = draw(projective_parents(max_nodes))
+    return Tree(parents, [f"w{k}" for k in range(len(parents))])
 
 
 @st.composite
@@ -329,3 +317,58 @@ def test_equality_and_hash():
     assert a == b and hash(a) == hash(b)
     assert a != Tree.from_brackets("(3 (2 a) (0 b))")
     assert "Tree(" in repr(a)
+
+
+# ------------------------------------------------- integers and printable fields
+@pytest.mark.parametrize("heads, match", [
+    ([2.9, 0], r"head 2.9 of token 1 \('a'\) is not an integer"),
+    (["\u00b2", 0], r"head '\u00b2' of token 1"),
+    ([2, float("nan")], "head nan of token 2"),
+    ([True, 0], "head True of token 1"),
+])
+def test_heads_that_are_not_integers_are_refused(heads, match):
+    """A head of 2.9 used to become 2 (zero-based 1) in silence."""
+    with pytest.raises(ValueError, match=match):
+        Tree.from_parents(["a", "b"], heads)
+
+
+def test_integral_heads_of_other_types_are_read():
+    np = pytest.importorskip("numpy")
+    assert Tree.from_parents(["a", "b"], [2.0, torch.tensor(0)]).parents == [1, -1]
+    assert Tree.from_parents(["a", "b"], np.array([2, 0])).parents == [1, -1]
+    assert Tree(torch.tensor([1, -1])).parents == [1, -1]
+    with pytest.raises(ValueError, match="parent 0.5 of node 0 is not an integer"):
+        Tree([0.5, -1])
+
+
+@pytest.mark.parametrize("field", ["tokens", "labels", "rels"])
+@pytest.mark.parametrize("value", ["", "a\nb", "a\rb", "\x00", "x\x85", "\u2028", "\ud800", "\x1b[0m"])
+def test_fields_that_cannot_print_on_one_line_are_refused(field, value):
+    """Tree([-1], [None], [""]) used to print '()', which its own reader rejects."""
+    kwargs = {"tokens": ["w"], "labels": [None], "rels": [None], field: [value]}
+    with pytest.raises(ValueError, match=r"(token|label|relation) .* of node 0 (is empty|holds the character)"):
+        Tree([-1], **kwargs)
+
+
+def test_tokens_and_relations_are_strings_and_tabs_round_trip():
+    with pytest.raises(ValueError, match="token 5 of node 0 is a int, not a str"):
+        Tree([-1], [5])
+    with pytest.raises(ValueError, match="relation 1.5 of node 0 is a float"):
+        Tree([-1], ["a"], rels=[1.5])
+    t = Tree([-1], ["a\tb"], ["x\ty"], ["r\t"])
+    assert Tree.from_brackets(str(t)) == t
+    with pytest.raises(ValueError, match="label"):
+        Tree([-1], ["a"], [torch.tensor([[1, 2], [3, 4]])])  # prints over two lines
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(st.integers(-1, 4), st.floats(-1, 4), st.sampled_from(["1", "\u00b2", "2.0", "x"])),
+                min_size=1, max_size=4))
+def test_heads_are_integers_in_range_or_an_error(heads):
+    tokens = [f"w{i}" for i in range(len(heads))]
+    try:
+        tree = Tree.from_parents(tokens, heads)
+    except ValueError as err:
+        assert "head" in str(err) or "root" in str(err) or "cycle" in str(err) or "parent" in str(err)
+        return
+    assert [p + 1 for p in tree.parents] == [int(h) if not isinstance(h, float) else h for h in heads]

@@ -89,3 +89,13 @@ def test_load_names_a_bad_escape(tmp_path):
     path.write_text("the\nbad\\x\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"vocab\.txt:2: unknown escape"):
         Vocab.load(path)
+
+
+def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "vocab.txt"
+    Vocab(["a", "b"]).save(path)
+    before = path.read_bytes()
+    for bad in (["a", 5], ["a", "\ud800"]):
+        with pytest.raises(ValueError, match="token 1"):
+            Vocab.from_itos(bad, unk=None).save(path)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["vocab.txt"]

@@ -74,7 +74,7 @@ def remove_stale(folder: PathLike) -> List[Path]:
 
 
 @contextlib.contextmanager
-def atomic_write(path: PathLike, mode: str = "wb", encoding: str = None) -> Iterator[IO]:
+def atomic_write(path: PathLike, mode: str = "wb", encoding: str = None, newline: str = None) -> Iterator[IO]:
     """Open a temporary sibling of ``path`` for writing; rename it to ``path`` when the block ends well.
 
     On an exception the temporary file is removed and ``path`` is untouched.
@@ -90,7 +90,7 @@ def atomic_write(path: PathLike, mode: str = "wb", encoding: str = None) -> Iter
     remove_stale(path.parent)
     tmp = temp_name(path)
     try:
-        with open(tmp, mode, encoding=encoding) as f:
+        with open(tmp, mode, encoding=encoding, newline=newline) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -21,23 +21,66 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import torch
 
-from .tree import Tree
+from .tree import Tree, as_int
 
 __all__ = ["TreeBatch", "default_label"]
 
 Tensor = torch.Tensor
 
 
+def _number_like(text: str) -> bool:
+    """A string that reads as a number ("2.7", "1e3", "nan", "+3", "²", "٣"), as opposed to a category ("NP", "S1")."""
+    if text.lstrip("+-").isnumeric():
+        return True
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def default_label(label: object) -> int:
-    """Integer labels (``3``, ``"3"``) are classes; anything else (``"NP"``) is no target (-1)."""
+    """The class id of a node label: integers are classes, category names are no target (-1).
+
+    * ``None`` -> -1 (no label).
+    * An integer: a Python or numpy int, a 0-dim integer tensor, a float with
+      an integral value (``3.0``), or a string of ASCII digits (``"3"``, as
+      bracket files give them) -> that class; ``-1`` means no label.
+    * A string that names a category (``"NP"``, ``"S-TPC-2"``) -> -1.
+
+    Raises:
+        ValueError: anything else, rather than a silent "no label": a
+            non-integral number (``2.7``, NaN), a string that reads as a number
+            but is not ASCII digits (``"2.7"``, ``"²"``, ``"+3"``), a class
+            below -1, or another type (a list, a tensor with several values).
+    """
     if label is None:
         return -1
-    if isinstance(label, int):
-        return label
-    text = str(label)
-    if text.lstrip("-").isdigit():
-        return int(text)
-    return -1
+    if isinstance(label, str):
+        text = label.strip()
+        value = as_int(text)
+        if value is None:
+            if text and _number_like(text):
+                raise ValueError(f"label {label!r} reads as a number but not as an integer class "
+                                 f"(ASCII digits, e.g. '3')")
+            return -1
+    else:
+        value = as_int(label)
+        if value is None:
+            raise ValueError(f"label {label!r} ({type(label).__name__}) is not an integer class; "
+                             f"class labels are integers (-1 for none), category labels are strings")
+    if value < -1:
+        raise ValueError(f"label {value} is below -1; classes are 0, 1, ... and -1 means no label")
+    return value
+
+
+def _int_tensor(name: str, value) -> Tensor:
+    """``value`` as a CPU ``LongTensor``; a float, bool or complex tensor (or list) is an error, never truncated."""
+    tensor = torch.as_tensor(value)
+    if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+        raise ValueError(f"{name} must hold integers, got dtype {tensor.dtype}; a float such as 2.9 is not "
+                         f"silently truncated")
+    return tensor.to(dtype=torch.long)
 
 
 class TreeBatch:
@@ -123,11 +166,14 @@ class TreeBatch:
             vocab: a :class:`~treenets.Vocab` or any mapping from token to id.
                 With ``None``, every ``word_id`` is -1 (pass inputs yourself).
             label_fn: turns a node label into a class id, -1 for none. The
-                default keeps integer labels and ignores the rest.
+                default (:func:`default_label`) keeps integer labels, gives
+                category names (``"NP"``) -1, and refuses anything else.
 
         Raises:
-            ValueError: on an empty list, a non-Tree item, or a token missing
-                from a plain mapping (naming the tree and node).
+            ValueError: on an empty list, a non-Tree item, a token missing
+                from a plain mapping, a word id that is not an integer >= 0,
+                or a label that is not an integer class >= -1 (``2.7``,
+                ``"²"``, or what ``label_fn`` gave); each names the tree and node.
         """
         trees = list(trees)
         if not trees:
@@ -148,15 +194,25 @@ class TreeBatch:
                     word_ids.append(-1)
                     continue
                 try:
-                    word_ids.append(int(vocab[token]))
+                    raw = vocab[token]
                 except KeyError:
                     raise ValueError(f"token {token!r} (tree {t}, node {node}) is not in the vocabulary "
                                      f"and the mapping has no unknown word; use treenets.Vocab(unk=...)") from None
+                word_id = raw if type(raw) is int else as_int(raw)
+                if word_id is None or word_id < 0:
+                    raise ValueError(f"token {token!r} (tree {t}, node {node}) has word id {raw!r} in the "
+                                     f"vocabulary; word ids are integers >= 0")
+                word_ids.append(word_id)
             for node, label in enumerate(tree.labels):
                 try:
-                    labels.append(int(label_fn(label)))
+                    raw = label_fn(label)
                 except (TypeError, ValueError, KeyError) as err:
                     raise ValueError(f"label {label!r} of tree {t}, node {node}: {err}") from None
+                value = raw if type(raw) is int else as_int(raw)
+                if value is None or value < -1:
+                    raise ValueError(f"label {label!r} of tree {t}, node {node}: label_fn gave {raw!r}, "
+                                     f"not a class id (an integer >= 0, or -1 for no label)")
+                labels.append(value)
             sizes.append(len(tree))
             offset += len(tree)
         batch = cls._build(
@@ -192,7 +248,9 @@ class TreeBatch:
         Raises:
             ValueError: if the parents do not form a forest (a cycle, an index
                 out of range), if ``child_pos`` repeats a position among
-                siblings, or if a segment of ``batch_num_nodes`` is not one tree.
+                siblings, if a segment of ``batch_num_nodes`` is not one tree,
+                if a tensor holds floats (never truncated), or if a word id or
+                label is below -1 (naming the node).
         """
         batch = cls._build(parent, child_pos, word_ids, labels, batch_num_nodes)
         if word_ids is not None:
@@ -203,7 +261,7 @@ class TreeBatch:
 
     @classmethod
     def _build(cls, parent, child_pos=None, word_ids=None, labels=None, batch_num_nodes=None) -> "TreeBatch":
-        parent = torch.as_tensor(parent, dtype=torch.long).cpu()
+        parent = _int_tensor("parent", parent).cpu()
         n = parent.numel()
         if n == 0:
             raise ValueError("a batch needs at least one node")
@@ -231,7 +289,7 @@ class TreeBatch:
 
         roots = torch.nonzero(is_root).flatten()
         if batch_num_nodes is not None:
-            sizes = [int(s) for s in batch_num_nodes]
+            sizes = _int_tensor("batch_num_nodes", list(batch_num_nodes)).tolist()
             if sum(sizes) != n:
                 raise ValueError(f"batch_num_nodes adds up to {sum(sizes)} but there are {n} nodes")
             seg = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes, dtype=torch.long))
@@ -257,7 +315,7 @@ class TreeBatch:
             child_pos[sorted_ids] = torch.arange(n) - group_start
             child_pos[is_root] = -1
         else:
-            child_pos = torch.as_tensor(child_pos, dtype=torch.long).cpu().clone()
+            child_pos = _int_tensor("child_pos", child_pos).cpu().clone()
             child_pos[is_root] = -1
             if (child_pos[~is_root] < 0).any():
                 bad = int(torch.nonzero((child_pos < 0) & ~is_root)[0])
@@ -289,11 +347,15 @@ class TreeBatch:
         batch.child_pos = child_pos
         batch.depth = depth
         batch.tree_index = tree_index
-        batch.word_ids = torch.full((n,), -1, dtype=torch.long) if word_ids is None else torch.as_tensor(word_ids, dtype=torch.long)
-        batch.labels = torch.full((n,), -1, dtype=torch.long) if labels is None else torch.as_tensor(labels, dtype=torch.long)
-        for name in ("word_ids", "labels"):
-            if getattr(batch, name).shape != (n,):
-                raise ValueError(f"{name} has shape {tuple(getattr(batch, name).shape)}, expected ({n},)")
+        batch.word_ids = torch.full((n,), -1, dtype=torch.long) if word_ids is None else _int_tensor("word_ids", word_ids)
+        batch.labels = torch.full((n,), -1, dtype=torch.long) if labels is None else _int_tensor("labels", labels)
+        for name, meaning in (("word_ids", "no word"), ("labels", "no label")):
+            value = getattr(batch, name)
+            if value.shape != (n,):
+                raise ValueError(f"{name} has shape {tuple(value.shape)}, expected ({n},)")
+            if n and int(value.min()) < -1:
+                bad = int(torch.nonzero(value < -1)[0])
+                raise ValueError(f"{name} of node {bad} is {int(value[bad])}: below -1, which means {meaning}")
         # worked out here, on the CPU, so that forward passes never sync a device to check ids
         batch.max_word_id = int(batch.word_ids.max())
         wordless_leaves = torch.nonzero((batch.word_ids < 0) & ~has_child).flatten()

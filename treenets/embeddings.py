@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, 
 import torch
 from torch import nn
 
-from .formats.vectors import Vectors, read_vectors
+from .formats.vectors import Vectors, first_non_finite_row, read_vectors
 
 __all__ = [
     "Vectors", "EmbeddingCoverage", "read_vectors", "build_embedding_matrix",
@@ -254,10 +254,13 @@ def embedding_from_matrix(weights: torch.Tensor, freeze: bool = False,
         The layer; its weight is a copy of ``weights``.
 
     Raises:
-        ValueError: if ``weights`` is not a 2-D floating-point tensor.
+        ValueError: if ``weights`` is not a 2-D floating-point tensor, or holds NaN or inf.
     """
     if not isinstance(weights, torch.Tensor) or weights.dim() != 2 or not weights.is_floating_point():
         raise ValueError("weights must be a 2-D floating-point tensor [num_words, dim]")
+    row = first_non_finite_row(weights)
+    if row is not None:
+        raise ValueError(f"row {row} of the weights holds NaN or inf; it would make every state that sees it NaN")
     return nn.Embedding.from_pretrained(weights.clone(), freeze=freeze, padding_idx=padding_idx)
 
 

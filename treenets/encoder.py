@@ -56,10 +56,14 @@ class TreeEncoder(nn.Module):
         return self.embed_words(batch.word_ids)
 
     def embed_words(self, word_ids: Tensor) -> Tensor:
-        """``[N, in]`` the vectors of ``word_ids`` (``[N]``), zero where the id is -1 (no word)."""
-        has_word = word_ids >= 0
+        """``[N, in]`` the vectors of ``word_ids`` (``[N]``), an exact zero where the id is -1 (no word).
+
+        The zero is selected, not multiplied in, so that whatever row 0 holds
+        (the unknown word's vector, even NaN) never reaches a node without a word.
+        """
+        has_word = (word_ids >= 0).unsqueeze(1)  # [N, 1]
         x = self.embedding(word_ids.clamp(min=0))  # [N, in]
-        return x * has_word.unsqueeze(1).to(x.dtype)
+        return torch.where(has_word, x, x.new_zeros(()))
 
     def forward(self, batch) -> Tuple[Tensor, Tensor]:
         """``(h, c)`` for every node of ``batch`` (a TreeBatch, or a DGL graph converted once and cached)."""

@@ -111,7 +111,7 @@ def train_epoch(model: TaskModel, batches: Iterable[Sequence], optimizers: Seque
         loss = model.loss(*model.collate(items, device))
         value = loss.item()
         if not math.isfinite(value):  # stop before the update spreads it into the weights
-            raise FloatingPointError(f"the training loss of batch {i} is {value}")
+            raise FloatingPointError(f"the training loss of batch {i + 1} is {value}")
         for optimizer in optimizers:
             optimizer.zero_grad()
         loss.backward()

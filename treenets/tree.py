@@ -9,6 +9,15 @@ A :class:`Tree` is plain Python: four parallel lists indexed by node id.
   category such as ``NP``), or ``None``.
 * ``rels[i]``: an optional dependency relation, or ``None``.
 
+Tokens and relations are strings; labels may be any object (``str(label)`` is
+what files hold). None of them may be empty (``None`` already says "no word /
+label / relation") or hold a line break or another control character (tab
+excepted), a line or paragraph separator (U+2028, U+2029) or a lone
+surrogate: every file format writes them on one line. Such a value is refused
+when the tree is built, so that every tree prints text its own readers read
+back. Spaces and tabs are escaped by the bracket writer; formats that cannot
+hold them (CoNLL-U, heads files) refuse them on write, naming the node.
+
 The children of a node are ordered by node id. Every constructor numbers nodes
 so that this is the left-to-right order: dependency trees number nodes by word
 position, constituency trees in pre-order. Child order is therefore explicit in
@@ -18,9 +27,12 @@ Nothing here recurses, so trees of any depth work.
 """
 from __future__ import annotations
 
+import math
+import operator
+import re
 from typing import Callable, List, Optional, Sequence
 
-__all__ = ["Tree", "BINARIZE_FACTORS", "check_binarize"]
+__all__ = ["Tree", "BINARIZE_FACTORS", "check_binarize", "as_int"]
 
 #: The ``factor`` values :meth:`Tree.binarize` takes; ``None`` means "do not binarize".
 BINARIZE_FACTORS = (None, "left", "right")
@@ -44,7 +56,10 @@ class Tree:
 
     Raises:
         ValueError: if the parents do not form one tree (no root, several
-            roots, a parent out of range, a cycle) or the lists differ in length.
+            roots, a parent out of range, a cycle), a parent is not an integer
+            (``2.9``, ``"²"``), the lists differ in length, a token or
+            relation is not a string, or a token, label or relation is empty
+            or holds a control character (see the module docstring).
     """
 
     __slots__ = ("parents", "tokens", "labels", "rels", "root", "_children", "_depth", "_child_pos")
@@ -59,10 +74,14 @@ class Tree:
         n = len(parents)
         if n == 0:
             raise ValueError("a tree needs at least one node; got an empty parents list")
-        self.parents: List[int] = [int(p) for p in parents]
+        self.parents: List[int] = _int_list(parents)
         self.tokens: List[Optional[str]] = _fit("tokens", tokens, n)
         self.labels: List[Optional[object]] = _fit("labels", labels, n)
         self.rels: Optional[List[Optional[str]]] = None if rels is None else _fit("rels", rels, n)
+        _check_text("token", self.tokens, strings_only=True)
+        _check_text("label", self.labels, strings_only=False)
+        if self.rels is not None:
+            _check_text("relation", self.rels, strings_only=True)
         self.root: int = _check_parents(self.parents, self.tokens)
         self._children: Optional[List[List[int]]] = None
         self._depth: Optional[List[int]] = None
@@ -95,11 +114,10 @@ class Tree:
                              f"every token needs exactly one head")
         n = len(tokens)
         zero_based = []
-        for i, head in enumerate(parents):
-            try:
-                head = int(head)
-            except (TypeError, ValueError):
-                raise ValueError(f"head {head!r} of token {i + 1} ({tokens[i]!r}) is not an integer") from None
+        for i, given in enumerate(parents):
+            head = as_int(given)
+            if head is None:
+                raise ValueError(f"head {given!r} of token {i + 1} ({tokens[i]!r}) is not an integer")
             if not 0 <= head <= n:
                 raise ValueError(f"head {head} of token {i + 1} ({tokens[i]!r}) is out of range 0..{n}")
             zero_based.append(head - 1)
@@ -323,6 +341,71 @@ class Tree:
 
 
 # ---------------------------------------------------------------------- helpers
+_INT_TEXT = re.compile(r"-?[0-9]+")
+
+
+def as_int(value: object) -> Optional[int]:
+    """``value`` as a Python ``int`` when it is an integer, else ``None``.
+
+    Integers are Python and numpy integers, 0-dim integer tensors and arrays,
+    floats with an integral value (``3.0``, not ``2.9``, NaN or inf) and
+    strings of ASCII digits with an optional ``-`` (``"3"``, not ``"²"``).
+    ``bool`` is not an integer here.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, str):
+        return int(value) if _INT_TEXT.fullmatch(value) else None
+    if isinstance(value, float):
+        return int(value) if math.isfinite(value) and value.is_integer() else None
+    if getattr(value, "shape", None) == () and hasattr(value, "item"):  # a 0-dim tensor or array, a numpy scalar
+        item = value.item()
+        return None if item is value else as_int(item)
+    try:
+        return operator.index(value)  # other integer types
+    except TypeError:
+        return None
+
+
+def _int_list(values: Sequence[object]) -> List[int]:
+    values = list(values)
+    if all(type(v) is int for v in values):
+        return values
+    out = []
+    for i, v in enumerate(values):
+        k = as_int(v)
+        if k is None:
+            raise ValueError(f"parent {v!r} of node {i} is not an integer")
+        out.append(k)
+    return out
+
+
+# control characters but tab (C0, DEL, C1), line and paragraph separators, lone surrogates
+_BAD_CHAR = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def _check_text(name: str, values: List[object], strings_only: bool) -> None:
+    """Tokens, labels and relations must print on one line and read back: no empty string, no control character."""
+    for i, value in enumerate(values):
+        if value is None or (type(value) is int and not strings_only):
+            continue
+        if isinstance(value, str):
+            text = value
+        elif strings_only:
+            raise ValueError(f"{name} {value!r} of node {i} is a {type(value).__name__}, not a str")
+        else:
+            text = str(value)
+        if not text:
+            raise ValueError(f"{name} {value!r} of node {i} is empty; use None for a node without a {name}")
+        bad = _BAD_CHAR.search(text)
+        if bad is not None:
+            raise ValueError(f"{name} {value!r} of node {i} holds the character U+{ord(bad.group()):04X}; "
+                             f"tokens, labels and relations are written on one line, so they may not hold "
+                             f"line breaks, control characters other than tab, or lone surrogates")
+
+
 def _norm(label: object) -> Optional[str]:
     return None if label is None else str(label)
 

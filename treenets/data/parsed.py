@@ -3,37 +3,46 @@
 That script gives each dataset the tree kind it does not ship with, as in Tai
 et al. (2015):
 
-* SST as dependency trees, ``<dir>/sst/{train,dev,test}.dtree``: one bracketed
-  tree per line (:meth:`Tree.from_brackets`), a node per word, with UD
-  relations and the SST label carried over from the phrase with the same span
-  (``-1`` where no phrase matches; see :mod:`treenets.data.label_transfer`).
-  Read with :func:`load_parsed_sst`.
+* SST as dependency trees, ``<dir>/sst/{train,dev,test}.conllu``: CoNLL-U
+  (:mod:`treenets.formats.conllu`), a node per word, with UD relations and the
+  SST label carried over from the phrase with the same span in the MISC column
+  (``Label=3``; ``Label=-1`` where no phrase matches, see
+  :mod:`treenets.data.label_transfer`). Read with :func:`load_parsed_sst`.
 * SICK as binarized constituency trees, ``<dir>/sick/{split}/a.ctree`` and
-  ``b.ctree``, one line per pair in the order of the Tai et al. files. Read with
+  ``b.ctree``: one bracketed tree per line (:meth:`Tree.from_brackets`), one
+  line per pair in the order of the Tai et al. files. Read with
   :func:`load_parsed_sick`, which takes ids and scores from the SICK folder.
 
-A non-projective dependency tree (one with a subtree whose words are not
-contiguous) cannot be written as brackets in sentence order: it is written,
-and read back, in tree order (see :meth:`Tree.__str__`). Its nodes, relations
-and labels are unchanged; only the order of the words differs, which a
-Child-Sum Tree-LSTM does not see (it sums over children).
+Both forms are lossless: a tree reads back exactly as it was parsed. CoNLL-U
+keeps non-projective dependency trees (subtrees whose words are not
+contiguous), which brackets cannot hold; constituency trees, numbered in
+pre-order, print as brackets and read back unchanged. Earlier versions wrote
+SST's dependency trees as brackets (``.dtree``), which reorders the words of
+non-projective trees; such files are refused with a message saying how to
+make the CoNLL-U files instead.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import List, Optional
 
-from ..formats.brackets import read_bracket_lines
-from ..tree import Tree
+from ..formats.brackets import read_brackets
+from ..formats.conllu import read_conllu
+from ..formats.text import read_lines
+from ..tree import Tree, as_int
 from ..paths import PathLike
 from .sick import SickPair, _split_name, load_sick
 from .sst import NEUTRAL, SST_SPLITS, check_mode, mode_label
 
-__all__ = ["load_parsed_sst", "load_parsed_sick", "parsed_sst_path"]
+__all__ = ["load_parsed_sst", "load_parsed_sick", "parsed_sst_path", "PARSED_SST_SUFFIX"]
+
+#: The file suffix of the parsed SST splits.
+PARSED_SST_SUFFIX = ".conllu"
+_OLD_SUFFIX = ".dtree"
 
 
 def parsed_sst_path(path: PathLike, split: Optional[str] = None) -> Path:
-    """The ``.dtree`` file for ``split``: ``path`` may be the file, the ``sst/`` folder or its parent."""
+    """The ``.conllu`` file for ``split``: ``path`` may be the file, the ``sst/`` folder or its parent."""
     base = Path(path)
     if base.is_file():
         if split is not None:
@@ -41,9 +50,35 @@ def parsed_sst_path(path: PathLike, split: Optional[str] = None) -> Path:
         return base
     if split not in SST_SPLITS:
         raise ValueError(f"unknown SST split {split!r}; expected one of {', '.join(SST_SPLITS)}")
-    if (base / "sst").is_dir() and not (base / f"{split}.dtree").exists():
+    if (base / "sst").is_dir() and not any((base / f"{split}{ext}").exists() for ext in (PARSED_SST_SUFFIX, _OLD_SUFFIX)):
         base = base / "sst"
-    return base / f"{split}.dtree"
+    return base / f"{split}{PARSED_SST_SUFFIX}"
+
+
+def _regenerate(old: Path) -> str:
+    out = old.parent.parent if old.parent.name == "sst" else old.parent
+    return (f"{old} holds SST dependency trees as brackets, the lossy form of earlier versions (a non-projective "
+            f"tree reads back with its words reordered); make the lossless CoNLL-U files with "
+            f"`python examples/prepare_parses.py --out {out} --only sst` (parses already made come from its cache)")
+
+
+def _word_lines(file: Path) -> List[List[int]]:
+    """The line numbers of every sentence's word lines, as the CoNLL-U reader counts them."""
+    blocks: List[List[int]] = []
+    current: List[int] = []
+    with open(file, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                if current:
+                    blocks.append(current)
+                current = []
+                continue
+            ident = line.split("\t", 1)[0]
+            if ident.isascii() and ident.isdigit():
+                current.append(number)
+    if current:
+        blocks.append(current)
+    return blocks
 
 
 def load_parsed_sst(path: PathLike, split: Optional[str] = None, mode: str = "fine",
@@ -51,7 +86,7 @@ def load_parsed_sst(path: PathLike, split: Optional[str] = None, mode: str = "fi
     """Read SST dependency trees with transferred labels.
 
     Args:
-        path: a ``.dtree`` file, the folder holding ``{split}.dtree``, or the
+        path: a ``.conllu`` file, the folder holding ``{split}.conllu``, or the
             ``prepare_parses.py`` output folder (with ``sst/`` inside).
         split: ``"train"``, ``"dev"`` or ``"test"`` for a folder.
         mode: as in :func:`treenets.data.load_sst`: ``"fine"`` (labels
@@ -66,27 +101,36 @@ def load_parsed_sst(path: PathLike, split: Optional[str] = None, mode: str = "fi
         The trees in file order, ``int`` labels, ``-1`` on nodes without a target.
 
     Raises:
-        FileNotFoundError: if the file does not exist.
-        ValueError: on a malformed tree, a label outside -1..4, or an
-            unlabelled root; the message names ``file:line``.
+        FileNotFoundError: if the file does not exist (or only an old
+            ``.dtree`` file does; the message says how to regenerate it).
+        ValueError: malformed CoNLL-U, a label that is not -1..4 in ASCII
+            digits, a node without a label, or an unlabelled root; the message
+            names ``file:line`` and the word. An old ``.dtree`` file.
     """
     drop_neutral = check_mode(mode, drop_neutral)
     file = parsed_sst_path(path, split)
-    with open(file, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    trees = read_bracket_lines(lines, source=str(file))
-    linenos = [i for i, line in enumerate(lines, 1) if line.strip()]
+    if file.suffix == _OLD_SUFFIX:
+        raise ValueError(_regenerate(file))
+    if not file.is_file():
+        old = file.with_suffix(_OLD_SUFFIX)
+        if old.is_file():
+            raise FileNotFoundError(f"{file} not found: {_regenerate(old)}")
+        raise FileNotFoundError(f"parsed SST file not found: {file} (examples/prepare_parses.py makes it)")
+    trees = read_conllu(file)
+    lines = _word_lines(file)
     out: List[Tree] = []
-    for tree, lineno in zip(trees, linenos):
-        labels = []
+    for tree, word_lines in zip(trees, lines):
+        fine = []
         for node, label in enumerate(tree.labels):
-            text = "" if label is None else str(label).strip()
-            if not text.lstrip("-").isdigit() or not -1 <= int(text) <= 4:
-                raise ValueError(f"{file}:{lineno}: node {node} ({tree.tokens[node]!r}) has label {label!r}; "
-                                 f"expected an SST class 0..4 or -1 (no label)")
-            labels.append(mode_label(int(text), mode))
-        if int(str(tree.labels[tree.root])) < 0:
-            raise ValueError(f"{file}:{lineno}: the root has no label; the root carries the sentence label")
+            value = None if label is None else as_int(label)
+            if value is None or not -1 <= value <= 4:
+                raise ValueError(f"{file}:{word_lines[node]}: word {node + 1} ({tree.tokens[node]!r}) has label "
+                                 f"{label!r}; expected Label= an SST class 0..4 or -1 (no label) in MISC")
+            fine.append(value)
+        labels = [mode_label(value, mode) for value in fine]
+        if fine[tree.root] < 0:
+            raise ValueError(f"{file}:{word_lines[tree.root]}: the root has no label; the root carries the "
+                             f"sentence label")
         if drop_neutral and labels[tree.root] == NEUTRAL[mode]:
             continue
         out.append(Tree(tree.parents, tree.tokens, labels, tree.rels))
@@ -112,9 +156,9 @@ def load_parsed_sick(parsed_dir: PathLike, split: str, sick_dir: Optional[PathLi
 
     Raises:
         FileNotFoundError: if a file is missing.
-        ValueError: if the tree files do not have one line per pair, or a
-            tree's words differ from the ``.toks`` words (parsed from other
-            data); the message names ``file:line``.
+        ValueError: if the tree files do not have one line per pair, a tree
+            is malformed, or its words (in order) differ from the ``.toks``
+            words (parsed from other data); the message names ``file:line``.
     """
     name = _split_name(split)
     base = Path(parsed_dir)
@@ -127,16 +171,20 @@ def load_parsed_sick(parsed_dir: PathLike, split: str, sick_dir: Optional[PathLi
     sides = {}
     for side in ("a", "b"):
         file = folder / f"{side}.{ext}"
-        with open(file, encoding="utf-8") as f:
-            lines = [line for line in f.read().split("\n") if line.strip()]
-        if len(lines) < len(pairs) or (limit is None and len(lines) != len(pairs)):
-            raise ValueError(f"{file} has {len(lines)} trees but SICK {name} has {len(pairs)} pairs: "
+        numbered = [(k, line) for k, line in enumerate(read_lines(file), 1) if line.strip()]
+        if len(numbered) < len(pairs) or (limit is None and len(numbered) != len(pairs)):
+            raise ValueError(f"{file} has {len(numbered)} trees but SICK {name} has {len(pairs)} pairs: "
                              f"was it prepared with --limit, or from other data?")
-        trees = read_bracket_lines(lines[:len(pairs)], source=str(file))
-        for k, (tree, pair) in enumerate(zip(trees, pairs)):
+        trees = []
+        for (lineno, line), pair in zip(numbered, pairs):
+            try:
+                tree = read_brackets(line)
+            except ValueError as err:
+                raise ValueError(f"{file}:{lineno}: {err}") from None
             want = getattr(pair, side).words
-            if sorted(tree.words) != sorted(want):
-                raise ValueError(f"{file}:{k + 1}: the tree's words {' '.join(tree.words)!r} are not the words of "
+            if tree.words != want:
+                raise ValueError(f"{file}:{lineno}: the tree's words {' '.join(tree.words)!r} are not the words of "
                                  f"pair {pair.id} ({' '.join(want)!r})")
+            trees.append(tree)
         sides[side] = trees
     return [SickPair(p.id, a, b, p.score) for p, a, b in zip(pairs, sides["a"], sides["b"])]

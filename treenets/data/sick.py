@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
@@ -179,11 +180,14 @@ def load_sick(
     return pairs
 
 
+# a decimal number in ASCII ("4.5", "3", "1e0"); float() would also take "٤", "1_0" and " nan "
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
 def _score(text: str, where: str, score_range: Optional[Tuple[float, float]]) -> float:
-    try:
-        score = float(text.strip())
-    except ValueError:
-        raise ValueError(f"{where}: score {text!r} is not a number") from None
+    if not _NUMBER.fullmatch(text.strip(" \t")):
+        raise ValueError(f"{where}: score {text!r} is not a number (ASCII digits)")
+    score = float(text)
     if not math.isfinite(score):
         raise ValueError(f"{where}: score {text!r} is not finite")
     if score_range is not None and not score_range[0] <= score <= score_range[1]:
@@ -294,9 +298,18 @@ def load_sick_raw(
 
 
 def _read_tsv(path: Path) -> List[List[str]]:
-    """Rows of a tab-separated file (the csv module, no quoting: SICK's sentences hold quote marks)."""
-    with open(path, encoding="utf-8", newline="") as f:
-        return list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    """Rows of a tab-separated file (the csv module, no quoting: SICK's sentences hold quote marks).
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: bytes that are not UTF-8 or a row the csv module refuses, naming ``file:line``.
+    """
+    lines = read_lines(path)
+    reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    try:
+        return list(reader)
+    except csv.Error as err:
+        raise ValueError(f"{path}:{reader.line_num}: {err}") from None
 
 
 def _tokenizer(tokenize: Tokenizer) -> Callable[[str], Sequence[str]]:

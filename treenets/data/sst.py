@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..formats.brackets import read_bracket_lines
-from ..tree import Tree
+from ..formats.text import read_lines
+from ..tree import Tree, as_int
 from ..paths import PathLike, resolve_dir
 
 __all__ = [
@@ -85,15 +86,12 @@ def sst_binary_label(label: Union[int, str]) -> int:
 
 def _fine_label(label: object) -> Optional[int]:
     """``label`` as an int 0..4, or ``None`` when it is not one."""
-    if isinstance(label, bool):
+    if isinstance(label, str):
+        label = label.strip()
+    elif not isinstance(label, int) or isinstance(label, bool):
         return None
-    if isinstance(label, int):
-        value = label
-    elif isinstance(label, str) and label.strip().isdigit():
-        value = int(label)
-    else:
-        return None
-    return value if 0 <= value <= 4 else None
+    value = as_int(label)  # ASCII digits only: "²".isdigit() is True, but it is no SST class
+    return value if value is not None and 0 <= value <= 4 else None
 
 
 def sst_path(path: Optional[PathLike] = None, split: Optional[str] = None) -> Path:
@@ -157,9 +155,9 @@ def load_sst(
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: on an unknown mode or split, a malformed tree, or a node
-            whose label is not 0..4; the message names ``file:line`` and the
-            token or phrase.
+        ValueError: on an unknown mode or split, a malformed tree, text that is
+            not UTF-8, or a node whose label is not 0..4 in ASCII digits; the
+            message names ``file:line`` and the token or phrase.
 
     Example:
         >>> trees = load_sst(split="dev", mode="binary")   # doctest: +SKIP
@@ -168,8 +166,7 @@ def load_sst(
     """
     drop_neutral = check_mode(mode, drop_neutral)
     file = sst_path(path, split)
-    with open(file, encoding="utf-8") as f:
-        lines = f.read().split("\n")
+    lines = read_lines(file)
     source = str(file)
     trees = read_bracket_lines(lines, source=source)
     linenos = [i for i, line in enumerate(lines, 1) if line.strip()]

@@ -9,6 +9,13 @@ Multi-word token lines (``2-3  don't``) give the surface tokens; empty nodes
 (``4.1``) are skipped, as they are not part of the basic tree. ``# text = ...``
 gives the sentence text.
 
+Node labels (:attr:`Tree.labels`, e.g. an SST sentiment class carried over
+to a dependency node) are kept in the MISC column as ``Label=VALUE``; other
+MISC items are ignored. A dependency tree written here reads back as the same
+tree (nodes, words, heads, relations, labels), projective or not, so this is
+the lossless file form of dependency trees (brackets are not: see
+:func:`treenets.formats.write_brackets`).
+
 The reader and the writer are written here rather than taken from stanza
 (reading a text file should not need stanza's pipeline stack) or from the
 ``conllu`` package (its errors carry no line numbers and it accepts spaces as
@@ -27,6 +34,8 @@ __all__ = ["read_conllu", "read_conllu_string", "read_conllu_sentences", "write_
 
 PathLike = Union[str, "os.PathLike[str]"]
 _FORBIDDEN = ("\t", "\n", "\r")
+#: The MISC key that holds a node's label.
+LABEL_KEY = "Label"
 
 
 def _is_int(text: str) -> bool:
@@ -86,9 +95,22 @@ def _parse_lines(lines: Iterable[str], source: str) -> List[ParsedSentence]:
             raise ValueError(f"{source}:{number}: bad HEAD {head!r} for word {ident}: expected an integer or _")
         if fields[1] == "":
             raise ValueError(f"{source}:{number}: word {ident} has an empty FORM")
+        fields.append(_misc_label(fields[9], f"{source}:{number}"))  # fields[10]: the node label or None
         block.append((number, fields))
     finish()
     return sentences
+
+
+def _misc_label(misc: str, where: str) -> Optional[str]:
+    """The ``Label=`` value of a MISC column, or ``None``."""
+    if misc == "_" or LABEL_KEY + "=" not in misc:
+        return None
+    values = [item[len(LABEL_KEY) + 1:] for item in misc.split("|") if item.startswith(LABEL_KEY + "=")]
+    if len(values) > 1:
+        raise ValueError(f"{where}: MISC {misc!r} holds {len(values)} {LABEL_KEY}= items; a node has one label")
+    if values and not values[0]:
+        raise ValueError(f"{where}: MISC {misc!r} has an empty {LABEL_KEY}=")
+    return values[0] if values else None
 
 
 def _sentence(block: List[tuple], mwt: List[tuple], text: Optional[str], source: str,
@@ -130,10 +152,12 @@ def _sentence(block: List[tuple], mwt: List[tuple], text: Optional[str], source:
         if not 0 <= int(head) <= n:
             raise ValueError(f"{source}:{number}: HEAD {head} of word {f[0]} is out of range 0..{n} "
                              f"(the sentence has {n} words)")
+    labels = [f[10] for _, f in block]
     try:
-        sent.dependency = Tree.from_parents(words, [int(h) for h in heads], rels=[_field(f[7]) for _, f in block])
+        sent.dependency = Tree.from_parents(words, [int(h) for h in heads], rels=[_field(f[7]) for _, f in block],
+                                            labels=labels if any(lab is not None for lab in labels) else None)
     except ValueError as err:
-        raise ValueError(f"{source}:{block[0][0]}: {label}: invalid dependency heads: {err}") from None
+        raise ValueError(f"{source}:{block[0][0]}: {label}: {err}") from None
     return sent
 
 
@@ -176,8 +200,12 @@ def read_conllu(path: PathLike, encoding: str = "utf-8") -> List[Tree]:
 
 
 def read_conllu_string(text: str, source: str = "<string>") -> List[Tree]:
-    """The dependency trees of CoNLL-U text; errors name ``source`` and the line."""
-    return [_tree_of(s, source) for s in read_conllu_sentences(text.splitlines(), source)]
+    """The dependency trees of CoNLL-U text; errors name ``source`` and the line.
+
+    Lines end at ``\\n`` (or ``\\r\\n``) only, as in a file: other Unicode
+    line separators are text.
+    """
+    return [_tree_of(s, source) for s in read_conllu_sentences(text.split("\n"), source)]
 
 
 def _tree_of(sentence: ParsedSentence, source: str) -> Tree:
@@ -204,7 +232,8 @@ def write_conllu(sentences: Iterable[Union[Tree, ParsedSentence]], start: int = 
     A :class:`ParsedSentence` gives LEMMA, UPOS, XPOS, FEATS, the ``# text``
     comment and the multi-word token lines; a bare :class:`Tree` gives FORM,
     HEAD and DEPREL, the other columns ``_``. A missing relation is written as
-    ``root`` at the root and ``dep`` elsewhere.
+    ``root`` at the root and ``dep`` elsewhere. Node labels go into MISC as
+    ``Label=VALUE`` (``str(label)``).
 
     Args:
         sentences: dependency trees (a word at every node) or parsed sentences
@@ -213,8 +242,9 @@ def write_conllu(sentences: Iterable[Union[Tree, ParsedSentence]], start: int = 
 
     Raises:
         ValueError: a tree without a word at every node (a constituency tree),
-            a sentence without a dependency tree, or a value holding a tab or
-            line break (naming the sentence and word).
+            a sentence without a dependency tree, a value holding a tab or
+            line break, a relation ``_`` (which reads back as none), or a label
+            holding ``|`` (the MISC separator); naming the sentence and word.
     """
     out: List[str] = []
     for k, item in enumerate(sentences):
@@ -241,6 +271,16 @@ def write_conllu(sentences: Iterable[Union[Tree, ParsedSentence]], start: int = 
                     ranges[members[0]] = (members[-1], form)
         rels = [r if tree.rels is not None and tree.rels[i] not in (None, "") else ("root" if p < 0 else "dep")
                 for i, (r, p) in enumerate(zip(tree.rels or [None] * len(words), tree.parents))]
+        misc = ["_"] * len(words)
+        for i, (rel, lab) in enumerate(zip(rels, tree.labels)):
+            if rel == "_":
+                raise ValueError(f"{where}: relation '_' of word {i + 1} would read back as no relation")
+            if lab is not None:
+                text_label = str(lab)
+                if "|" in text_label or any(ch in text_label for ch in _FORBIDDEN):
+                    raise ValueError(f"{where}: label {text_label!r} of word {i + 1} holds '|', a tab or a line "
+                                     f"break, which the MISC column cannot store")
+                misc[i] = f"{LABEL_KEY}={text_label}"
         for i, (word, parent) in enumerate(zip(words, tree.parents)):
             if i in ranges:
                 last, form = ranges[i]
@@ -251,6 +291,6 @@ def write_conllu(sentences: Iterable[Union[Tree, ParsedSentence]], start: int = 
                 _column(sent and sent.upos, i, "UPOS", where),
                 _column(sent and sent.xpos, i, "XPOS", where),
                 _column(sent and sent.feats, i, "FEATS", where),
-                str(parent + 1), _column(rels, i, "DEPREL", where), "_", "_"]))
+                str(parent + 1), _column(rels, i, "DEPREL", where), "_", misc[i]]))
         out.append("\n".join(lines) + "\n")
     return "\n".join(out)

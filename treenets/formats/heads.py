@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import List, Optional, Union
 
+from ..atomic import atomic_write
 from ..tree import Tree
 from .text import read_lines
 
@@ -75,6 +76,10 @@ def read_heads_files(toks: PathLike, parents: PathLike, rels: Optional[PathLike]
 def write_heads_files(trees: List[Tree], toks: PathLike, parents: PathLike, rels: Optional[PathLike] = None) -> None:
     """Write dependency trees as ``.toks`` / ``.parents`` (/ ``.rels``) lines, which :func:`read_heads_files` reads back.
 
+    Every tree is checked before anything is written, and each file is written
+    atomically (:func:`treenets.atomic.atomic_write`). The format has no place
+    for node labels: they are not written.
+
     Raises:
         ValueError: a node without a word, a token or relation that is empty or
             holds white space (the files separate fields with spaces).
@@ -93,4 +98,5 @@ def write_heads_files(trees: List[Tree], toks: PathLike, parents: PathLike, rels
         out["rels"].append(" ".join(tree.rels or []))
     for key, path in (("toks", toks), ("parents", parents), ("rels", rels)):
         if path is not None:
-            Path(path).write_text("".join(line + "\n" for line in out[key]), encoding="utf-8")
+            with atomic_write(path, "w", encoding="utf-8", newline="") as f:
+                f.write("".join(line + "\n" for line in out[key]))

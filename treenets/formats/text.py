@@ -15,13 +15,18 @@ def read_lines(path: PathLike) -> List[str]:
 
     Only ``\\n`` (and ``\\r\\n``) end a line: other Unicode line separators
     are part of the text, as they are of a token.
+
+    Raises:
+        FileNotFoundError: if the file does not exist.
+        ValueError: bytes that are not UTF-8, naming ``file:line``.
     """
     path = Path(path)
+    data = path.read_bytes()
     try:
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ValueError(f"{path}: not UTF-8 text ({err})") from None
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text: {err.reason} at byte {err.start}") from None
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()

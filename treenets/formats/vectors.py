@@ -8,7 +8,8 @@ are the vector: everything before them is the token. This reads the lines of
 GloVe 840B whose token contains spaces (``". . ."``) and tokens holding other
 whitespace such as a no-break space. The dimension comes from the word2vec
 header, from ``dim=``, or from the first line of a GloVe file. Every value must
-be a finite number; errors name ``file:line`` and the token.
+be a finite number in ASCII (``1_0`` or ``٣`` are not); errors name
+``file:line`` and the token.
 """
 from __future__ import annotations
 
@@ -41,6 +42,9 @@ class Vectors:
                  duplicates: int = 0) -> None:
         if vectors.dim() != 2 or vectors.shape[0] != len(words):
             raise ValueError(f"{len(words)} words need a [{len(words)}, dim] tensor, not {list(vectors.shape)}")
+        row = first_non_finite_row(vectors)
+        if row is not None:
+            raise ValueError(f"the vector of {list(words)[row]!r} (row {row}) holds NaN or inf")
         self.words: List[str] = list(words)
         self.vectors = vectors
         self.index: Dict[str, int] = {w: i for i, w in enumerate(self.words)}
@@ -66,6 +70,16 @@ class Vectors:
 
     def __repr__(self) -> str:
         return f"Vectors({len(self)} words, dim={self.dim}, source={self.source!r})"
+
+
+def first_non_finite_row(matrix: torch.Tensor) -> Optional[int]:
+    """The first row of a float matrix holding NaN or inf, or ``None``."""
+    if not matrix.is_floating_point():
+        return None
+    bad = ~torch.isfinite(matrix)
+    if not bool(bad.any()):
+        return None
+    return int(torch.nonzero(bad.reshape(matrix.shape[0], -1).any(dim=1))[0])
 
 
 # ------------------------------------------------------------------ reading
@@ -164,7 +178,10 @@ def read_vectors(
             if token in seen:
                 duplicates += 1
                 continue
+            values = line[len(token) + 1:]
             try:
+                if not (values.isascii() and values.isprintable()) or "_" in values:
+                    raise ValueError  # numpy would read "1_0", "٣" and "\t2" as numbers
                 row = np.array(parts[1:], dtype=np.float32)
             except ValueError:
                 bad = next(v for v in parts[1:] if not _is_float(v))
@@ -187,6 +204,8 @@ def read_vectors(
 
 
 def _is_float(text: str) -> bool:
+    if not (text.isascii() and text.isprintable()) or "_" in text:
+        return False
     try:
         float(text)
     except ValueError:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Iterable, List, Union
 
 from .text import read_lines
+from ..atomic import atomic_write
 
 __all__ = ["read_vocab", "write_vocab"]
 
@@ -26,9 +27,22 @@ def _escape(token: str) -> str:
 
 
 def write_vocab(tokens: Iterable[str], path: PathLike) -> None:
-    """Write ``tokens`` one per line (escaped as above), in id order."""
-    text = "".join(_escape(tok) + "\n" for tok in tokens)
-    Path(path).write_text(text, encoding="utf-8", newline="")
+    """Write ``tokens`` one per line (escaped as above), in id order, atomically (:func:`treenets.atomic.atomic_write`).
+
+    Raises:
+        ValueError: a token that is not a string, or holds a lone surrogate (not UTF-8).
+    """
+    lines = []
+    for i, tok in enumerate(tokens):
+        if not isinstance(tok, str):
+            raise ValueError(f"token {i} is a {type(tok).__name__}, not a str: {tok!r}")
+        try:
+            tok.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"token {i} {tok!r} holds a lone surrogate, which UTF-8 cannot store") from None
+        lines.append(_escape(tok) + "\n")
+    with atomic_write(path, "w", encoding="utf-8", newline="") as f:
+        f.write("".join(lines))
 
 
 def read_vocab(path: PathLike) -> List[str]:

@@ -73,21 +73,31 @@ class NodeClassifier(nn.Module):
                 nodes and averaged over the trees of the batch.
             num_trees: the number of trees the nodes belong to (``"tree"`` only).
 
-        With no labelled node the loss is zero.
+        Raises:
+            ValueError: labels that are not integers or lie outside
+                ``-1..n_classes-1`` (naming the node), or, for every reduction
+                but ``"none"``, no labelled node at all: nothing to learn from,
+                which usually means the labels were not class ids (category
+                strings such as ``"NP"`` become -1 in ``TreeBatch.from_trees``).
         """
         self._check_labels(labels)
-        if reduction == "tree":
-            if num_trees is None or num_trees < 1:
-                raise ValueError(f"reduction='tree' needs num_trees >= 1, got {num_trees}")
-            return F.cross_entropy(logits, labels, ignore_index=-1, reduction="sum") / num_trees
-        if reduction not in ("mean", "sum", "none"):
+        if labels.shape != logits.shape[:1]:
+            raise ValueError(f"{labels.shape[0] if labels.dim() else 0} labels for {logits.shape[0]} nodes")
+        if reduction not in ("tree", "mean", "sum", "none"):
             raise ValueError(f"unknown reduction {reduction!r}; choose 'tree', 'mean', 'sum' or 'none'")
-        if reduction == "mean" and not bool((labels >= 0).any()):
-            # cross_entropy would give 0/0 = NaN, and its gradient would poison the weights
-            return logits.sum() * 0.0
+        if reduction == "tree" and (num_trees is None or num_trees < 1):
+            raise ValueError(f"reduction='tree' needs num_trees >= 1, got {num_trees}")
+        if reduction != "none" and not bool((labels >= 0).any()):
+            # a mean over nothing is 0/0 = NaN; a sum of zero would train on nothing in silence
+            raise ValueError(f"none of the {labels.numel()} nodes has a label (every label is -1), so there is no "
+                             f"loss to compute; labels that are not integer classes (e.g. 'NP') count as none")
+        if reduction == "tree":
+            return F.cross_entropy(logits, labels, ignore_index=-1, reduction="sum") / num_trees
         return F.cross_entropy(logits, labels, ignore_index=-1, reduction=reduction)
 
     def _check_labels(self, labels: Tensor) -> None:
+        if labels.is_floating_point() or labels.is_complex() or labels.dtype == torch.bool:
+            raise ValueError(f"labels must be an integer tensor (class ids, -1 for none), got dtype {labels.dtype}")
         if labels.numel() and (labels.max() >= self.n_classes or labels.min() < -1):
             bad = int(torch.nonzero((labels >= self.n_classes) | (labels < -1))[0])
             raise ValueError(f"node {bad} has label {int(labels[bad])}, outside 0..{self.n_classes - 1} "

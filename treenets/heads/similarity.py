@@ -84,7 +84,18 @@ class SimilarityHead(nn.Module):
         return log_probs.exp() @ self.r.to(log_probs.dtype)
 
     def loss(self, log_probs: Tensor, scores: Tensor) -> Tensor:
-        """Mean KL divergence from the sparse target distribution of ``scores``."""
+        """Mean KL divergence from the sparse target distribution of ``scores``.
+
+        Raises:
+            ValueError: with no pairs (a mean over nothing, which would be NaN),
+                with predictions and scores for different numbers of pairs, or a
+                score outside ``[1, n_classes]``.
+        """
+        if log_probs.dim() != 2 or scores.shape != log_probs.shape[:1]:
+            raise ValueError(f"log_probs {tuple(log_probs.shape)} and scores {tuple(scores.shape)} do not match: "
+                             f"expected [B, {self.n_classes}] and [B]")
+        if scores.numel() == 0:
+            raise ValueError("SimilarityHead.loss got no pairs: the mean over zero pairs is undefined (NaN)")
         target = sparse_target(scores.to(log_probs.dtype), self.n_classes)
         return F.kl_div(log_probs, target, reduction="batchmean")
 

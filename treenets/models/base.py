@@ -30,6 +30,7 @@ from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeC
 from ..encoder import TreeEncoder
 from ..parsers.base import check_tree_kind
 from ..tree import check_binarize
+from ..formats.vectors import first_non_finite_row
 from ..vocab import Vocab
 
 Tensor = torch.Tensor
@@ -128,10 +129,18 @@ class TaskModel(nn.Module):
         return self.encoder.embedding.weight.device
 
     def load_embeddings(self, vectors: Tensor) -> None:
-        """Copy pretrained vectors (``[len(vocab), embed_size]``) into the embedding."""
+        """Copy pretrained vectors (``[len(vocab), embed_size]``) into the embedding.
+
+        Raises:
+            ValueError: vectors of another shape, or a row holding NaN or inf (naming its word).
+        """
         weight = self.encoder.embedding.weight
         if tuple(vectors.shape) != tuple(weight.shape):
             raise ValueError(f"vectors have shape {tuple(vectors.shape)}, the embedding {tuple(weight.shape)}")
+        row = first_non_finite_row(vectors)
+        if row is not None:
+            raise ValueError(f"the vector of {self.vocab.itos[row]!r} (row {row}) holds NaN or inf; it would make "
+                             f"every state that sees it NaN")
         with torch.no_grad():
             weight.copy_(vectors)
 

@@ -47,7 +47,9 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskMod
     Raises:
         FileNotFoundError: no file at ``path``.
         ValueError: the file is not a treenets checkpoint (torn, foreign, or
-            holding anything but plain data).
+            holding anything but plain data), or a damaged one (entries missing
+            or of the wrong type, weights that do not fit the config or hold
+            NaN or inf); the message names the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -56,17 +58,24 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskMod
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # a torn or foreign file, or one holding objects other than plain data
         raise ValueError(f"{path} is not a treenets checkpoint: {err}") from None
-    if not isinstance(payload, dict) or payload.get("task") not in TASKS:
+    if not isinstance(payload, dict) or not isinstance(payload.get("task"), str) or payload["task"] not in TASKS:
         raise ValueError(f"{path} is not a treenets checkpoint (no known 'task' entry)")
     try:
         config = dict(payload["config"])
         v = payload["vocab"]
-        vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=v["lower"], normalize=v.get("normalize"))
+        if not isinstance(v["itos"], list) or not all(isinstance(tok, str) for tok in v["itos"]):
+            raise ValueError("its vocabulary is not a list of strings")
+        if not isinstance(payload.get("extra", {}), dict):
+            raise ValueError(f"its 'extra' entry is a {type(payload['extra']).__name__}, not a dict")
+        vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=bool(v["lower"]), normalize=v.get("normalize"))
         vocab_size = config.pop("vocab_size")
         if vocab_size != len(vocab):
             raise ValueError(f"its config says {vocab_size} words but its vocabulary has {len(vocab)}")
         model = TASKS[payload["task"]](vocab, config.pop("embed_size"), config.pop("hidden_size"), **config)
         model.load_state_dict(payload["state_dict"])
+        for name, tensor in model.state_dict().items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise ValueError(f"its weights {name!r} hold NaN or inf")
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{path} is a damaged treenets checkpoint: {err}") from None
     if isinstance(map_location, (str, torch.device)):

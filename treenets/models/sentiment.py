@@ -213,6 +213,10 @@ class SentimentModel(TaskModel):
         Returns:
             ``root_acc``, ``node_acc`` (percent; nodes with masked classes
             excluded), and the counts ``roots`` and ``nodes`` they are over.
+
+        Raises:
+            ValueError: no tree, or no labelled root or node to score (an
+                accuracy over nothing is undefined, not 0%).
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -223,8 +227,12 @@ class SentimentModel(TaskModel):
                 counts = self.classifier.accuracy(self(batch), batch)
                 for key in totals:
                     totals[key] += counts[key]
+        if totals["root_total"] == 0 or totals["node_total"] == 0:
+            # an accuracy over nothing is 0/0, not 0%
+            raise ValueError(f"nothing to score: {totals['root_total']} labelled roots and {totals['node_total']} "
+                             f"labelled nodes among {len(trees)} trees (labels -1 and masked classes do not count)")
         return {
-            "root_acc": 100.0 * totals["root_correct"] / max(totals["root_total"], 1),
-            "node_acc": 100.0 * totals["node_correct"] / max(totals["node_total"], 1),
+            "root_acc": 100.0 * totals["root_correct"] / totals["root_total"],
+            "node_acc": 100.0 * totals["node_correct"] / totals["node_total"],
             "roots": totals["root_total"], "nodes": totals["node_total"],
         }
