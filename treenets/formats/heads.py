@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 from typing import List, Optional, Union
 
+from ..atomic import atomic_write
 from ..tree import Tree
 
 __all__ = ["read_heads_files", "read_lines", "write_heads_files"]
@@ -92,6 +93,9 @@ def read_heads_files(toks: PathLike, parents: PathLike, rels: Optional[PathLike]
 def write_heads_files(trees: List[Tree], toks: PathLike, parents: PathLike, rels: Optional[PathLike] = None) -> None:
     """Write dependency trees as ``.toks`` / ``.parents`` (/ ``.rels``) lines, which :func:`read_heads_files` reads back.
 
+    Each file is written atomically (:func:`treenets.atomic.atomic_write`); the
+    folders are created.
+
     Raises:
         ValueError: a node without a word, a token or relation that is empty or
             holds white space (the files separate fields with spaces).
@@ -110,4 +114,5 @@ def write_heads_files(trees: List[Tree], toks: PathLike, parents: PathLike, rels
         out["rels"].append(" ".join(tree.rels or []))
     for key, path in (("toks", toks), ("parents", parents), ("rels", rels)):
         if path is not None:
-            Path(path).write_text("".join(line + "\n" for line in out[key]), encoding="utf-8")
+            with atomic_write(path, "w", encoding="utf-8") as f:
+                f.write("".join(line + "\n" for line in out[key]))
