@@ -188,10 +188,11 @@ def require_files(paths: Iterable[Path], what: str, command: str) -> None:
             raise MissingFileError(path, what, command)
 
 
-#: Subsets of the official GloVe files that hold every SST and SICK word of the
-#: official file (so they give the same embeddings); this project's machines
-#: keep these instead of the official files, and the README's results used them.
-#: They are used only for the default, when the official file is not there.
+#: Subsets of the official GloVe files that hold the vector of every word of SST
+#: and of Tai et al.'s SICK tokens that the official file has (so they give the
+#: same embeddings for those); this project's machines keep these instead of the
+#: official files, and the README's results used them. They are used only for
+#: the default, when the official file is not there.
 SUBSETS = {"glove.6B.50d.txt": ("glove.6B.50d.100k.txt",), "glove.840B.300d.txt": ("glove.840B.300d.sick.txt",)}
 
 
@@ -214,9 +215,10 @@ def load_word_vectors(vocab, source, **options):
     first run reads the whole file, later runs with the same vocabulary and
     file read the cached subset.
     """
+    start = time.perf_counter()
     vectors, coverage = build_embedding_matrix(vocab, source.path, member=source.member, cache=True, **options)
     log(f"embeddings {source}: {coverage.found_types}/{coverage.num_types} word types covered "
-        f"({100 * coverage.type_coverage:.1f}%)")
+        f"({100 * coverage.type_coverage:.1f}%; read in {time.perf_counter() - start:.1f}s)")
     return vectors, coverage
 
 

@@ -77,7 +77,8 @@ def main(argv=None) -> dict:
     device, generator = start_run(args)
     dependency = args.parsed_dir is not None
     if dependency:
-        require_files([parsed_sst_path(args.parsed_dir, s) for s in ("train", "dev", "test")],
+        parsed = [parsed_sst_path(args.parsed_dir, s) for s in ("train", "dev", "test")]
+        require_files([p if p.is_file() else args.parsed_dir / "sst" / p.name for p in parsed],
                       "SST parsed into dependency trees",
                       f"python examples/prepare_parses.py --data-dir {data_dir} --only sst --out {args.parsed_dir}")
     else:

@@ -43,15 +43,16 @@ def snapshot(model):
             "grads": {k: v.grad.detach().clone() for k, v in model.named_parameters() if v.grad is not None}}
 
 
-def run(process: int, world: int, port: int, task: str, out: str) -> None:
+def run(process: int, world: int, port: int, tasks, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     torch.distributed.init_process_group("gloo", rank=process, world_size=world)
     try:
-        model, opts, batches = build(task)
-        ddp = wrap_ddp(model)
-        for step, batch in enumerate(batches):
-            loss = train_epoch(model, [batch], opts, ddp=ddp)
-            torch.save({"loss": loss, **snapshot(model)}, os.path.join(out, f"{task}-{process}-{step}.pt"))
+        for task in tasks:
+            model, opts, batches = build(task)
+            ddp = wrap_ddp(model)
+            for step, batch in enumerate(batches):
+                loss = train_epoch(model, [batch], opts, ddp=ddp)
+                torch.save({"loss": loss, **snapshot(model)}, os.path.join(out, f"{task}-{process}-{step}.pt"))
     finally:
         torch.distributed.destroy_process_group()

@@ -27,8 +27,16 @@ def _grads(model, items):
     return {k: p.grad.clone() for k, p in model.named_parameters() if p.grad is not None}
 
 
+@pytest.fixture(scope="module")
+def two_processes(tmp_path_factory):
+    """Both tasks' steps on 2 gloo processes (one spawn: starting processes is the slow part)."""
+    out = tmp_path_factory.mktemp("ddp")
+    torch.multiprocessing.spawn(worker.run, args=(2, free_port(), ("sst", "sick"), str(out)), nprocs=2, join=True)
+    return out
+
+
 @pytest.mark.parametrize("task", ["sst", "sick"])
-def test_two_processes_step_like_one(task, tmp_path):
+def test_two_processes_step_like_one(task, two_processes):
     """After each optimizer step, weights and gradients of 2 gloo processes equal one process's on the whole batch.
 
     SST: the paper's loss (summed over nodes, divided by the trees of the global
@@ -36,14 +44,13 @@ def test_two_processes_step_like_one(task, tmp_path):
     7 trees (shares of 4 and 3), then one of 1 tree (process 1's share is empty).
     SICK: KL averaged over pairs, frozen word vectors; 5 pairs, then 3.
     """
-    torch.multiprocessing.spawn(worker.run, args=(2, free_port(), task, str(tmp_path)), nprocs=2, join=True)
     model, opts, batches = worker.build(task)
     for step, batch in enumerate(batches):
         loss = train_epoch(model, [batch], opts)
         want = worker.snapshot(model)
         assert want["grads"]
         for process in (0, 1):
-            got = torch.load(tmp_path / f"{task}-{process}-{step}.pt", weights_only=True)
+            got = torch.load(two_processes / f"{task}-{process}-{step}.pt", weights_only=True)
             assert got["loss"] == pytest.approx(loss, rel=1e-6)
             assert set(got["grads"]) == set(want["grads"])
             for name, p in want["params"].items():
@@ -95,3 +102,30 @@ def test_torchrun_train_sst_matches_one_process(data_dir, tmp_path):
         torch.testing.assert_close(a["model"][name], value, rtol=0, atol=1e-5, msg=name)
     assert len(a["rng"]) == 2 and len(b["rng"]) == 1  # every process's random state, for --resume
     assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["best.pt", "last", "metrics.json"]
+
+
+@pytest.mark.slow
+def test_torchrun_resume(data_dir, tmp_path):
+    """A 2-process run stopped after epoch 1 and resumed under torchrun ends as the uninterrupted 2-process run
+    (with dropout: every process's random state comes back)."""
+    common = ["--data-dir", str(data_dir), "--limit", "20", "--hidden", "8", "--batch-size", "5", "--no-progress",
+              "--threads", "1"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}
+    runs = [[*common, "--epochs", "1", "--out", str(tmp_path / "run")],
+            [*common, "--epochs", "3", "--resume", str(tmp_path / "run")],
+            [*common, "--epochs", "3", "--out", str(tmp_path / "whole")]]
+    results = []
+    for args in runs:
+        proc = _torchrun("train_sst.py", args, env)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        if "--resume" in args:
+            assert "resuming" in proc.stderr and "not bit-identical" not in proc.stderr
+    for key in ("best_epoch", "dev_root_acc", "test_root_acc", "test_node_acc"):
+        assert results[1][key] == results[2][key], key
+    a = torch.load(tmp_path / "run" / "last" / "state.pt", weights_only=True)
+    b = torch.load(tmp_path / "whole" / "last" / "state.pt", weights_only=True)
+    assert len(a["rng"]) == 2
+    for name, value in b["model"].items():
+        assert torch.equal(a["model"][name], value), name

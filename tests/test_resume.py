@@ -46,6 +46,7 @@ def test_resumed_run_ends_like_an_uninterrupted_one(task, data_dir, tmp_path, ca
     name, args = (sst_args if task == "sst" else sick_args)(data_dir)
     stopped = load(name).main([*args, "--epochs", "2", "--out", str(tmp_path / "run")])
     assert read_training_info(tmp_path / "run" / "last")["epoch"] == 2
+    shutil.copytree(tmp_path / "run", tmp_path / "stopped")
     resumed = load(name).main([*args, "--epochs", "4", "--resume", str(tmp_path / "run")])
     whole = load(name).main([*args, "--epochs", "4", "--out", str(tmp_path / "whole")])
     for key in TEST_KEYS[task]:
@@ -54,12 +55,10 @@ def test_resumed_run_ends_like_an_uninterrupted_one(task, data_dir, tmp_path, ca
     state = load_training_state(tmp_path / "run" / "last")
     assert state.epoch == 4 and state.info["best_epoch"] == whole["best_epoch"]
     assert state.info["args"]["epochs"] == 4 and state.info["args"]["seed"] == 1
-    # the check can fail: a run that starts again from scratch for 2 more epochs is another model
     assert stopped["epochs"] == 2
-    again = load(name).main([*args, "--epochs", "2", "--seed", "2", "--out", str(tmp_path / "other")])
+    # the check can fail: the run stopped after epoch 2 is another model than the one of 4 epochs
     with pytest.raises(AssertionError):
-        same_weights(tmp_path / "other", tmp_path / "whole")
-    assert again["epochs"] == 2
+        same_weights(tmp_path / "stopped", tmp_path / "whole")
 
 
 def test_resume_refuses_other_options(data_dir, tmp_path):
@@ -100,6 +99,7 @@ def _env():
             "OMP_NUM_THREADS": "1"}
 
 
+@pytest.mark.slow
 def test_killed_process_resumes(data_dir, tmp_path):
     """SIGKILL a real training process once it has logged epoch 1; --resume ends as an uninterrupted run."""
     name, args = sick_args(data_dir)
