@@ -29,9 +29,9 @@ from treenets.data.glove import find_vectors
 from treenets.embeddings import build_embedding_matrix
 from treenets.models import TaskModel, load_checkpoint, save_checkpoint
 from treenets.training import (
-    all_gather, is_main_process, load_training_state, minibatches, rank, rank_seed, read_training_info,
-    rng_state, save_training_state, seed_everything, setup_distributed, train_epoch, world_size,
-    wrap_ddp,
+    all_gather, is_main_process, leave_process_group, load_training_state, minibatches, rank, rank_seed,
+    read_training_info, rng_state, save_training_state, seed_everything, setup_distributed, train_epoch,
+    world_size, wrap_ddp,
 )
 
 #: The command that downloads the datasets and word vectors.
@@ -147,8 +147,8 @@ def start_run(args) -> Tuple[torch.device, torch.Generator]:
     """
     apply_device_arguments(args)
     device = setup_distributed(args.device)
-    if world_size() > 1 or torch.distributed.is_available() and torch.distributed.is_initialized():
-        atexit.register(_leave_process_group)
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        atexit.register(leave_process_group)
         log(f"distributed: {world_size()} processes ({torch.distributed.get_backend()}), "
             f"global batch {args.batch_size}")
     default_out = vars(args).pop("default_out", None)
@@ -163,12 +163,6 @@ def start_run(args) -> Tuple[torch.device, torch.Generator]:
     return device, seed_everything(args.seed)
 
 
-def _leave_process_group() -> None:
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        dist.destroy_process_group()
-
-
 def plain_args(args, **overrides) -> Dict:
     """``vars(args)`` with paths as strings (a checkpoint holds plain data only)."""
     out = {**vars(args), **overrides}
@@ -176,9 +170,9 @@ def plain_args(args, **overrides) -> Dict:
 
 
 # ------------------------------------------------------------------- files
-def download_command(data_dir: Path, only: str, extra: str = "") -> str:
+def download_command(data_dir: Path, only: str) -> str:
     """The ``python -m treenets.data`` command that fetches ``only`` into ``data_dir``."""
-    return f"{DOWNLOAD} --root {data_dir} --only {only}{extra}"
+    return f"{DOWNLOAD} --root {data_dir} --only {only}"
 
 
 def require_files(paths: Iterable[Path], what: str, command: str) -> None:
@@ -329,7 +323,8 @@ def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizer
         log(f"resuming {folder} after epoch {state.epoch} (best dev {score} {best['score']} at epoch {best['epoch']})")
     elif here > 0:
         seed_everything(rank_seed(args.seed, here))  # its own dropout masks; batches come from `generator`
-    ddp = wrap_ddp(model) if world_size() > 1 or torch.distributed.is_initialized() else None
+    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
+    ddp = wrap_ddp(model) if distributed else None
     if main:
         args.out.mkdir(parents=True, exist_ok=True)
     n_batches = -(-len(train) // args.batch_size)

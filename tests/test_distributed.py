@@ -1,6 +1,7 @@
 """Training on several processes (DistributedDataParallel, gloo on CPU) equals one process on the same global batch."""
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -67,10 +68,19 @@ def test_two_processes_step_like_one(task, two_processes):
     assert any(not torch.allclose((naive[0][k] + naive[1][k]) / 2, g, atol=1e-4) for k, g in whole.items())
 
 
-def _torchrun(script, args, env):
+def _torchrun(script, args, env, timeout=240):
+    """Run torchrun with 2 processes in its own process group, so that a hung run is killed with its workers."""
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            str(EXAMPLES / script), *args]
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO,
+                            start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def test_torchrun_train_sst_matches_one_process(data_dir, tmp_path):

@@ -220,3 +220,10 @@ def test_rank_seed():
     assert rank_seed(5, 0) == 5
     seeds = {rank_seed(5, r) for r in range(1, 9)} | {rank_seed(6, r) for r in range(1, 9)}
     assert len(seeds) == 16 and all(0 <= s < 2 ** 63 for s in seeds)
+
+
+def test_all_gather_without_a_process_group_is_the_object():
+    from treenets.training import all_gather, rng_state
+
+    state = rng_state()
+    assert all_gather(state) == [state]

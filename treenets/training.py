@@ -54,7 +54,7 @@ T = TypeVar("T")
 __all__ = [
     "seed_everything", "minibatches", "progress", "train_epoch",
     "rng_state", "set_rng_state", "TrainingState", "save_training_state", "load_training_state",
-    "read_training_info", "setup_distributed", "wrap_ddp", "rank", "world_size", "is_main_process", "all_gather", "rank_seed",
+    "read_training_info", "setup_distributed", "leave_process_group", "wrap_ddp", "rank", "world_size", "is_main_process", "all_gather", "rank_seed",
 ]
 
 
@@ -193,7 +193,7 @@ def train_epoch(model: TaskModel, batches: Iterable[Sequence], optimizers: Seque
 
 # ------------------------------------------------------------ random states
 def rng_state() -> Dict[str, Any]:
-    """The random states of Python, numpy and torch (CPU, and every CUDA device once CUDA is in use), as plain data.
+    """The random states of Python, numpy and torch (CPU, and the current CUDA device once CUDA is in use), as plain data.
 
     Plain data: lists, numbers and tensors, so :func:`torch.save` writes it and
     ``torch.load(weights_only=True)`` reads it. :func:`set_rng_state` puts it back.
@@ -211,7 +211,7 @@ def rng_state() -> Dict[str, Any]:
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
-        state["cuda"] = torch.cuda.get_rng_state_all()
+        state["cuda"] = torch.cuda.get_rng_state()  # the current device's: one per process
     return state
 
 
@@ -227,9 +227,7 @@ def set_rng_state(state: Dict[str, Any]) -> None:
                          "has_gauss": nps["has_gauss"], "gauss": nps["gauss"]})
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
-        cuda = [s.cpu() for s in state["cuda"]]
-        if len(cuda) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda)
+        torch.cuda.set_rng_state(state["cuda"].cpu())
 
 
 def rank_seed(seed: int, process: int) -> int:
@@ -428,17 +426,58 @@ def is_main_process() -> bool:
     return rank() == 0
 
 
+#: The tensors of every all_gather so far, kept until the process group is destroyed
+#: (see all_gather).
+_GATHERED: List[torch.Tensor] = []
+
+
 def all_gather(obj: Any) -> List[Any]:
-    """``obj`` of every process, by rank (``[obj]`` without a process group)."""
+    """``obj`` of every process, by rank (``[obj]`` without a process group).
+
+    ``obj`` is plain data (numbers, strings, lists, dicts, tensors): it travels
+    as :func:`torch.save` bytes and is read back with
+    ``torch.load(weights_only=True)``. The tensors that carried it are kept
+    until :func:`leave_process_group`: with torch 2.2's gloo, a collective's
+    tensors freed by its worker thread while the main thread destroys the
+    process group deadlock (the worker waits for the GIL that the joining
+    main thread holds), which ``all_gather_object`` runs into when a process
+    exits right after it.
+    """
     if world_size() == 1:
         return [obj]
-    out: List[Any] = [None] * world_size()
-    torch.distributed.all_gather_object(out, obj)
-    return out
+    import io
+
+    dist = torch.distributed
+    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    data = torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8).to(device)
+    size = torch.tensor([data.numel()], dtype=torch.int64, device=device)
+    sizes = [torch.zeros_like(size) for _ in range(world_size())]
+    dist.all_gather(sizes, size)
+    longest = max(int(n) for n in sizes)
+    padded = torch.zeros(longest, dtype=torch.uint8, device=device)
+    padded[:data.numel()] = data
+    gathered = [torch.zeros_like(padded) for _ in range(world_size())]
+    dist.all_gather(gathered, padded)
+    _GATHERED.extend([size, *sizes, padded, *gathered])
+    return [torch.load(io.BytesIO(t[:int(n)].cpu().numpy().tobytes()), weights_only=True)
+            for t, n in zip(gathered, sizes)]
+
+
+def leave_process_group() -> None:
+    """Destroy the process group (if any), then let go of what :func:`all_gather` kept."""
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+    _GATHERED.clear()
 
 
 def setup_distributed(device: Union[str, torch.device] = "cpu", backend: Optional[str] = None) -> torch.device:
     """Join the process group that ``torchrun`` describes; returns this process's device.
+
+    Call :func:`leave_process_group` at the end (the examples register it with
+    :mod:`atexit`).
 
     ``torchrun --nproc_per_node N script.py`` starts ``N`` processes and sets
     ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` and the rendezvous address in

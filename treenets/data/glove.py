@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
-from ..formats.vectors import zip_members
+from ..formats.vectors import zip_member, zip_members
 from ..paths import PathLike
 from .download import _fetch_archive, _root
 
@@ -206,20 +206,20 @@ def find_vectors(spec: PathLike, folder: PathLike, root: Optional[PathLike] = No
     if member is not None:
         for path in (Path(zip_spec), folder / zip_spec):
             if path.is_file():
-                return VectorFile(path, _checked_member(path, member))
+                return VectorFile(path, zip_member(path, member))
         raise FileNotFoundError(f"no zip {zip_spec} (looked in . and {folder})")
     looked: List[str] = []
     candidates = [Path(text)] + ([folder / text] if Path(text).name == text else [])
     for path in candidates:
         looked.append(str(path))
         if path.is_file():
-            return VectorFile(path, _checked_member(path, None) if path.suffix == ".zip" else None)
+            return VectorFile(path, zip_member(path, None) if path.suffix == ".zip" else None)
     name = Path(text).name
     if name in GLOVE_FILES:
         archive = folder / glove_release(name).archive
         looked.append(f"{archive}:{name}")
         if archive.is_file() and any(m.rsplit("/", 1)[-1] == name for m in zip_members(archive)):
-            return VectorFile(archive, _checked_member(archive, name))
+            return VectorFile(archive, zip_member(archive, name))
     for alt in alternatives:
         looked.append(str(folder / alt))
         if (folder / alt).is_file():
@@ -232,18 +232,3 @@ def find_vectors(spec: PathLike, folder: PathLike, root: Optional[PathLike] = No
     raise FileNotFoundError(f"word vectors {text} not found (looked for {where}); give a GloVe or word2vec text "
                             f"file, a zip holding one, or an official GloVe name ({', '.join(GLOVE_FILES)})")
 
-
-def _checked_member(path: Path, member: Optional[str]) -> str:
-    members = zip_members(path)
-    if member is None:
-        texts = [m for m in members if not m.endswith("/")]
-        if len(texts) == 1:
-            return texts[0]
-        raise ValueError(f"{path} holds {len(texts)} files ({', '.join(texts)}): name one, "
-                         f"e.g. --embeddings {path}:{texts[0] if texts else 'FILE'}")
-    if member in members:
-        return member
-    by_base = [m for m in members if m.rsplit("/", 1)[-1] == member]
-    if len(by_base) == 1:
-        return by_base[0]
-    raise ValueError(f"{path} has no file {member!r}; it holds {', '.join(members) or 'nothing'}")

@@ -23,7 +23,7 @@ from typing import IO, Collection, Dict, Iterator, List, Optional, Sequence, Tup
 import numpy as np
 import torch
 
-__all__ = ["Vectors", "read_vectors", "zip_members"]
+__all__ = ["Vectors", "read_vectors", "zip_members", "zip_member"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -86,7 +86,13 @@ def zip_members(path: PathLike) -> List[str]:
         raise ValueError(f"{path}: not a zip archive ({err})") from None
 
 
-def _zip_member(path: Path, member: Optional[str]) -> str:
+def zip_member(path: PathLike, member: Optional[str] = None) -> str:
+    """The member of the zip ``path`` that holds the vectors: ``member`` (a name, or a base name), or
+    the only file in it.
+
+    Raises:
+        ValueError: no such member, several files and none named, or not a zip.
+    """
     members = zip_members(path)
     if member is not None:
         if member in members:
@@ -105,7 +111,7 @@ def _open_binary(path: Path, member: Optional[str] = None) -> Iterator[Tuple[IO[
     """The file's bytes (a zip member's, or ungzipped) and the name errors use; damaged
     compressed data raises ValueError naming the file."""
     if path.suffix == ".zip" or member is not None:
-        name = _zip_member(path, member)
+        name = zip_member(path, member)
         where = f"{path}:{name}"
         opener = lambda: _zip_open(path, name)  # noqa: E731
     elif path.suffix == ".gz":
