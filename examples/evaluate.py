@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, resolve_data_dir
+from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, resolve_data_dir, run
 from treenets.data import load_sick, load_sst
 from treenets.data.parsed import load_parsed_sick, load_parsed_sst
 from treenets.models import load, load_checkpoint
@@ -54,10 +54,12 @@ def main(argv=None) -> dict:
         metrics = model.evaluate(items)
         result = {"task": "sst", "mode": mode}
     else:
+        trained_on = (extra.get("args") or {}).get("sick_dir")  # train_sick.py --sick-dir (stanza's parses)
+        sick_dir = Path(trained_on) if trained_on and Path(trained_on).is_dir() else data_dir / "sick"
         if parsed_dir:
-            items = load_parsed_sick(parsed_dir, args.split, data_dir / "sick", limit=args.limit)
+            items = load_parsed_sick(parsed_dir, args.split, sick_dir, limit=args.limit)
         else:
-            items = load_sick(data_dir / "sick", args.split)[:args.limit]
+            items = load_sick(sick_dir, args.split)[:args.limit]
         metrics = model.evaluate(items)
         result = {"task": "sick"}
     result.update(split=args.split, model=str(args.model), **{k: round(v, 4) for k, v in metrics.items()})
@@ -66,4 +68,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Parse SST into dependency trees and SICK into constituency trees with stanza.
+"""Parse SST into dependency trees and SICK into constituency or dependency trees with stanza.
 
 Tai et al. (2015) trained each Tree-LSTM on both tree kinds: the Dependency
 Tree-LSTM on SST (phrase labels carried over to dependency subtrees) and the
@@ -12,7 +12,7 @@ dependency parses, so this script makes the other kind:
   (:func:`treenets.data.label_transfer.transfer_labels`; ``-1`` where none
   matches). Written to ``OUT/sst/{split}.conllu`` (CoNLL-U, the SST label of
   each word's node in MISC as ``Label=3``), fine-grained labels 0..4.
-* SICK (train/dev/test, the Tai et al. ``.toks`` files): every sentence is
+* SICK (train/dev/test, the Tai et al. ``.toks`` files of ``--sick-dir``): every sentence is
   parsed into a right-binarized constituency tree (unary chains collapsed),
   written to ``OUT/sick/{split}/a.ctree`` and ``b.ctree`` in pair order, one
   ``str(tree)`` per line.
@@ -21,8 +21,18 @@ Both forms are lossless, and every file is checked before it is written: each
 tree reads back exactly as parsed (CoNLL-U holds non-projective dependency
 trees, which brackets would reorder). ``examples/train_sst.py --parsed-dir
 OUT`` and ``examples/train_sick.py --parsed-dir OUT`` train on them.
+* ``--only sick-dependency``: SICK's dependency parses, for users without Tai
+  et al.'s preprocessing (which ran the Stanford parser). The official SemEval
+  files (``DATA_DIR/sick/SICK_{train,trial,test_annotated}.txt``, from
+  ``python -m treenets.data --only sick``) are tokenized with nltk's Treebank
+  tokenizer (Stanford-like: ``man's`` -> ``man 's``) and dependency-parsed by
+  stanza, and written in Tai et al.'s layout, ``OUT/sick/{split}/{a,b}.toks``,
+  ``.parents``, ``.rels``, ``sim.txt`` and ``id.txt``, which
+  ``examples/train_sick.py --sick-dir OUT/sick`` trains on (and the SICK step
+  above reads with ``--sick-dir OUT/sick``).
 
     python examples/prepare_parses.py --out runs/parses [--data-dir DIR]
+    python examples/prepare_parses.py --only sick-dependency --out runs/parses
 
 The parser sees un-escaped forms (``-LRB-`` -> ``(``, ```` `` ```` -> ``"``);
 the trees keep SST's tokens, aligned by index. Parses go through the on-disk
@@ -43,10 +53,11 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from common import add_data_dir_argument, resolve_data_dir
+from common import add_data_dir_argument, download_command, require_files, resolve_data_dir, run
 from treenets.api import parse as cached_parse
 from treenets.atomic import atomic_write
-from treenets.data import load_sick, load_sst, ptb_unescape
+from treenets.data import SICK_RAW_FILES, load_sick, load_sick_raw, load_sst, ptb_unescape
+from treenets.formats.heads import write_heads_files
 from treenets.data.label_transfer import LabelTransferStats, transfer_labels
 from treenets.formats import read_brackets, read_conllu_string, write_brackets, write_conllu
 from treenets.training import progress
@@ -65,7 +76,13 @@ def parse_args(argv=None):
                    help="CPU threads for torch/stanza (0: torch's default); 1 is fastest on a shared CPU")
     p.add_argument("--limit", type=int, default=None,
                    help="only the first N trees (SST) / pairs (SICK) of each split (smoke tests)")
-    p.add_argument("--only", choices=["sst", "sick"], default=None, help="prepare only one dataset")
+    p.add_argument("--only", choices=["sst", "sick", "sick-dependency"], default=None,
+                   help="prepare only one: sst (dependency trees), sick (constituency trees of --sick-dir's pairs), "
+                        "sick-dependency (SICK in Tai et al.'s layout from the official SICK files, for "
+                        "train_sick.py --sick-dir OUT/sick); default: sst and sick")
+    p.add_argument("--sick-dir", type=Path, default=None,
+                   help="SICK in Tai et al.'s layout for the sick step (default: DATA_DIR/sick; OUT/sick after "
+                        "--only sick-dependency)")
     p.add_argument("--stanza-dir", type=Path, default=None,
                    help="stanza resources directory (default: $STANZA_RESOURCES_DIR)")
     p.add_argument("--cache", type=Path, default=None,
@@ -224,7 +241,12 @@ def prepare_sst(args, data_dir: Path, cache: Path, show: bool) -> dict:
 
 
 def prepare_sick(args, data_dir: Path, cache: Path, show: bool) -> dict:
-    splits = {s: load_sick(data_dir / "sick", s, with_rels=False) for s in ("train", "dev", "test")}
+    sick_dir = args.sick_dir or data_dir / "sick"
+    require_files([sick_dir / s / f for s in ("train", "dev", "test") for f in ("a.toks", "b.toks", "sim.txt")],
+                  "SICK in Tai et al.'s layout",
+                  f"python examples/prepare_parses.py --data-dir {data_dir} --only sick-dependency --out DIR "
+                  f"(stanza's parses), then --sick-dir DIR/sick")
+    splits = {s: load_sick(sick_dir, s, with_rels=False) for s in ("train", "dev", "test")}
     if args.limit:
         splits = {s: p[:args.limit] for s, p in splits.items()}
     counting = _Counting(make_parser(args, dependency=False))
@@ -250,6 +272,35 @@ def prepare_sick(args, data_dir: Path, cache: Path, show: bool) -> dict:
     return stats
 
 
+def prepare_sick_dependency(args, data_dir: Path, cache: Path, show: bool) -> dict:
+    """SICK's official files -> nltk tokens -> stanza dependency trees, in Tai et al.'s layout under OUT/sick."""
+    require_files([data_dir / "sick" / SICK_RAW_FILES[s] for s in ("train", "dev", "test")],
+                  "the SemEval SICK files", download_command(data_dir, "sick"))
+    splits = {s: load_sick_raw(data_dir / "sick", s, tokenize="nltk") for s in ("train", "dev", "test")}
+    if args.limit:
+        splits = {s: p[:args.limit] for s, p in splits.items()}
+    counting = _Counting(make_parser(args, dependency=True))
+    sentences = [tokens for pairs in splits.values() for p in pairs for tokens in (p.tokens_a, p.tokens_b)]
+    trees = parse_sentences(sentences, "dependency", counting, cache, args.chunk, "sick dependency", show)
+    stats: dict = {"sentences": len(sentences), "parsed": counting.sentences,
+                   "parse_seconds": round(counting.seconds, 1), "sentences_per_s": round(counting.rate, 1),
+                   "tokenizer": "nltk treebank", "splits": {}}
+    k = 0
+    for split, pairs in splits.items():
+        a, b = trees[k:k + 2 * len(pairs):2], trees[k + 1:k + 2 * len(pairs):2]
+        k += 2 * len(pairs)
+        folder = args.out / "sick" / split
+        for side, side_trees in (("a", a), ("b", b)):
+            write_heads_files(side_trees, folder / f"{side}.toks", folder / f"{side}.parents", folder / f"{side}.rels")
+        with atomic_write(folder / "sim.txt", "w", encoding="utf-8") as f:
+            f.write("".join(f"{p.score:g}\n" for p in pairs))
+        with atomic_write(folder / "id.txt", "w", encoding="utf-8") as f:
+            f.write("".join(p.id + "\n" for p in pairs))
+        stats["splits"][split] = {"pairs": len(pairs)}
+        log(f"sick {split}: {len(pairs)} pairs -> {folder}/{{a,b}}.{{toks,parents,rels}}, sim.txt, id.txt")
+    return stats
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     data_dir = resolve_data_dir(args)
@@ -260,15 +311,20 @@ def main(argv=None) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     stats: dict = {"stanza_dir": str(args.stanza_dir or os.environ.get("STANZA_RESOURCES_DIR", "")),
                    "device": args.device, "threads": args.threads or torch.get_num_threads(), "limit": args.limit}
+    if args.only == "sick-dependency":
+        stats["sick_dependency"] = prepare_sick_dependency(args, data_dir, cache, show)
     if args.only in (None, "sst"):
+        require_files([data_dir / "sst" / f"{s}.txt" for s in ("train", "dev", "test")], "the SST trees",
+                      download_command(data_dir, "sst"))
         stats["sst"] = prepare_sst(args, data_dir, cache, show)
     if args.only in (None, "sick"):
         stats["sick"] = prepare_sick(args, data_dir, cache, show)
-    stats_path = args.out / ("stats.json" if args.only is None else f"stats_{args.only}.json")
-    write_text(stats_path, json.dumps(stats, indent=1) + "\n")
+    stats_path = args.out / ("stats.json" if args.only is None else f"stats_{args.only.replace('-', '_')}.json")
+    with atomic_write(stats_path, "w", encoding="utf-8") as f:
+        f.write(json.dumps(stats, indent=1) + "\n")
     print(json.dumps(stats), flush=True)
     return stats
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

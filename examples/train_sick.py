@@ -16,7 +16,17 @@ into binarized constituency trees, a binary N-ary cell with words at the leaves:
     python examples/train_sick.py --parsed-dir runs/parses --cell nary
 
 The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
-``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
+``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST, SICK
+and GloVe). Tai et al.'s dependency parses of SICK (``sick/train/a.parents``
+...) come from their preprocessing scripts, not from a download; without
+them, parse SICK with stanza and train on that:
+
+    python examples/prepare_parses.py --only sick-dependency --out runs/parses
+    python examples/train_sick.py --sick-dir runs/parses/sick
+
+After every epoch the run's state goes to ``OUT/last``; ``--resume OUT``
+continues a killed run. ``torchrun --nproc_per_node N examples/train_sick.py``
+trains on N processes (gloo on CPU, nccl with ``--device cuda``).
 
 The last line printed is one JSON object with test Pearson r, Spearman rho and MSE.
 """
@@ -28,20 +38,23 @@ from pathlib import Path
 import torch
 
 from common import (
-    add_data_dir_argument, add_training_arguments, add_vocab_arguments, build_vocab, finish_run, load_best, log,
-    plain_args, resolve_data_dir, start_run, train_and_select,
+    add_data_dir_argument, add_embeddings_argument, add_training_arguments, add_vocab_arguments, build_vocab,
+    find_word_vectors, finish_run, load_best, load_word_vectors, log, plain_args, require_files, resolve_data_dir,
+    run, start_run, train_and_select,
 )
 from treenets.data import load_sick
 from treenets.data.parsed import load_parsed_sick
-from treenets.embeddings import build_embedding_matrix
 from treenets.models import RelatednessModel
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_data_dir_argument(p, "sick/ and embeddings/")
-    p.add_argument("--embeddings", type=Path, default=None,
-                   help="GloVe/word2vec text file (default: DATA_DIR/embeddings/glove.840B.300d.sick.txt)")
+    add_embeddings_argument(p, "glove.840B.300d.txt")
+    p.add_argument("--sick-dir", type=Path, default=None,
+                   help="SICK in Tai et al.'s layout, {train,dev,test}/{a,b}.{toks,parents,rels}, sim.txt, id.txt "
+                        "(default: DATA_DIR/sick; `examples/prepare_parses.py --only sick-dependency --out DIR` "
+                        "makes DIR/sick with stanza's dependency parses)")
     p.add_argument("--lowercase", choices=["auto", "yes", "no"], default="auto",
                    help="lowercase words before lookup; auto = yes for uncased GloVe (6B)")
     p.add_argument("--parsed-dir", type=Path, default=None,
@@ -61,30 +74,40 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     data_dir = resolve_data_dir(args)
-    emb_path = args.embeddings or data_dir / "embeddings" / "glove.840B.300d.sick.txt"
-    lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in emb_path.name)
+    sick_dir = args.sick_dir or data_dir / "sick"
     device, generator = start_run(args)
 
     constituency = args.parsed_dir is not None
     if args.cell is None:
         args.cell = "nary" if constituency else "childsum"
+    require_files([sick_dir / s / f for s in ("train", "dev", "test")
+                   for f in ("a.toks", "a.parents", "a.rels", "b.toks", "b.parents", "b.rels", "sim.txt", "id.txt")],
+                  "Tai et al.'s dependency parses of SICK, which their preprocessing scripts make with the Stanford "
+                  "parser",
+                  f"python examples/prepare_parses.py --data-dir {data_dir} --only sick-dependency --out runs/parses "
+                  f"(stanza's parses), then train with --sick-dir runs/parses/sick")
+    if constituency:
+        require_files([args.parsed_dir / "sick" / s / f"{side}.ctree" for s in ("train", "dev", "test")
+                       for side in ("a", "b")], "SICK parsed into constituency trees",
+                      f"python examples/prepare_parses.py --data-dir {data_dir} --only sick --sick-dir {sick_dir} "
+                      f"--out {args.parsed_dir}")
+    source = find_word_vectors(args, data_dir, "glove.840B.300d.txt")
 
     if constituency:
-        splits = {s: load_parsed_sick(args.parsed_dir, s, data_dir / "sick", limit=args.limit)
+        splits = {s: load_parsed_sick(args.parsed_dir, s, sick_dir, limit=args.limit)
                   for s in ("train", "dev", "test")}
     else:
-        splits = {s: load_sick(data_dir / "sick", s) for s in ("train", "dev", "test")}
+        splits = {s: load_sick(sick_dir, s) for s in ("train", "dev", "test")}
     if args.limit:
         splits = {s: pairs[:args.limit] for s, pairs in splits.items()}
     log(" ".join(f"{s}: {len(p)} pairs" for s, p in splits.items())
         + f" ({'constituency' if constituency else 'dependency'} trees)")
 
     # every split's words, as in the paper's code; PTB escapes undone on the way in (see train_sst.py)
-    vocab, source, data_words = build_vocab((t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)), emb_path,
-                                args.vocab_extra_words, lower=lower, normalize="ptb")
-    vectors, coverage = build_embedding_matrix(vocab, source, seed=args.seed, specials=[vocab.unk])
-    log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
-        f"({100 * coverage.type_coverage:.1f}%)")
+    lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
+    vocab, read, data_words = build_vocab((t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)),
+                                          source, args.vocab_extra_words, lower=lower, normalize="ptb")
+    vectors, coverage = load_word_vectors(vocab, source, read, seed=args.seed, specials=[vocab.unk])
 
     model = RelatednessModel(vocab, vectors.shape[1], args.hidden, args.sim_hidden, cell=args.cell,
                              # constituency trees carry words at the leaves only
@@ -102,7 +125,9 @@ def main(argv=None) -> dict:
         bucket_by=lambda p: max(p.a.height, p.b.height),
         describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} rho {dev['spearman']:.4f} "
                                     f"mse {dev['mse']:.4f}"),
-        extra={"vocab_data_words": data_words, "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+        extra={"vocab_data_words": data_words, "args": plain_args(args, data_dir=data_dir, embeddings=str(source))})
+    if best is None:  # not process 0 of a distributed run
+        return None
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {
@@ -112,7 +137,7 @@ def main(argv=None) -> dict:
         "dev_pearson": round(best["score"], 4), "test_pearson": round(test["pearson"], 4),
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
         "test_pairs": test["pairs"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
+        "embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
         "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words,
         "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
     }
@@ -120,4 +145,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -18,7 +18,12 @@ a Child-Sum cell with hidden 168 and words at every node:
     python examples/train_sst.py --parsed-dir runs/parses --mode fine
 
 The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
-``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
+``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST, SICK
+and GloVe).
+
+After every epoch the run's state goes to ``OUT/last``; ``--resume OUT``
+continues a killed run. ``torchrun --nproc_per_node N examples/train_sst.py``
+trains on N processes (gloo on CPU, nccl with ``--device cuda``).
 
 The last line printed is one JSON object with the test metrics.
 """
@@ -30,20 +35,19 @@ from pathlib import Path
 import torch
 
 from common import (
-    add_data_dir_argument, add_training_arguments, add_vocab_arguments, build_vocab, resolve_data_dir, finish_run,
-    load_best, log, plain_args, start_run, train_and_select,
+    add_data_dir_argument, add_embeddings_argument, add_training_arguments, add_vocab_arguments, build_vocab,
+    download_command, find_word_vectors, finish_run, load_best, load_word_vectors, log, plain_args, require_files,
+    resolve_data_dir, run, start_run, train_and_select,
 )
 from treenets.data import glove_forms, load_sst
-from treenets.data.parsed import load_parsed_sst
-from treenets.embeddings import build_embedding_matrix
+from treenets.data.parsed import load_parsed_sst, parsed_sst_path
 from treenets.models import SentimentModel
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_data_dir_argument(p, "sst/ and embeddings/")
-    p.add_argument("--embeddings", type=Path, default=None,
-                   help="GloVe/word2vec text file (default: DATA_DIR/embeddings/glove.6B.50d.100k.txt)")
+    add_embeddings_argument(p, "glove.6B.50d.txt")
     p.add_argument("--lowercase", choices=["auto", "yes", "no"], default="auto",
                    help="lowercase words before lookup; auto = yes for uncased GloVe (6B)")
     p.add_argument("--mode", choices=["fine", "binary"], default="fine")
@@ -70,10 +74,18 @@ def parse_args(argv=None):
 def main(argv=None) -> dict:
     args = parse_args(argv)
     data_dir = resolve_data_dir(args)
-    emb_path = args.embeddings or data_dir / "embeddings" / "glove.6B.50d.100k.txt"
-    lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in emb_path.name)
     device, generator = start_run(args)
     dependency = args.parsed_dir is not None
+    if dependency:
+        parsed = [parsed_sst_path(args.parsed_dir, s) for s in ("train", "dev", "test")]
+        require_files([p if p.is_file() else args.parsed_dir / "sst" / p.name for p in parsed],
+                      "SST parsed into dependency trees",
+                      f"python examples/prepare_parses.py --data-dir {data_dir} --only sst --out {args.parsed_dir}")
+    else:
+        require_files([data_dir / "sst" / f"{s}.txt" for s in ("train", "dev", "test")], "the SST trees",
+                      download_command(data_dir, "sst"))
+    source = find_word_vectors(args, data_dir, "glove.6B.50d.txt")
+    lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
     if args.cell is None:
         args.cell = "childsum" if dependency else "nary"
     if args.hidden is None:
@@ -94,12 +106,10 @@ def main(argv=None) -> dict:
     # keep their random U(-0.05, 0.05) vectors. PTB escapes are undone on the
     # way in (-LRB- -> "(", `` and '' -> "), so raw text parsed by stanza,
     # which writes ( and ", meets the same entries.
-    vocab, source, data_words = build_vocab((t.words for trees in splits.values() for t in trees), emb_path,
-                                args.vocab_extra_words, lower=lower, normalize="ptb")
-    vectors, coverage = build_embedding_matrix(vocab, source, candidates=glove_forms, seed=args.seed,
-                                               specials=[vocab.unk])
-    log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
-        f"({100 * coverage.type_coverage:.1f}%)")
+    vocab, read, data_words = build_vocab((t.words for trees in splits.values() for t in trees), source,
+                                          args.vocab_extra_words, lower=lower, normalize="ptb")
+    vectors, coverage = load_word_vectors(vocab, source, read, candidates=glove_forms, seed=args.seed,
+                                          specials=[vocab.unk])
 
     n_classes, masked = {"fine": (5, ()), "binary": (2, ()), "binary3": (3, (1,))}[data_mode]
     model = SentimentModel(vocab, vectors.shape[1], args.hidden, n_classes, cell=args.cell,
@@ -121,7 +131,9 @@ def main(argv=None) -> dict:
         bucket_by=lambda t: t.height,
         describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} node {dev['node_acc']:.2f}",
         extra={"mode": data_mode, "vocab_data_words": data_words,
-               "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+               "args": plain_args(args, data_dir=data_dir, embeddings=str(source))})
+    if best is None:  # not process 0 of a distributed run
+        return None
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {
@@ -132,7 +144,7 @@ def main(argv=None) -> dict:
         "best_epoch": best["epoch"], "dev_root_acc": round(best["score"], 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
         "test_trees": test["roots"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
+        "embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
         "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words,
         "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
     }
@@ -140,4 +152,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -254,3 +254,85 @@ def test_nan_vectors_given_as_tensors_are_refused_too():
     model = SentimentModel(Vocab(["the"]), 2, 3)
     with pytest.raises(ValueError, match=r"the vector of 'the' \(row 1\) holds NaN or inf"):
         model.load_embeddings(torch.tensor([[0.0, 0.0], [float("inf"), 1.0]]))
+
+
+# ------------------------------------------------------------ zips and the cache
+def _zip(path, members):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in members.items():
+            zf.writestr(name, text)
+    return path
+
+
+def test_vectors_inside_a_zip(tmp_path):
+    from treenets.formats.vectors import zip_members
+
+    one = _zip(tmp_path / "one.zip", {"glove.840B.300d.txt": GLOVE})
+    two = _zip(tmp_path / "two.zip", {"glove.6B.50d.txt": GLOVE, "glove.6B.100d.txt": GLOVE.replace("0.1", "0.9")})
+    plain = tmp_path / "plain.txt"
+    plain.write_text(GLOVE)
+    want = read_vectors(plain)
+    for got in (read_vectors(one), read_vectors(two, member="glove.6B.50d.txt")):
+        assert got.words == want.words and torch.equal(got.vectors, want.vectors)
+    assert zip_members(two) == ["glove.6B.50d.txt", "glove.6B.100d.txt"]
+    with pytest.raises(ValueError, match=r"holds 2 files .*name one as .*two\.zip:MEMBER"):
+        read_vectors(two)
+    with pytest.raises(ValueError, match=r"has no member 'glove\.6B\.300d\.txt'"):
+        read_vectors(two, member="glove.6B.300d.txt")
+    bad = _zip(tmp_path / "bad.zip", {"v.txt": "the 0.1 0.2\nbad 0.3 nan\n"})
+    with pytest.raises(ValueError, match=r"bad\.zip:v\.txt:2: value 'nan' of token 'bad'"):
+        read_vectors(bad)
+
+
+def test_damaged_compressed_vectors_name_the_file(tmp_path):
+    """Damaged deflate data inside a zip or a gzip is a ValueError naming the file, not zlib.error."""
+    import random
+
+    text = "".join(f"w{i} " + " ".join(f"{random.Random(i * 7 + j).random():.6f}" for j in range(8)) + "\n"
+                   for i in range(3000))
+    archive = _zip(tmp_path / "v.zip", {"v.txt": text})
+    data = bytearray(archive.read_bytes())
+    for k in range(2000, 2400):  # the middle of the compressed member
+        data[k] ^= 0x5A
+    archive.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"v\.zip:v\.txt: damaged compressed data"):
+        read_vectors(archive)
+    gz = tmp_path / "v.txt.gz"
+    gz.write_bytes(gzip.compress(text.encode())[:5000])  # cut short
+    with pytest.raises(ValueError, match=r"v\.txt\.gz: damaged compressed data"):
+        read_vectors(gz)
+
+
+def test_cached_subset_is_keyed_by_file_and_words(tmp_path):
+    from treenets.embeddings import read_vectors_cached
+
+    source = tmp_path / "vectors.txt"
+    source.write_text(GLOVE)
+    cache = tmp_path / "cache"
+    first = read_vectors_cached(source, {"the", "movie"}, cache_dir=cache)
+    entries = sorted(cache.iterdir())
+    assert len(entries) == 1 and entries[0].name.startswith("vectors.txt.")
+    assert sorted(first.words) == ["movie", "the"]
+    # the cached subset is read now: the same words and vectors even when the entry is the only source left
+    again = read_vectors_cached(source, {"movie", "the"}, cache_dir=cache)
+    assert again.words == first.words and torch.equal(again.vectors, first.vectors)
+    assert len(list(cache.iterdir())) == 1
+    # other words: another entry
+    read_vectors_cached(source, {"the"}, cache_dir=cache)
+    assert len(list(cache.iterdir())) == 2
+    # a changed file is read again, never answered from the old entry
+    source.write_text("the 7 7 7\nfilm 1 1 1\n")
+    changed = read_vectors_cached(source, {"the", "movie"}, cache_dir=cache)
+    assert changed.words == ["the"] and changed.vectors.tolist() == [[7.0, 7.0, 7.0]]
+    # a damaged entry is read again from the source and replaced
+    for entry in cache.iterdir():
+        entry.write_bytes(b"not a torch file")
+    fixed = read_vectors_cached(source, {"the", "movie"}, cache_dir=cache)
+    assert fixed.words == changed.words and torch.equal(fixed.vectors, changed.vectors)
+    # build_embedding_matrix(cache=...) gives the matrix it gives without the cache
+    vocab = Vocab(["the", "movie", "film"])
+    with_cache, cov = build_embedding_matrix(vocab, source, seed=0, cache=cache)
+    without, cov2 = build_embedding_matrix(vocab, source, seed=0)
+    assert torch.equal(with_cache, without) and cov.found_types == cov2.found_types

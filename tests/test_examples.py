@@ -160,3 +160,26 @@ def test_a_nan_dev_score_stops_training(data_dir, tmp_path, monkeypatch):
         load("train_sick").main(["--data-dir", str(data_dir), "--limit", "10", "--epochs", "2", "--hidden", "4",
                                  "--sim-hidden", "3", "--out", str(out), "--no-progress"])
     assert not (out / "best.pt").exists()
+
+
+@pytest.mark.parametrize("name,args,expect", [
+    ("train_sst", [], ["sst/train.txt is missing", "python -m treenets.data --root", "--only sst"]),
+    ("train_sick", [], ["sick/train/a.toks is missing", "prepare_parses.py", "--only sick-dependency"]),
+    ("train_sst", ["--parsed-dir", "PARSED"], ["PARSED/sst/train.conllu is missing", "prepare_parses.py"]),
+    ("evaluate", ["NOWHERE/best"], ["no model directory at NOWHERE/best"]),
+])
+def test_bad_input_is_one_line_and_exit_code_2(name, args, expect, tmp_path, monkeypatch, capsys):
+    """Run as commands, the examples print one line naming the file (and the command that makes it), exit 2."""
+    from common import run
+
+    args = [a.replace("PARSED", str(tmp_path / "parsed")).replace("NOWHERE", str(tmp_path)) for a in args]
+    monkeypatch.setattr(sys, "argv", [f"{name}.py", *args, "--data-dir", str(tmp_path)]
+                        + ([] if name == "evaluate" else ["--out", str(tmp_path / "out")]))
+    monkeypatch.delenv("TREENETS_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as info:
+        run(load(name).main)
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith(f"{name}.py: error: ")
+    for text in expect:
+        assert text.replace("PARSED", str(tmp_path / "parsed")).replace("NOWHERE", str(tmp_path)) in err

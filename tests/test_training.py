@@ -106,3 +106,124 @@ def test_train_epoch_stops_on_nan():
     assert torch.equal(weight, before[[id(p) for p in model.model_parameters()].index(id(weight))])
     with pytest.raises(ValueError, match="at least one optimizer"):
         train_epoch(model, minibatches(trees, 4), [])
+
+
+# ------------------------------------------------------------- training state
+def _setup_sst(seed=0):
+    trees, vocab = _sst_like()
+    seed_everything(seed)
+    model = tn.SentimentModel(vocab, 6, 5, dropout=0.5)
+    opts = [torch.optim.Adagrad(model.model_parameters(), lr=0.05, weight_decay=1e-4),
+            torch.optim.SGD(model.embedding_parameters(), lr=0.1, momentum=0.9)]
+    sched = [torch.optim.lr_scheduler.StepLR(opts[0], step_size=1, gamma=0.5)]
+    return trees, model, opts, sched
+
+
+def _epochs(model, trees, opts, sched, generator, n):
+    for _ in range(n):
+        train_epoch(model, minibatches(trees, 3, generator), opts)
+        for s in sched:
+            s.step()
+
+
+def test_saved_state_continues_exactly(tmp_path):
+    """Two epochs, save, restore into a fresh model, two more epochs == four epochs without a break.
+
+    Dropout, the momentum of SGD, AdaGrad's sums, the scheduler and the data order
+    all depend on state that must come back.
+    """
+    from treenets.training import load_training_state, save_training_state
+
+    trees, model, opts, sched = _setup_sst()
+    generator = torch.Generator().manual_seed(3)
+    _epochs(model, trees, opts, sched, generator, 4)
+    want = {k: v.clone() for k, v in model.state_dict().items()}
+
+    trees, model, opts, sched = _setup_sst()
+    generator = torch.Generator().manual_seed(3)
+    _epochs(model, trees, opts, sched, generator, 2)
+    save_training_state(tmp_path / "last", model=model, optimizers=opts, schedulers=sched, generator=generator,
+                        epoch=2, info={"best_score": 12.5, "args": {"seed": 0}})
+    assert sorted(p.name for p in (tmp_path / "last").iterdir()) == ["state.json", "state.pt"]
+    torch.rand(100)  # the random states move on ...
+    _, model, opts, sched = _setup_sst(seed=99)  # ... and a new model starts elsewhere
+    generator = torch.Generator().manual_seed(77)
+    state = load_training_state(tmp_path / "last")
+    assert state.epoch == 2 and state.info == {"best_score": 12.5, "args": {"seed": 0}} and state.world_size == 1
+    assert state.restore(model, opts, sched, generator) is True
+    _epochs(model, trees, opts, sched, generator, 2)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, want[name]), name
+
+    # the check can fail: without the random states the masks differ
+    _, model2, opts2, sched2 = _setup_sst(seed=99)
+    generator2 = torch.Generator().manual_seed(77)
+    state.rng = []
+    assert state.restore(model2, opts2, sched2, generator2) is False
+    _epochs(model2, trees, opts2, sched2, generator2, 2)
+    assert not all(torch.equal(v, want[k]) for k, v in model2.state_dict().items())
+
+
+def test_training_state_refuses_what_does_not_fit(tmp_path):
+    from treenets.training import load_training_state, save_training_state
+
+    trees, model, opts, sched = _setup_sst()
+    save_training_state(tmp_path / "s", model=model, optimizers=opts, epoch=1)
+    state = load_training_state(tmp_path / "s")
+    with pytest.raises(ValueError, match="2 optimizers, this run 1"):
+        state.restore(model, opts[:1])
+    other = tn.SentimentModel(model.vocab, 6, 7)
+    with pytest.raises(ValueError, match="does not fit this model"):
+        state.restore(other, [torch.optim.SGD(other.parameters(), lr=1)] * 2)
+    with pytest.raises(ValueError, match="no data-order generator"):
+        state.restore(model, opts, generator=torch.Generator())
+    with pytest.raises(ValueError, match="plain JSON"):
+        save_training_state(tmp_path / "t", model=model, optimizers=opts, epoch=1, info={"x": object()})
+    assert not (tmp_path / "t").exists()
+    with pytest.raises(FileNotFoundError, match=r"no training state at .*nowhere"):
+        load_training_state(tmp_path / "nowhere")
+
+
+def test_training_state_is_plain_data_and_atomic(tmp_path, monkeypatch):
+    """A state.pt holding other objects is refused (never unpickled); a failed save keeps the old state."""
+    import pickle
+
+    from treenets.training import load_training_state, save_training_state
+
+    _, model, opts, _ = _setup_sst()
+    save_training_state(tmp_path / "s", model=model, optimizers=opts, epoch=1)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"model": Evil()}, tmp_path / "s" / "state.pt", pickle_module=pickle)
+    with pytest.raises(ValueError, match="is not a treenets training state"):
+        load_training_state(tmp_path / "s")
+
+    save_training_state(tmp_path / "s", model=model, optimizers=opts, epoch=1)
+
+    def broken(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_training_state(tmp_path / "s", model=model, optimizers=opts, epoch=2)
+    monkeypatch.undo()
+    assert load_training_state(tmp_path / "s").epoch == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s"]  # no temporary folder left
+
+
+def test_rank_seed():
+    from treenets.training import rank_seed
+
+    assert rank_seed(5, 0) == 5
+    seeds = {rank_seed(5, r) for r in range(1, 9)} | {rank_seed(6, r) for r in range(1, 9)}
+    assert len(seeds) == 16 and all(0 <= s < 2 ** 63 for s in seeds)
+
+
+def test_all_gather_without_a_process_group_is_the_object():
+    from treenets.training import all_gather, rng_state
+
+    state = rng_state()
+    assert all_gather(state) == [state]

@@ -1,6 +1,12 @@
 """Pretrained word vectors (GloVe, word2vec text) and embedding matrices for a :class:`~treenets.Vocab`.
 
-The files (GloVe and word2vec text) are read by :mod:`treenets.formats.vectors`.
+The files (GloVe and word2vec text, plain, gzipped or in a zip) are read by
+:mod:`treenets.formats.vectors`. Reading the vectors of one vocabulary from a
+large file (GloVe 840B is 5.6 GB of text) takes minutes, so
+:func:`read_vectors_cached` keeps the subset it read in the cache folder
+(``$TREENETS_CACHE_DIR/vectors/``), keyed by the source file (path, size,
+modification time, zip member) and the set of words asked for; the next read
+of the same words from the same file loads that subset.
 
 :func:`build_embedding_matrix` follows Tai et al. (2015): a word with a
 pretrained vector gets it; every other row (unknown words and the unknown-word
@@ -14,18 +20,24 @@ Example:
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import warnings
 from collections.abc import Mapping as _MappingABC
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+from pathlib import Path
+from typing import Callable, Collection, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
+from .atomic import atomic_write
 from .formats.vectors import Vectors, first_non_finite_row, read_vectors
+from .paths import default_cache_dir
 
 __all__ = [
-    "Vectors", "EmbeddingCoverage", "read_vectors", "build_embedding_matrix",
+    "Vectors", "EmbeddingCoverage", "read_vectors", "read_vectors_cached", "build_embedding_matrix",
     "embedding_from_matrix", "load_embedding",
 ]
 
@@ -108,6 +120,8 @@ def build_embedding_matrix(
     specials: Optional[Iterable[str]] = None,
     fmt: str = "auto",
     dim: Optional[int] = None,
+    member: Optional[str] = None,
+    cache: Union[bool, PathLike] = False,
 ) -> Tuple[torch.Tensor, EmbeddingCoverage]:
     """An embedding matrix for ``vocab`` from pretrained vectors, with a coverage report.
 
@@ -139,7 +153,10 @@ def build_embedding_matrix(
             neither, torch's global generator is used.
         specials: entries not looked up and not counted in the coverage; they
             keep random rows. Defaults to the Vocab's unknown-word token.
-        fmt, dim: passed to :func:`read_vectors` when ``source`` is a path.
+        fmt, dim, member: passed to :func:`read_vectors` when ``source`` is a
+            path (``member``: the file inside a zip).
+        cache: read through :func:`read_vectors_cached`: ``True`` for the
+            default cache folder, or a folder; ``False`` reads the file itself.
 
     Returns:
         ``(weights, coverage)``: a ``FloatTensor [len(vocab), dim]`` and an
@@ -164,7 +181,11 @@ def build_embedding_matrix(
         vectors = source
     else:
         wanted = {form for forms in lookups.values() for form in forms}
-        vectors = read_vectors(source, fmt=fmt, dim=dim, words=wanted)
+        if cache is False or cache is None:
+            vectors = read_vectors(source, fmt=fmt, dim=dim, words=wanted, member=member)
+        else:
+            vectors = read_vectors_cached(source, wanted, fmt=fmt, dim=dim, member=member,
+                                          cache_dir=None if cache is True else cache)
     if seed is not None:
         generator = torch.Generator().manual_seed(seed)
     weights = torch.empty(len(itos), vectors.dim, dtype=torch.float32)
@@ -207,6 +228,59 @@ def build_embedding_matrix(
         missing=missing, fallback=fallback,
     )
     return weights, coverage
+
+
+_CACHE_VERSION = 1
+_warned_cache = False
+
+
+def read_vectors_cached(path: PathLike, words: Collection[str], *, fmt: str = "auto", dim: Optional[int] = None,
+                        member: Optional[str] = None, cache_dir: Optional[PathLike] = None) -> Vectors:
+    """:func:`read_vectors` of ``words`` only, kept in a cache for the next read.
+
+    The cache entry is keyed by the source (its resolved path, size and
+    modification time, and the zip member), the reading options and the set of
+    ``words``: a changed file or another vocabulary is read again. Entries are
+    plain data read with ``torch.load(weights_only=True)``, written atomically,
+    and checked against their key when read. A cache that cannot be written
+    gives one warning and the vectors are returned all the same.
+
+    Args:
+        path, fmt, dim, member: as for :func:`read_vectors`.
+        words: the words to keep.
+        cache_dir: the folder (default ``$TREENETS_CACHE_DIR/vectors``).
+
+    Returns:
+        The :class:`Vectors` of the ``words`` found in the file.
+    """
+    global _warned_cache
+    path = Path(path)
+    stat = path.stat()  # FileNotFoundError names the file
+    words_digest = hashlib.sha256("\n".join(sorted(words)).encode("utf-8", "surrogatepass")).hexdigest()
+    key = {"version": _CACHE_VERSION, "source": str(path.resolve()), "size": stat.st_size,
+           "mtime_ns": stat.st_mtime_ns, "member": member, "fmt": fmt, "dim": dim, "words": words_digest}
+    name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:32]
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir() / "vectors"
+    entry = folder / f"{path.name}.{name}.pt"
+    if entry.is_file():
+        try:
+            payload = torch.load(entry, weights_only=True)
+            if payload.get("key") == key:
+                return Vectors(payload["words"], payload["vectors"], source=payload["source"],
+                               duplicates=payload["duplicates"])
+        except Exception:  # a damaged entry is read again from the source and replaced
+            pass
+    vectors = read_vectors(path, fmt=fmt, dim=dim, words=words, member=member)
+    try:
+        with atomic_write(entry) as f:
+            torch.save({"key": key, "words": vectors.words, "vectors": vectors.vectors, "source": vectors.source,
+                        "duplicates": vectors.duplicates}, f)
+    except OSError as err:
+        if not _warned_cache:
+            _warned_cache = True
+            warnings.warn(f"cannot write the word-vector cache {entry} ({err}); the vectors are read from "
+                          f"{path} every time", RuntimeWarning, stacklevel=2)
+    return vectors
 
 
 def _itos(vocab) -> List[str]:

@@ -7,6 +7,7 @@ explicit path too. Expected layout::
     <data dir>/sst/{train,dev,test}.txt
     <data dir>/sick/SICK_{train,trial,test_annotated}.txt
     <data dir>/sick/{train,dev,test}/{a,b}.{toks,parents,rels}, sim.txt, id.txt
+    <data dir>/embeddings/glove.6B.50d.txt, glove.840B.300d.txt, ...
 
 Example:
     >>> from treenets.data import download_sst, load_sst      # doctest: +SKIP
@@ -16,6 +17,9 @@ from .download import (
     SICK_CHECKSUMS, SICK_MEMBERS, SICK_URLS, SST_CHECKSUMS, SST_MEMBERS, SST_URL,
     ChecksumError, DownloadError, download_all, download_sick, download_sst, download_url,
     file_checksum, verify_file,
+)
+from .glove import (
+    DEFAULT_GLOVE_FILES, GLOVE_FILES, GLOVE_RELEASES, GloveRelease, VectorFile, download_glove, find_vectors,
 )
 from .label_transfer import LabelTransferStats, transfer_all, transfer_labels, word_spans
 from .parsed import load_parsed_sick, load_parsed_sst
@@ -43,4 +47,7 @@ __all__ = [
     "DownloadError", "ChecksumError", "SST_URL", "SST_MEMBERS", "SST_CHECKSUMS",
     "SICK_URLS", "SICK_MEMBERS", "SICK_CHECKSUMS",
     "download_sst", "download_sick", "download_all", "download_url", "file_checksum", "verify_file",
+    # GloVe
+    "GLOVE_RELEASES", "GLOVE_FILES", "DEFAULT_GLOVE_FILES", "GloveRelease", "VectorFile", "download_glove",
+    "find_vectors",
 ]

@@ -26,27 +26,34 @@ Guarantees:
   mismatch raises :class:`ChecksumError` naming the URL and the expected and
   actual digests. The archives themselves are not pinned by default (pass
   ``archive_checksum``), since the member checksums already fix the content.
-* Files are written to a temporary name in the target folder and moved into
+* Files are written to a temporary name in the target folder
+  (``.NAME.PID.RANDOM.part``, :func:`treenets.atomic.temp_name`) and moved into
   place with :func:`os.replace` only after every check passed: an interrupted
   or failed download leaves no partial file and never clobbers a good one.
-* HTTP errors, unreachable hosts and truncated bodies raise
-  :class:`DownloadError` naming the URL.
+  The ``.part`` files of a killed download are removed by the next download
+  into that folder (:func:`treenets.atomic.remove_stale`).
+* HTTP errors, unreachable hosts, truncated bodies and damaged archives
+  (including damaged deflate data) raise :class:`DownloadError` naming the URL.
+* Large files show a tqdm progress bar on stderr (``progress=False`` turns it off).
 
-Only the standard library (``urllib``) is used.
+GloVe (:mod:`treenets.data.glove`) is downloaded by the same machinery.
+Fetching uses the standard library (``urllib``); tqdm draws the bars.
 """
 from __future__ import annotations
 
 import hashlib
 import http.client
 import os
-import tempfile
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ..atomic import remove_stale, temp_name
 from ..paths import PathLike, default_data_dir
 
 __all__ = [
@@ -200,19 +207,36 @@ def _open_url(url: str, timeout: float):
 
 
 def _temp_in(folder: Path, name: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".part")
-    os.close(fd)
-    return Path(tmp)
+    """A new empty ``.NAME.PID.RANDOM.part`` file in ``folder`` (removed by the caller on failure,
+    and by :func:`~treenets.atomic.remove_stale` if the process is killed)."""
+    tmp = temp_name(folder / name, "part")
+    tmp.touch(exist_ok=False)
+    return tmp
 
 
-def _fetch_to(url: str, tmp: Path, checksums: Optional[Checksums], timeout: float) -> None:
+def _bar(total: Optional[int], desc: str, enabled: bool):
+    """A tqdm byte counter on stderr, or ``None``."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return None
+    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
+                file=sys.stderr, dynamic_ncols=True)
+
+
+def _fetch_to(url: str, tmp: Path, checksums: Optional[Checksums], timeout: float, progress: bool = False) -> None:
     """Stream ``url`` into ``tmp``, check its length and checksums."""
     hasher = _Hasher(_specs(checksums))
     received = 0
     response = _open_url(url, timeout)
+    bar = None
     try:
         with response, open(tmp, "wb") as out:
             length = response.headers.get("Content-Length") if hasattr(response, "headers") else None
+            size = int(length) if length is not None and length.strip().isdigit() else None
+            bar = _bar(size, _url_name(url, "download"), progress)
             while True:
                 try:
                     chunk = response.read(_CHUNK)
@@ -223,10 +247,15 @@ def _fetch_to(url: str, tmp: Path, checksums: Optional[Checksums], timeout: floa
                 out.write(chunk)
                 hasher.update(chunk)
                 received += len(chunk)
+                if bar is not None:
+                    bar.update(len(chunk))
     except DownloadError:
         raise
     except OSError as err:  # writing the temporary file
         raise DownloadError(f"download of {url} failed while writing {tmp}: {err}") from None
+    finally:
+        if bar is not None:
+            bar.close()
     if length is not None and length.strip().isdigit() and received != int(length):
         raise DownloadError(f"download of {url} is truncated: got {received} of {int(length)} bytes")
     hasher.check(url, _url_name(url, url))
@@ -248,7 +277,7 @@ def _unlink(path: Optional[Path]) -> None:
 
 
 def download_url(url: str, dest: PathLike, checksum: Optional[Checksums] = None,
-                 timeout: float = 60.0, overwrite: bool = False) -> Path:
+                 timeout: float = 60.0, overwrite: bool = False, progress: bool = False) -> Path:
     """Download one file atomically, optionally checking its checksum.
 
     Args:
@@ -258,6 +287,7 @@ def download_url(url: str, dest: PathLike, checksum: Optional[Checksums] = None,
         timeout: socket timeout in seconds.
         overwrite: replace an existing ``dest``. Without it an existing file is
             kept (and checked when ``checksum`` is given).
+        progress: show a progress bar on stderr.
 
     Returns:
         ``dest`` as a Path.
@@ -272,9 +302,10 @@ def download_url(url: str, dest: PathLike, checksum: Optional[Checksums] = None,
             _verify_existing(dest, checksum)
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(dest.parent)
     tmp = _temp_in(dest.parent, dest.name)
     try:
-        _fetch_to(url, tmp, checksum, timeout)
+        _fetch_to(url, tmp, checksum, timeout, progress)
         os.replace(tmp, dest)
         tmp = None
     finally:
@@ -309,56 +340,76 @@ def _fetch_archive(
     url: str,
     folder: Path,
     members: Mapping[str, str],
-    checksums: Mapping[str, Checksums],
+    checksums: Mapping[str, Optional[Checksums]],
     overwrite: bool,
     timeout: float,
     archive_checksum: Optional[Checksums] = None,
     keep_archive: bool = False,
+    progress: bool = False,
 ) -> List[Path]:
     """Download the zip at ``url`` and extract ``members`` (output name -> member) into ``folder``.
 
     Existing outputs are checked and kept unless ``overwrite``; nothing is
-    downloaded when all of them are present and valid.
+    downloaded when all of them are present and valid. A member may go
+    without a checksum (``None``) only when the archive has one: then the
+    archive's checksum and the zip's CRC-32 of the member vouch for it. A zip
+    kept by an earlier call (``keep_archive``) is used again, after its
+    checksum is checked, instead of being downloaded again.
     """
     for name in members:
-        if name not in checksums:
-            raise ValueError(f"no checksum for {name!r}: every extracted file needs one")
+        if checksums.get(name) is None and archive_checksum is None:
+            raise ValueError(f"no checksum for {name!r}: every extracted file needs one, or the archive one")
     folder.mkdir(parents=True, exist_ok=True)
+    remove_stale(folder)
     targets = {name: folder / name for name in members}
     todo = dict(members)
     if not overwrite:
         for name, path in targets.items():
             if path.exists():
-                _verify_existing(path, checksums[name])
+                if checksums.get(name) is not None:
+                    _verify_existing(path, checksums[name])
                 del todo[name]
         if not todo:
             return list(targets.values())
     archive_name = _url_name(url, "download.zip")
-    archive_tmp: Optional[Path] = _temp_in(folder, archive_name)
+    kept = folder / archive_name
+    archive_tmp: Optional[Path] = None
     temps: Dict[str, Path] = {}
     try:
-        _fetch_to(url, archive_tmp, archive_checksum, timeout)
+        if kept.is_file() and archive_checksum is not None and not overwrite:
+            _verify_existing(kept, archive_checksum)
+            archive_path = kept
+        else:
+            archive_tmp = archive_path = _temp_in(folder, archive_name)
+            _fetch_to(url, archive_tmp, archive_checksum, timeout, progress)
         try:
-            archive = zipfile.ZipFile(archive_tmp)
+            archive = zipfile.ZipFile(archive_path)
         except zipfile.BadZipFile as err:
             raise DownloadError(f"{url} is not a zip archive: {err}") from None
         with archive:
             for name, member in todo.items():
                 info = _find_member(archive, member, url)
                 temps[name] = _temp_in(folder, name)
-                hasher = _Hasher(_specs(checksums[name]))
+                hasher = _Hasher(_specs(checksums.get(name)))
+                bar = _bar(info.file_size, f"extracting {name}", progress and info.file_size > (64 << 20))
                 try:
                     with archive.open(info) as src, open(temps[name], "wb") as out:
                         for chunk in iter(lambda: src.read(_CHUNK), b""):
                             out.write(chunk)
                             hasher.update(chunk)
-                except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError) as err:
-                    raise DownloadError(f"{info.filename} in the archive from {url} is damaged: {err}") from None
+                            if bar is not None:
+                                bar.update(len(chunk))
+                except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, zlib.error) as err:
+                    raise DownloadError(f"{info.filename} in the archive from {url} is damaged: "
+                                        f"{type(err).__name__}: {err}") from None
+                finally:
+                    if bar is not None:
+                        bar.close()
                 hasher.check(url, info.filename)
         for name in list(temps):
             os.replace(temps.pop(name), targets[name])
-        if keep_archive:
-            os.replace(archive_tmp, folder / archive_name)
+        if keep_archive and archive_tmp is not None:
+            os.replace(archive_tmp, kept)
             archive_tmp = None
     finally:
         for tmp in temps.values():
@@ -457,39 +508,87 @@ def download_sick(
     return folder
 
 
-def download_all(root: Optional[PathLike] = None, overwrite: bool = False, timeout: float = 60.0) -> Path:
-    """:func:`download_sst` and :func:`download_sick` into one data folder.
+def download_all(root: Optional[PathLike] = None, overwrite: bool = False, timeout: float = 60.0,
+                 glove: Sequence[str] = (), progress: bool = True) -> Path:
+    """:func:`download_sst`, :func:`download_sick` and (``glove``) GloVe files into one data folder.
 
     Args:
         root: the data folder; ``None`` for :func:`treenets.data.default_data_dir`.
         overwrite: download again even if valid files are present.
         timeout: socket timeout in seconds.
+        glove: official GloVe file names for :func:`treenets.data.glove.download_glove`
+            (e.g. :data:`treenets.data.glove.DEFAULT_GLOVE_FILES`).
+        progress: show progress bars on stderr.
 
     Returns:
         The data folder (set ``TREENETS_DATA_DIR`` to it to make it the default).
     """
     download_sst(root, overwrite=overwrite, timeout=timeout)
     download_sick(root, overwrite=overwrite, timeout=timeout)
+    if glove:
+        from .glove import download_glove
+
+        download_glove(root, glove, overwrite=overwrite, timeout=timeout, progress=progress)
     return _root(root)
 
 
-def main(argv=None) -> int:
-    """``python -m treenets.data.download [--root DIR] [--only sst|sick] [--overwrite]``."""
-    import argparse
-    import sys
+def _mirrored(mirror: Optional[str], url: str) -> str:
+    return url if not mirror else mirror.rstrip("/") + "/" + url.rsplit("/", 1)[-1]
 
-    parser = argparse.ArgumentParser(prog="python -m treenets.data",
-                                     description="Download SST and SICK, check their checksums, write atomically.")
+
+def _mib(size: int) -> str:
+    return f"{size / 2 ** 20:,.0f} MiB" if size >= 2 ** 20 else f"{size:,} bytes"
+
+
+def main(argv=None) -> int:
+    """``python -m treenets.data [--root DIR] [--only sst sick glove] [--glove FILE ...]``."""
+    import argparse
+
+    from .glove import DEFAULT_GLOVE_FILES, GLOVE_FILES, download_glove, glove_release
+
+    parser = argparse.ArgumentParser(
+        prog="python -m treenets.data",
+        description="Download SST, SICK and GloVe word vectors from their official sources, check their "
+                    "checksums, write atomically.")
     parser.add_argument("--root", default=None, help="data folder (default: $TREENETS_DATA_DIR or ~/.cache/treenets/data)")
-    parser.add_argument("--only", choices=["sst", "sick"], default=None)
+    parser.add_argument("--only", nargs="+", choices=["sst", "sick", "glove"], default=None,
+                        help="fetch only these (default: all three)")
+    parser.add_argument("--glove", nargs="+", choices=list(GLOVE_FILES), default=list(DEFAULT_GLOVE_FILES),
+                        metavar="FILE",
+                        help="GloVe files to extract into ROOT/embeddings/ (default: "
+                             f"{' '.join(DEFAULT_GLOVE_FILES)}, the training examples' defaults); one of "
+                             f"{', '.join(GLOVE_FILES)}")
+    parser.add_argument("--keep-archives", action="store_true",
+                        help="keep the GloVe zips in ROOT/embeddings/ (the examples read vectors from them too)")
+    parser.add_argument("--mirror", default=None, metavar="URL",
+                        help="fetch every file from URL/<official file name> instead (a mirror, or file:///folder); "
+                             "the official checksums still apply")
     parser.add_argument("--overwrite", action="store_true", help="download again even if valid files are present")
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
+    only = args.only or ["sst", "sick", "glove"]
+    progress = not args.no_progress
     try:
-        if args.only in (None, "sst"):
-            print(f"SST: {download_sst(args.root, overwrite=args.overwrite, timeout=args.timeout)}")
-        if args.only in (None, "sick"):
-            print(f"SICK: {download_sick(args.root, overwrite=args.overwrite, timeout=args.timeout)}")
+        if "sst" in only:
+            folder = download_sst(args.root, url=_mirrored(args.mirror, SST_URL), overwrite=args.overwrite,
+                                  timeout=args.timeout)
+            print(f"SST: {folder}", flush=True)
+        if "sick" in only:
+            urls = {split: _mirrored(args.mirror, url) for split, url in SICK_URLS.items()}
+            folder = download_sick(args.root, urls=urls, overwrite=args.overwrite, timeout=args.timeout)
+            print(f"SICK: {folder}", flush=True)
+        if "glove" in only:
+            releases = {glove_release(f).name: glove_release(f) for f in args.glove}
+            for r in releases.values():
+                wanted = [f for f in args.glove if GLOVE_FILES[f] == r.name]
+                print(f"GloVe {r.name} ({r.about}): {', '.join(wanted)} from {_mirrored(args.mirror, r.url)} "
+                      f"({_mib(r.size)}, unless already here)", flush=True)
+            paths = download_glove(args.root, args.glove, overwrite=args.overwrite, timeout=args.timeout,
+                                   keep_archive=args.keep_archives, progress=progress,
+                                   urls={name: _mirrored(args.mirror, r.url) for name, r in releases.items()})
+            for path in paths:
+                print(f"GloVe: {path}", flush=True)
     except DownloadError as err:
         print(f"download failed: {err}", file=sys.stderr)
         return 1

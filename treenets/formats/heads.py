@@ -77,8 +77,8 @@ def write_heads_files(trees: List[Tree], toks: PathLike, parents: PathLike, rels
     """Write dependency trees as ``.toks`` / ``.parents`` (/ ``.rels``) lines, which :func:`read_heads_files` reads back.
 
     Every tree is checked before anything is written, and each file is written
-    atomically (:func:`treenets.atomic.atomic_write`). The format has no place
-    for node labels: they are not written.
+    atomically (:func:`treenets.atomic.atomic_write`); the folders are created.
+    The format has no place for node labels: they are not written.
 
     Raises:
         ValueError: a node without a word, a token or relation that is empty or

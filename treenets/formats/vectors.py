@@ -1,4 +1,4 @@
-"""Word vector files: GloVe and word2vec text, plain or gzipped (``.gz``).
+"""Word vector files: GloVe and word2vec text, plain, gzipped (``.gz``) or inside a zip (``.zip``).
 
 * GloVe: ``word v1 v2 ... vD`` per line, no header.
 * word2vec text: a header line ``count dim``, then the GloVe layout.
@@ -13,15 +13,18 @@ be a finite number in ASCII (``1_0`` or ``٣`` are not); errors name
 """
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
+import zipfile
+import zlib
 from pathlib import Path
-from typing import Collection, Dict, List, Optional, Sequence, Union
+from typing import IO, Collection, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
-__all__ = ["Vectors", "read_vectors"]
+__all__ = ["Vectors", "read_vectors", "zip_members", "zip_member"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -83,10 +86,63 @@ def first_non_finite_row(matrix: torch.Tensor) -> Optional[int]:
 
 
 # ------------------------------------------------------------------ reading
-def _open_binary(path: Path):
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    return open(path, "rb")
+def zip_members(path: PathLike) -> List[str]:
+    """The files in a zip (folders left out), in archive order.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a zip archive.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [info.filename for info in archive.infolist() if not info.is_dir()]
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"{path}: not a zip archive ({err})") from None
+
+
+def zip_member(path: PathLike, member: Optional[str] = None) -> str:
+    """The member of the zip ``path`` that holds the vectors: ``member`` (a name, or a base name), or
+    the only file in it.
+
+    Raises:
+        ValueError: no such member, several files and none named, or not a zip.
+    """
+    members = zip_members(path)
+    if member is not None:
+        if member in members:
+            return member
+        by_base = [m for m in members if m.rsplit("/", 1)[-1] == member]
+        if len(by_base) == 1:
+            return by_base[0]
+        raise ValueError(f"{path} has no member {member!r}; it holds {', '.join(members) or 'nothing'}")
+    if len(members) == 1:
+        return members[0]
+    raise ValueError(f"{path} holds {len(members)} files ({', '.join(members)}): name one as {path}:MEMBER")
+
+
+@contextlib.contextmanager
+def _open_binary(path: Path, member: Optional[str] = None) -> Iterator[Tuple[IO[bytes], str]]:
+    """The file's bytes (a zip member's, or ungzipped) and the name errors use; damaged
+    compressed data raises ValueError naming the file."""
+    if path.suffix == ".zip" or member is not None:
+        name = zip_member(path, member)
+        where = f"{path}:{name}"
+        opener = lambda: _zip_open(path, name)  # noqa: E731
+    elif path.suffix == ".gz":
+        where, opener = str(path), lambda: gzip.open(path, "rb")  # noqa: E731
+    else:
+        where, opener = str(path), lambda: open(path, "rb")  # noqa: E731
+    try:
+        with opener() as f:
+            yield f, where
+    except (zlib.error, zipfile.BadZipFile, EOFError, gzip.BadGzipFile) as err:
+        raise ValueError(f"{where}: damaged compressed data ({type(err).__name__}: {err})") from None
+
+
+@contextlib.contextmanager
+def _zip_open(path: Path, member: str) -> Iterator[IO[bytes]]:
+    with zipfile.ZipFile(path) as archive, archive.open(member) as f:
+        yield f
 
 
 def _is_header(fields: List[str]) -> bool:
@@ -99,11 +155,13 @@ def read_vectors(
     dim: Optional[int] = None,
     words: Optional[Collection[str]] = None,
     encoding: str = "utf-8",
+    member: Optional[str] = None,
 ) -> Vectors:
     """Read a GloVe or word2vec text file.
 
     Args:
-        path: the file; a name ending in ``.gz`` is read through gzip.
+        path: the file; a name ending in ``.gz`` is read through gzip, one
+            ending in ``.zip`` is an archive holding the file (``member``).
         fmt: ``"glove"`` (no header), ``"word2vec"`` (header ``count dim``) or
             ``"auto"``: word2vec when the first line is two integers.
         dim: the vector size. Needed only for a GloVe file whose first token
@@ -112,20 +170,30 @@ def read_vectors(
             keeps all. Every line's field count is checked either way, but only
             kept lines have their numbers parsed.
         encoding: the text encoding.
+        member: the file inside a zip (its name, or its base name); ``None``
+            for a zip that holds one file.
 
     Returns:
         The :class:`Vectors`, ``float32``. A word seen twice keeps its first vector.
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: on a line with too few fields, a value that is not a
-            finite number (NaN and inf are refused), bytes that are not ``encoding``, a bad header, or a
+        ValueError: on damaged compressed data, a zip without that member
+            (or with several files and none named), a line with too few
+            fields, a value that is not a finite number (NaN and inf are
+            refused), bytes that are not ``encoding``, a bad header, or a
             word2vec file whose line count differs from its header; the message
-            names ``file:line`` and the token.
+            names ``file:line`` (``zip:member:line``) and the token.
     """
     if fmt not in ("auto", "glove", "word2vec"):
         raise ValueError(f"unknown vector format {fmt!r}; expected 'auto', 'glove' or 'word2vec'")
     path = Path(path)
+    with _open_binary(path, member) as (f, where):
+        return _read(f, where, fmt, dim, words, encoding)
+
+
+def _read(f: IO[bytes], path: str, fmt: str, dim: Optional[int], words: Optional[Collection[str]],
+          encoding: str) -> Vectors:
     keep = None if words is None else set(words)
     kept_words: List[str] = []
     rows: List[np.ndarray] = []
@@ -135,66 +203,65 @@ def read_vectors(
     n_vectors = 0
     guessed_at = 0
     first = True
-    with _open_binary(path) as f:
-        for lineno, raw in enumerate(f, 1):
-            try:
-                line = raw.decode(encoding)
-            except UnicodeDecodeError as err:
-                hint = " (binary word2vec files are not supported; convert to text)" if lineno == 1 else ""
-                raise ValueError(f"{path}:{lineno}: bytes that are not {encoding}: {err.reason} at byte "
-                                 f"{err.start}{hint}") from None
-            line = line.rstrip(" \t\r\n")
-            if not line:
+    for lineno, raw in enumerate(f, 1):
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError as err:
+            hint = " (binary word2vec files are not supported; convert to text)" if lineno == 1 else ""
+            raise ValueError(f"{path}:{lineno}: bytes that are not {encoding}: {err.reason} at byte "
+                             f"{err.start}{hint}") from None
+        line = line.rstrip(" \t\r\n")
+        if not line:
+            continue
+        if first:
+            first = False
+            fields = line.split(" ")
+            header = _is_header(fields)
+            if fmt == "word2vec" and not header:
+                raise ValueError(f"{path}:{lineno}: expected a word2vec header 'count dim', got {line[:60]!r}")
+            if header and fmt != "glove":
+                expected_count, header_dim = int(fields[0]), int(fields[1])
+                if header_dim < 1:
+                    raise ValueError(f"{path}:{lineno}: header dimension {header_dim} must be positive")
+                if dim is not None and dim != header_dim:
+                    raise ValueError(f"{path}:{lineno}: the header says dim {header_dim}, but dim={dim} was given")
+                dim = header_dim
                 continue
-            if first:
-                first = False
-                fields = line.split(" ")
-                header = _is_header(fields)
-                if fmt == "word2vec" and not header:
-                    raise ValueError(f"{path}:{lineno}: expected a word2vec header 'count dim', got {line[:60]!r}")
-                if header and fmt != "glove":
-                    expected_count, header_dim = int(fields[0]), int(fields[1])
-                    if header_dim < 1:
-                        raise ValueError(f"{path}:{lineno}: header dimension {header_dim} must be positive")
-                    if dim is not None and dim != header_dim:
-                        raise ValueError(f"{path}:{lineno}: the header says dim {header_dim}, but dim={dim} was given")
-                    dim = header_dim
-                    continue
-                if dim is None:
-                    dim = len(fields) - 1
-                    guessed_at = lineno
-                    if dim < 1:
-                        raise ValueError(f"{path}:{lineno}: token {fields[0]!r} has no vector")
-            parts = line.rsplit(" ", dim)
-            if len(parts) != dim + 1:
-                raise ValueError(f"{path}:{lineno}: token {parts[0][:40]!r} has {len(parts) - 1} values, expected "
-                                 f"{dim} (pass dim= if the first line's token contains a space)")
-            if not parts[0]:
-                raise ValueError(f"{path}:{lineno}: empty token before the {dim} values")
-            n_vectors += 1
-            token = parts[0]
-            if keep is not None and token not in keep:
-                continue
-            if token in seen:
-                duplicates += 1
-                continue
-            values = line[len(token) + 1:]
-            try:
-                if not (values.isascii() and values.isprintable()) or "_" in values:
-                    raise ValueError  # numpy would read "1_0", "٣" and "\t2" as numbers
-                row = np.array(parts[1:], dtype=np.float32)
-            except ValueError:
-                bad = next(v for v in parts[1:] if not _is_float(v))
-                hint = (" (the dimension was guessed from this line; pass dim= if its token contains a space)"
-                        if lineno == guessed_at else "")
-                raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is not a number{hint}") from None
-            if not np.isfinite(row).all():
-                bad = parts[1 + int(np.flatnonzero(~np.isfinite(row))[0])]
-                raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is not finite (NaN or inf); "
-                                 f"a non-finite vector would turn every state that sees it into NaN")
-            seen.add(token)
-            kept_words.append(token)
-            rows.append(row)
+            if dim is None:
+                dim = len(fields) - 1
+                guessed_at = lineno
+                if dim < 1:
+                    raise ValueError(f"{path}:{lineno}: token {fields[0]!r} has no vector")
+        parts = line.rsplit(" ", dim)
+        if len(parts) != dim + 1:
+            raise ValueError(f"{path}:{lineno}: token {parts[0][:40]!r} has {len(parts) - 1} values, expected "
+                             f"{dim} (pass dim= if the first line's token contains a space)")
+        if not parts[0]:
+            raise ValueError(f"{path}:{lineno}: empty token before the {dim} values")
+        n_vectors += 1
+        token = parts[0]
+        if keep is not None and token not in keep:
+            continue
+        if token in seen:
+            duplicates += 1
+            continue
+        values = line[len(token) + 1:]
+        try:
+            if not (values.isascii() and values.isprintable()) or "_" in values:
+                raise ValueError  # numpy would read "1_0", "٣" and "\t2" as numbers
+            row = np.array(parts[1:], dtype=np.float32)
+        except ValueError:
+            bad = next(v for v in parts[1:] if not _is_float(v))
+            hint = (" (the dimension was guessed from this line; pass dim= if its token contains a space)"
+                    if lineno == guessed_at else "")
+            raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is not a number{hint}") from None
+        if not np.isfinite(row).all():
+            bad = parts[1 + int(np.flatnonzero(~np.isfinite(row))[0])]
+            raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is not finite (NaN or inf); "
+                             f"a non-finite vector would turn every state that sees it into NaN")
+        seen.add(token)
+        kept_words.append(token)
+        rows.append(row)
     if dim is None:
         raise ValueError(f"{path}:1: empty file: no vectors")
     if expected_count is not None and n_vectors != expected_count:
