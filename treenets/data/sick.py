@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
-from ..formats.heads import read_heads_files, read_lines
+from ..formats.heads import read_heads_files
+from ..formats.lines import read_lines
 from ..tree import Tree
 from ..paths import PathLike, resolve_dir
 
