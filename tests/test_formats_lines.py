@@ -56,3 +56,11 @@ def test_lines_are_read_lazily():
                 yield f"line {i}\n".encode()
 
     assert list(itertools.islice(iter_lines(Endless()), 3)) == ["line 0", "line 1", "line 2"]
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"a", b"a\nb", b"a\nb\n", b"\n\n\n", b"x" * 3_000_000 + b"\ny"])
+def test_count_lines_counts_what_iter_lines_yields(tmp_path, data):
+    from treenets.formats import count_lines
+
+    (tmp_path / "f").write_bytes(data)
+    assert count_lines(tmp_path / "f") == len(list(iter_lines(tmp_path / "f")))

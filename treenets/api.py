@@ -200,7 +200,7 @@ def _chunks(texts: Iterator[str], size: int) -> Iterator[List[Tuple[int, str]]]:
 
 
 def _iter_parse_sentences(texts: Iterator[str], parser: Parser, cache: CacheArg, batch_size: int, workers: int,
-                          torch_threads: Optional[int], progress: bool, total: Optional[int]
+                          torch_threads: Optional[int], progress, total: Optional[int]
                           ) -> Iterator[List[ParsedSentence]]:
     """The one parsing loop: chunks of texts, cache hits served here, misses parsed here or by a pool, in order."""
     store = _cache(cache)
@@ -211,7 +211,8 @@ def _iter_parse_sentences(texts: Iterator[str], parser: Parser, cache: CacheArg,
         pool = ParserPool(parser, workers, torch_threads=torch_threads)
     # chunks in flight: enough to keep every worker busy while the caller consumes results
     ahead = 2 * pool.workers if pool is not None else 0
-    bar = progress_bar(total=total, desc="parsing", unit="text", enabled=progress)
+    own_bar = progress is None or isinstance(progress, bool)
+    bar = progress_bar(total=total, desc="parsing", unit="text", enabled=bool(progress)) if own_bar else progress
     loaded = pool is not None
     pending: Deque[Tuple[List[Tuple[int, str]], List[Optional[List[ParsedSentence]]], List[int], object]] = deque()
 
@@ -257,14 +258,15 @@ def _iter_parse_sentences(texts: Iterator[str], parser: Parser, cache: CacheArg,
         while pending:
             yield from finish()  # type: ignore[misc]
     finally:
-        bar.close()
+        if own_bar:
+            bar.close()
         if own_pool:
             pool.close(cancel=True)  # type: ignore[union-attr]
 
 
 def parse_sentences(texts: Texts, parser: Parser, cache: CacheArg = True, *, lazy: bool = False,
                     batch_size: int = 64, workers: int = 1, torch_threads: Optional[int] = 1,
-                    progress: bool = False) -> Union[List[List[ParsedSentence]], Iterator[List[ParsedSentence]]]:
+                    progress=False) -> Union[List[List[ParsedSentence]], Iterator[List[ParsedSentence]]]:
     """Parse each text into sentences with ``parser``, through the parse cache.
 
     Texts are read and parsed in chunks of ``batch_size``: with ``lazy=True``
@@ -286,7 +288,10 @@ def parse_sentences(texts: Texts, parser: Parser, cache: CacheArg = True, *, laz
             ``parser`` (it must pickle; see :class:`~treenets.parsers.ParserPool`);
             the results are those of one process, in input order.
         torch_threads: torch threads in each worker process (``workers > 1``).
-        progress: a progress bar (texts parsed) on standard error.
+        progress: ``True`` for a progress bar (texts parsed) on standard
+            error; or a bar of your own (anything with ``update(n)``, such as
+            :func:`treenets.progress.progress_bar`), advanced by the texts
+            parsed and left open.
 
     Returns:
         one list of :class:`~treenets.parsers.ParsedSentence` per text (empty
@@ -309,7 +314,7 @@ def parse_sentences(texts: Texts, parser: Parser, cache: CacheArg = True, *, laz
 
 def parse(texts: Texts, tree: str = "dependency", parser: Optional[Parser] = None, cache: CacheArg = True,
           device: Optional[str] = None, *, lazy: bool = False, batch_size: int = 64, workers: int = 1,
-          torch_threads: Optional[int] = 1, progress: bool = False) -> Union[List[List[Tree]], Iterator[List[Tree]]]:
+          torch_threads: Optional[int] = 1, progress=False) -> Union[List[List[Tree]], Iterator[List[Tree]]]:
     """Parse each text into a list of sentence trees, through the parse cache.
 
     Args:
@@ -367,7 +372,7 @@ def parse_and_encode(text_or_texts: Union[str, Texts], tree: str = "dependency",
                      parser=None, *, vocab: Optional[Mapping[str, int]] = None, device: Optional[str] = None,
                      batch_size: int = 256, cache: CacheArg = True, lazy: bool = False,
                      parse_batch_size: int = 64, workers: int = 1, torch_threads: Optional[int] = 1,
-                     progress: bool = False) -> Union[List[EncodedSentence], Iterator[EncodedSentence]]:
+                     progress=False) -> Union[List[EncodedSentence], Iterator[EncodedSentence]]:
     """Parse text into trees and run a Tree-LSTM over every node.
 
     With ``lazy=True`` the input is read, parsed and encoded chunk by chunk
@@ -399,7 +404,8 @@ def parse_and_encode(text_or_texts: Union[str, Texts], tree: str = "dependency",
         workers: parse in this many processes (see :func:`parse_sentences`);
             encoding stays in this process. The results do not depend on it.
         torch_threads: torch threads in each parser worker process.
-        progress: a progress bar (texts parsed) on standard error.
+        progress: ``True`` for a progress bar on standard error, or a bar of
+            your own (see :func:`parse_sentences`).
 
     Returns:
         one :class:`EncodedSentence` per sentence, in order over all texts,
