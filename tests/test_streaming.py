@@ -148,3 +148,25 @@ def test_stopping_early_reads_no_further():
     assert [s[0].words for s in itertools.islice(results, 25)][-1] == ["t24"]
     results.close()
     assert len(pulled) == 30
+
+
+def test_readme_corpus_example_runs(monkeypatch, tmp_path, capsys):
+    """The README's Corpora block, as written (2 workers), with a fast parser in place of stanza."""
+    import json
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "iter_lines(" in b)
+    assert "workers=2" in block and "lazy=True" in block
+    monkeypatch.setattr(api, "default_parser", lambda tree="dependency", device=None: ChainParser())
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corpus.txt").write_text("I hated every minute of it\nNot bad.\n\nGreat. I loved it!\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(block, "README.md", "exec"), {"__name__": "__main__"})
+    records = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["sentence"], r["words"][0]) for r in records] == [
+        (1, 0, "I"), (2, 0, "Not"), (4, 0, "Great"), (4, 1, "I")]
+    assert "parsing" in capsys.readouterr().err

@@ -286,7 +286,9 @@ def parse_sentences(texts: Texts, parser: Parser, cache: CacheArg = True, *, laz
         batch_size: texts per parser call (and per task sent to a worker).
         workers: parse in this many processes, each with its own copy of
             ``parser`` (it must pickle; see :class:`~treenets.parsers.ParserPool`);
-            the results are those of one process, in input order.
+            the results are those of one process, in input order. A lazy
+            iterator stops its workers when it is exhausted or closed
+            (``.close()``, or garbage collected).
         torch_threads: torch threads in each worker process (``workers > 1``).
         progress: ``True`` for a progress bar (texts parsed) on standard
             error; or a bar of your own (anything with ``update(n)``, such as
