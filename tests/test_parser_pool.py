@@ -128,3 +128,8 @@ def test_stanza_with_two_workers_equals_one(stanza_dir, data_dir):
     two = api.parse_sentences(texts, parser, cache=False, batch_size=8, workers=2)
     assert len(one) == 40 and len(one[3]) == 2
     assert two == one
+
+
+def test_a_lazy_call_checks_the_parser_at_once():
+    with pytest.raises(TypeError, match="pickles"):
+        api.parse_sentences(iter(["a"]), Unpicklable(), cache=False, workers=2, lazy=True)

@@ -199,16 +199,12 @@ def _chunks(texts: Iterator[str], size: int) -> Iterator[List[Tuple[int, str]]]:
         yield chunk
 
 
-def _iter_parse_sentences(texts: Iterator[str], parser: Parser, cache: CacheArg, batch_size: int, workers: int,
-                          torch_threads: Optional[int], progress, total: Optional[int]
+def _iter_parse_sentences(texts: Iterator[str], parser: Parser, cache: CacheArg, batch_size: int,
+                          pool: Optional[ParserPool], own_pool: bool, progress, total: Optional[int]
                           ) -> Iterator[List[ParsedSentence]]:
     """The one parsing loop: chunks of texts, cache hits served here, misses parsed here or by a pool, in order."""
     store = _cache(cache)
     key = parser.cache_key() if store is not None else ""
-    pool = parser if isinstance(parser, ParserPool) else None
-    own_pool = pool is None and workers > 1
-    if own_pool:
-        pool = ParserPool(parser, workers, torch_threads=torch_threads)
     # chunks in flight: enough to keep every worker busy while the caller consumes results
     ahead = 2 * pool.workers if pool is not None else 0
     own_bar = progress is None or isinstance(progress, bool)
@@ -310,7 +306,11 @@ def parse_sentences(texts: Texts, parser: Parser, cache: CacheArg = True, *, laz
     _check_positive("workers", workers)
     _check_positive("torch_threads", torch_threads, allow_none=True)
     total = len(texts) if hasattr(texts, "__len__") else None  # type: ignore[arg-type]
-    results = _iter_parse_sentences(it, parser, cache, batch_size, workers, torch_threads, progress, total)
+    pool = parser if isinstance(parser, ParserPool) else None
+    own_pool = pool is None and workers > 1
+    if own_pool:  # made here, so a parser that does not pickle fails now; its processes start on first use
+        pool = ParserPool(parser, workers, torch_threads=torch_threads)
+    results = _iter_parse_sentences(it, parser, cache, batch_size, pool, own_pool, progress, total)
     return results if lazy else list(results)
 
 
