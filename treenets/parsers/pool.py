@@ -1,7 +1,7 @@
 """Parsing in N processes: :class:`ParserPool`, and :func:`parse_chunk`, the one way a parser is run on texts.
 
 Parsing is the slow step (stanza parses about 40 sentences a second on one CPU
-core) and Python threads do not speed it up, so :func:`treenets.parse` and
+core) and much of stanza's work is Python code, which holds the GIL, so :func:`treenets.parse` and
 :func:`treenets.parse_and_encode` take ``workers=N``: N processes, each with
 its own parser, built once from a pickled copy of the caller's parser.
 
