@@ -9,10 +9,18 @@ their leaves (``Tree.words``, PTB escapes such as ``-LRB-`` undone), and times
 
 Pipeline loading is timed separately and not counted in the speed. One small
 warm-up call precedes every timed run. The last line printed is a JSON object
-with all numbers.
+with all numbers, and the load average before and after.
+
+``--workers 1,2`` times :func:`treenets.api.parse_sentences` instead (cache
+off, texts in chunks of ``--batch-size``): in this process for 1, and with a
+:class:`treenets.parsers.ParserPool` of N processes (``--threads`` torch threads
+each, default 1) for N > 1. Starting the pool (spawning the processes and
+loading a pipeline in each) is timed separately, as ``start_s``, and a warm-up
+call reaches every worker before timing.
 
 Run it from the repository root, as a module:
     python -m benchmarks.parse_speed --n 200 --device cpu
+    python -m benchmarks.parse_speed --n 400 --threads 1 --workers 1,2 --modes dependency
 """
 from __future__ import annotations
 
@@ -99,6 +107,40 @@ def run_mode(mode: str, texts: list, args) -> dict:
     return result
 
 
+def run_workers(mode: str, texts: list, n_workers: int, args) -> dict:
+    """Time ``parse_sentences(texts, parser, workers=...)`` (cache off) for ``mode`` with ``n_workers`` processes."""
+    from treenets.api import parse_sentences
+    from treenets.parsers import ParserPool, StanzaParser
+
+    parser = StanzaParser(dir=args.stanza_dir, device=args.device, use_gpu=args.device != "cpu",
+                          dependency=True, constituency=(mode == "both"), binarize=args.binarize,
+                          tokenize_pretokenized=args.pretokenized, lazy=True)
+    t0 = time.perf_counter()
+    if n_workers == 1:
+        target = parser.load()
+        target.parse(texts[:8])  # warm-up
+    else:
+        target = ParserPool(parser, n_workers, torch_threads=args.threads or 1)
+        target.parse(texts[:4 * n_workers], batch_size=1)  # spawns every worker, each loads its pipeline
+    start_s = time.perf_counter() - t0
+    times, n_sent = [], 0
+    try:
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            out = parse_sentences(texts, target, cache=False, batch_size=args.batch_size)
+            times.append(time.perf_counter() - t0)
+            n_sent = sum(len(doc) for doc in out)
+    finally:
+        if n_workers > 1:
+            target.close()
+    best = min(times)
+    result = {"workers": n_workers, "start_s": round(start_s, 2), "sentences": n_sent,
+              "seconds": [round(t, 3) for t in times], "sentences_per_s": round(n_sent / best, 2)}
+    print(f"{mode:>10}, {n_workers} worker(s): {result['sentences_per_s']:7.2f} sentences/s "
+          f"({n_sent} sentences in {best:.2f} s, best of {args.repeat}; start {start_s:.2f} s)", flush=True)
+    return result
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,7 +155,11 @@ def main(argv=None) -> int:
     ap.add_argument("--binarize", choices=["left", "right"], default=None, help="binarize constituency trees")
     ap.add_argument("--pretokenized", action="store_true",
                     help="keep SST's own tokens (tokenize_pretokenized=True, no mwt) instead of re-tokenizing raw text")
-    ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch.set_num_threads, here and in each worker (default: torch's choice here, 1 per worker)")
+    ap.add_argument("--workers", default="",
+                    help="comma-separated process counts, e.g. 1,2: time parse_sentences(workers=N) instead")
+    ap.add_argument("--batch-size", type=int, default=32, help="with --workers: texts per parser call (default 32)")
     args = ap.parse_args(argv)
 
     if args.stanza_dir is None:
@@ -134,7 +180,15 @@ def main(argv=None) -> int:
     print(f"{len(texts)} SST sentences from {args.data}{' (pretokenized)' if args.pretokenized else ''}, "
           f"device {args.device}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads), stanza {stanza.__version__}", flush=True)
-    results = [run_mode(m, texts, args) for m in modes]
+    load_start = [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None
+    try:
+        workers = [int(w) for w in args.workers.split(",") if w.strip()]
+    except ValueError:
+        ap.error(f"--workers takes comma-separated integers, not {args.workers!r}")
+    if workers:
+        results = [{"mode": m, "workers": [run_workers(m, texts, n, args) for n in workers]} for m in modes]
+    else:
+        results = [run_mode(m, texts, args) for m in modes]
     summary = {
         "benchmark": "parse_speed",
         "data": str(args.data),
@@ -147,6 +201,9 @@ def main(argv=None) -> int:
         "torch_threads": torch.get_num_threads(),
         "stanza": stanza.__version__,
         "torch": torch.__version__,
+        "batch_size": args.batch_size if workers else None,
+        "loadavg_start": load_start,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()] if hasattr(os, "getloadavg") else None,
         "results": {r["mode"]: r for r in results},
     }
     print(json.dumps(summary))

@@ -15,6 +15,14 @@ Tree-LSTM with hashed 50-d word embeddings and hidden size 150, initialised
 from seed 0, identical on every machine; its states are deterministic
 features of the tree and the words, useful for plumbing and tests, not for
 meaning (each result says ``trained=False`` and a warning is issued once).
+
+**From one sentence to a corpus.** Every function here takes any iterable of
+texts and, with ``lazy=True``, returns an iterator that reads, parses and
+encodes it chunk by chunk, so memory stays flat however long the input is.
+Each :class:`EncodedSentence` says where it came from (``text_index``,
+``sentence_index``). ``workers=N`` parses in N processes (see
+:class:`~treenets.parsers.ParserPool`), with the output of one process, in
+input order; ``progress=True`` shows a bar on standard error.
 """
 from __future__ import annotations
 
@@ -24,7 +32,8 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from collections import deque
+from typing import Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -33,6 +42,8 @@ from .cells import ChildSumTreeLSTM, NaryTreeLSTM
 from .encoder import TreeEncoder
 from .parsers.base import ParsedSentence, Parser, check_tree_kind
 from .parsers.cache import ParseCache
+from .parsers.pool import ParserPool, load_parser, parse_chunk
+from .progress import progress_bar
 from .tree import Tree
 
 Tensor = torch.Tensor
@@ -102,6 +113,9 @@ class EncodedSentence:
         trained: ``False`` when the states come from the untrained encoder.
         encoder: the encoder that made them: a pretrained name (``"sst5"``),
             a model directory, ``"untrained"``, or the class of one passed in.
+        text_index: the position of the sentence's text in the input (0-based;
+            for :func:`treenets.formats.iter_lines`, the line number minus one).
+        sentence_index: the sentence's position within its text (0-based).
     """
 
     tree: Tree
@@ -110,6 +124,8 @@ class EncodedSentence:
     root: Tensor
     trained: bool = True
     encoder: str = ""
+    text_index: int = 0
+    sentence_index: int = 0
 
     def to_batch(self, vocab: Optional[Mapping[str, int]] = None) -> TreeBatch:
         """This sentence as a one-tree :class:`TreeBatch`, with ``h`` in ``node_data['h']``."""
@@ -154,8 +170,11 @@ def default_parser(tree: str = "dependency", device: Optional[str] = None) -> Pa
 
 _CACHES: Dict[str, ParseCache] = {}
 
+Texts = Iterable[str]
+CacheArg = Union[bool, Path, str, ParseCache]
 
-def _cache(cache: Union[bool, Path, str, ParseCache]) -> Optional[ParseCache]:
+
+def _cache(cache: CacheArg) -> Optional[ParseCache]:
     """One ParseCache (and so one connection per thread) per cache file in a process."""
     if cache is False or cache is None:
         return None
@@ -165,66 +184,174 @@ def _cache(cache: Union[bool, Path, str, ParseCache]) -> Optional[ParseCache]:
     return _CACHES.setdefault(str(store.path), store)
 
 
-def parse_sentences(texts: Sequence[str], parser: Parser, cache: Union[bool, Path, str, ParseCache] = True
-                    ) -> List[List[ParsedSentence]]:
-    """Parse each text into sentences with ``parser``, through the parse cache.
+def _check_positive(name: str, value, allow_none: bool = False) -> None:
+    if value is None and allow_none:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
 
-    Args:
-        texts: the texts.
-        parser: any :class:`~treenets.parsers.Parser`.
-        cache: ``True`` for the default cache (``$TREENETS_CACHE_DIR/parses.sqlite``),
-            a file or folder, a :class:`~treenets.parsers.ParseCache`, or ``False``.
 
-    Returns:
-        one list of :class:`~treenets.parsers.ParsedSentence` per text (empty
-        for empty or blank text).
-    """
-    out: List[Optional[List[ParsedSentence]]] = [None] * len(texts)
-    todo = []
+def _check_texts(texts, what: str):
+    if isinstance(texts, str):
+        raise TypeError(f"{what} takes an iterable of texts, not a string; for one text pass [text]")
+    try:
+        return iter(texts)
+    except TypeError:
+        raise TypeError(f"{what} takes an iterable of texts, not {type(texts).__name__}") from None
+
+
+def _chunks(texts: Iterator[str], size: int) -> Iterator[List[Tuple[int, str]]]:
+    chunk: List[Tuple[int, str]] = []
     for i, text in enumerate(texts):
         if not isinstance(text, str):
             raise TypeError(f"text {i} is a {type(text).__name__}, not a str")
-        if not text.strip():
-            out[i] = []
-        else:
-            todo.append(i)
-    if not todo:
-        return out  # type: ignore[return-value]
+        chunk.append((i, text))
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _iter_parse_sentences(texts: Iterator[str], parser: Parser, cache: CacheArg, batch_size: int,
+                          pool: Optional[ParserPool], own_pool: bool, progress, total: Optional[int]
+                          ) -> Iterator[List[ParsedSentence]]:
+    """The one parsing loop: chunks of texts, cache hits served here, misses parsed here or by a pool, in order."""
     store = _cache(cache)
     key = parser.cache_key() if store is not None else ""
-    if store is not None:
-        for i, hit in zip(todo, store.get(key, [texts[i] for i in todo])):
-            out[i] = hit
-    missing = [i for i in todo if out[i] is None]
-    if missing:
-        parsed = parser.parse([texts[i] for i in missing])
-        if len(parsed) != len(missing):
-            raise RuntimeError(f"the parser returned {len(parsed)} results for {len(missing)} texts")
-        for i, sentences in zip(missing, parsed):
-            out[i] = list(sentences)
-        if store is not None:
-            store.put(key, [(texts[i], out[i]) for i in missing])  # type: ignore[misc]
-    return out  # type: ignore[return-value]
+    # chunks in flight: enough to keep every worker busy while the caller consumes results
+    ahead = 2 * pool.workers if pool is not None else 0
+    own_bar = progress is None or isinstance(progress, bool)
+    bar = progress_bar(total=total, desc="parsing", unit="text", enabled=bool(progress)) if own_bar else progress
+    loaded = pool is not None
+    pending: Deque[Tuple[List[Tuple[int, str]], List[Optional[List[ParsedSentence]]], List[int], object]] = deque()
+
+    def start(chunk):
+        out: List[Optional[List[ParsedSentence]]] = [None] * len(chunk)
+        todo = [k for k, (_, text) in enumerate(chunk) if text.strip()]
+        for k in range(len(chunk)):
+            if not chunk[k][1].strip():
+                out[k] = []
+        if store is not None and todo:
+            for k, hit in zip(todo, store.get(key, [chunk[k][1] for k in todo])):
+                out[k] = hit
+        missing = [k for k in todo if out[k] is None]
+        future = None
+        if missing and pool is not None:
+            future = pool.submit([chunk[k][1] for k in missing], [chunk[k][0] for k in missing])
+        pending.append((chunk, out, missing, future))
+
+    def finish():
+        nonlocal loaded
+        chunk, out, missing, future = pending.popleft()
+        if missing:
+            texts_, indices = [chunk[k][1] for k in missing], [chunk[k][0] for k in missing]
+            if pool is not None:
+                parsed = pool.result(future, indices)  # type: ignore[arg-type]
+            else:
+                if not loaded:  # a missing model is an error of its own, not a failed text
+                    load_parser(parser)
+                    loaded = True
+                parsed = parse_chunk(parser, texts_, indices)
+            for k, sentences in zip(missing, parsed):
+                out[k] = sentences
+            if store is not None:
+                store.put(key, [(chunk[k][1], out[k]) for k in missing])  # type: ignore[misc]
+        bar.update(len(chunk))
+        return out
+
+    try:
+        for chunk in _chunks(texts, batch_size):
+            start(chunk)
+            while len(pending) > ahead:
+                yield from finish()  # type: ignore[misc]
+        while pending:
+            yield from finish()  # type: ignore[misc]
+    finally:
+        if own_bar:
+            bar.close()
+        if own_pool:
+            pool.close(cancel=True)  # type: ignore[union-attr]
 
 
-def parse(texts: Sequence[str], tree: str = "dependency", parser: Optional[Parser] = None,
-          cache: Union[bool, Path, str, ParseCache] = True, device: Optional[str] = None) -> List[List[Tree]]:
+def parse_sentences(texts: Texts, parser: Parser, cache: CacheArg = True, *, lazy: bool = False,
+                    batch_size: int = 64, workers: int = 1, torch_threads: Optional[int] = 1,
+                    progress=False) -> Union[List[List[ParsedSentence]], Iterator[List[ParsedSentence]]]:
+    """Parse each text into sentences with ``parser``, through the parse cache.
+
+    Texts are read and parsed in chunks of ``batch_size``: with ``lazy=True``
+    the results come one text at a time as chunks finish, and memory stays flat
+    however many texts the iterable yields.
+
+    Args:
+        texts: any iterable of strings (a list, a generator, the lines of a
+            file from :func:`treenets.formats.iter_lines`); not a string.
+        parser: any :class:`~treenets.parsers.Parser`, or a
+            :class:`~treenets.parsers.ParserPool` (its processes are reused).
+        cache: ``True`` for the default cache (``$TREENETS_CACHE_DIR/parses.sqlite``),
+            a file or folder, a :class:`~treenets.parsers.ParseCache`, or ``False``.
+            Hits are served in this process; only misses reach the parser.
+        lazy: return an iterator (one list of sentences per text, in order)
+            instead of a list.
+        batch_size: texts per parser call (and per task sent to a worker).
+        workers: parse in this many processes, each with its own copy of
+            ``parser`` (it must pickle; see :class:`~treenets.parsers.ParserPool`);
+            the results are those of one process, in input order. A lazy
+            iterator stops its workers when it is exhausted or closed
+            (``.close()``, or garbage collected).
+        torch_threads: torch threads in each worker process (``workers > 1``).
+        progress: ``True`` for a progress bar (texts parsed) on standard
+            error; or a bar of your own (anything with ``update(n)``, such as
+            :func:`treenets.progress.progress_bar`), advanced by the texts
+            parsed and left open.
+
+    Returns:
+        one list of :class:`~treenets.parsers.ParsedSentence` per text (empty
+        for empty or blank text), as a list or, with ``lazy=True``, an iterator.
+
+    Raises:
+        TypeError: a text is not a string (naming its index), or ``texts`` is
+            a string.
+        ParseError: the parser failed on a text (naming its index; from a
+            worker process too).
+    """
+    it = _check_texts(texts, "parse_sentences")
+    _check_positive("batch_size", batch_size)
+    _check_positive("workers", workers)
+    _check_positive("torch_threads", torch_threads, allow_none=True)
+    total = len(texts) if hasattr(texts, "__len__") else None  # type: ignore[arg-type]
+    pool = parser if isinstance(parser, ParserPool) else None
+    own_pool = pool is None and workers > 1
+    if own_pool:  # made here, so a parser that does not pickle fails now; its processes start on first use
+        pool = ParserPool(parser, workers, torch_threads=torch_threads)
+    results = _iter_parse_sentences(it, parser, cache, batch_size, pool, own_pool, progress, total)
+    return results if lazy else list(results)
+
+
+def parse(texts: Texts, tree: str = "dependency", parser: Optional[Parser] = None, cache: CacheArg = True,
+          device: Optional[str] = None, *, lazy: bool = False, batch_size: int = 64, workers: int = 1,
+          torch_threads: Optional[int] = 1, progress=False) -> Union[List[List[Tree]], Iterator[List[Tree]]]:
     """Parse each text into a list of sentence trees, through the parse cache.
 
     Args:
-        texts: the texts.
+        texts: any iterable of strings; not a string.
         tree: ``"dependency"`` or ``"constituency"`` (binarized, for N-ary cells).
         parser: any :class:`~treenets.parsers.Parser` (default:
             :func:`default_parser`, English stanza models from ``$STANZA_RESOURCES_DIR``).
         cache: see :func:`parse_sentences`.
         device: the parser's device when the default parser is made.
+        lazy, batch_size, workers, torch_threads, progress: see :func:`parse_sentences`.
 
     Returns:
-        one list of :class:`Tree` per text (empty for empty or blank text).
+        one list of :class:`Tree` per text (empty for empty or blank text), as
+        a list or, with ``lazy=True``, an iterator.
     """
     check_tree_kind(tree)
     parser = parser if parser is not None else default_parser(tree, device)
-    return [[s.tree(tree) for s in sentences] for sentences in parse_sentences(texts, parser, cache)]
+    per_text = parse_sentences(texts, parser, cache, lazy=True, batch_size=batch_size, workers=workers,
+                               torch_threads=torch_threads, progress=progress)
+    results = ([s.tree(tree) for s in sentences] for sentences in per_text)
+    return results if lazy else list(results)
 
 
 # ----------------------------------------------------------------- encoding
@@ -280,13 +407,24 @@ def _resolve_encoder(encoder, vocab, tree: Optional[str]):
     return enc.eval(), vocab or model.vocab, tree or kind or "dependency", model, name, True
 
 
-def parse_and_encode(text_or_texts: Union[str, Sequence[str]], tree: Optional[str] = None, encoder=None,
+def parse_and_encode(text_or_texts: Union[str, Texts], tree: Optional[str] = None, encoder=None,
                      parser=None, *, vocab: Optional[Mapping[str, int]] = None, device: Optional[str] = None,
-                     batch_size: int = 256, cache: Union[bool, Path, str] = True) -> List[EncodedSentence]:
+                     batch_size: int = 256, cache: CacheArg = True, lazy: bool = False,
+                     parse_batch_size: int = 64, workers: int = 1, torch_threads: Optional[int] = 1,
+                     progress=False) -> Union[List[EncodedSentence], Iterator[EncodedSentence]]:
     """Parse text into trees and run a Tree-LSTM over every node.
 
+    With ``lazy=True`` the input is read, parsed and encoded chunk by chunk
+    and the results are yielded as they are ready, so memory stays flat
+    however long the input is (a file of millions of lines, say)::
+
+        from treenets.formats import iter_lines
+        for r in treenets.parse_and_encode(iter_lines("corpus.txt"), lazy=True, workers=2):
+            print(r.text_index + 1, r.sentence_index, r.root[:3])   # line number, sentence in that line
+
     Args:
-        text_or_texts: a text or a list of texts; each may hold several sentences.
+        text_or_texts: a text, or any iterable of texts (a list, a generator,
+            :func:`treenets.formats.iter_lines`); each may hold several sentences.
         tree: ``"dependency"`` or ``"constituency"`` (binarized); ``None``: the
             kind the encoder reads (the default sst5 encoder: constituency).
             A kind the encoder does not read is an error.
@@ -295,48 +433,80 @@ def parse_and_encode(text_or_texts: Union[str, Sequence[str]], tree: Optional[st
             ``"sst2"``, ``"sick"``), a model directory or ``.pt`` checkpoint, a
             treenets model, a :class:`TreeEncoder` (with ``vocab=``), or
             ``"untrained"`` for the seeded untrained encoder (see the module docs).
-        parser: any :class:`~treenets.parsers.Parser`; default: the model's own
+        parser: any :class:`~treenets.parsers.Parser` or
+            :class:`~treenets.parsers.ParserPool`; default: the model's own
             parser (``model.parser()``), or for a bare encoder English stanza
             models from ``$STANZA_RESOURCES_DIR`` (``stanza.download('en')`` gets them).
         vocab: the encoder's vocabulary (needed with a bare ``TreeEncoder``).
         device: where to run the encoder (and the default parser); checked first.
         batch_size: trees per encoder batch.
         cache: parse cache: ``True`` (``$TREENETS_CACHE_DIR`` or ``~/.cache/treenets``),
-            a folder, or ``False``.
+            a folder, a :class:`~treenets.parsers.ParseCache`, or ``False``.
+        lazy: return an iterator that yields results as they are ready,
+            instead of a list.
+        parse_batch_size: texts per parser call (and per task sent to a worker).
+        workers: parse in this many processes (see :func:`parse_sentences`);
+            encoding stays in this process. The results do not depend on it.
+        torch_threads: torch threads in each parser worker process.
+        progress: ``True`` for a progress bar on standard error, or a bar of
+            your own (see :func:`parse_sentences`).
 
     Returns:
         one :class:`EncodedSentence` per sentence, in order over all texts,
-        each naming its encoder (``.encoder``). Empty or blank text gives no sentences.
+        each naming its encoder (``.encoder``) and with its ``text_index`` and
+        ``sentence_index``; a list, or an iterator with ``lazy=True``. Empty or
+        blank text gives no sentences.
+
+    Raises:
+        ValueError: a bad ``tree`` or size, a device this machine lacks, a
+            tree kind the encoder does not read, or a bare ``TreeEncoder``
+            without ``vocab``.
+        TypeError: a text is not a string, or a bad ``encoder``.
+        ParseError: the parser failed on a text (naming its index).
     """
     from .device import check_device
 
-    texts = [text_or_texts] if isinstance(text_or_texts, str) else list(text_or_texts)
     if tree is not None:
         check_tree_kind(tree)
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    texts = [text_or_texts] if isinstance(text_or_texts, str) else text_or_texts
+    _check_positive("batch_size", batch_size)
     check_device(device)
     enc, voc, tree, model, name, trained = _resolve_encoder(encoder, vocab, tree)
     if parser is None and model is not None and getattr(model, "tree_kind", None) is not None:
         parser = model.parser(device)
-    trees = [t for per_text in parse(texts, tree, parser, cache, device) for t in per_text]
-    if not trees:
-        return []
-    logger.info("parse_and_encode: %d sentences, encoder %s", len(trees), name)
+    per_text = parse(texts, tree, parser, cache, device, lazy=True, batch_size=parse_batch_size, workers=workers,
+                     torch_threads=torch_threads, progress=progress)
+    if model is not None and hasattr(model, "prepare"):
+        per_text = ([model.prepare(t) for t in trees] for trees in per_text)
     dev = torch.device(device) if device else next(enc.parameters()).device
-    enc = enc.to(dev)
-    results: List[EncodedSentence] = []
-    with torch.no_grad():
-        for start in range(0, len(trees), batch_size):
-            chunk = trees[start:start + batch_size]
-            if model is not None and hasattr(model, "prepare"):
-                chunk = [model.prepare(t) for t in chunk]
-            batch = TreeBatch.from_trees(chunk, voc).to(dev)
-            h, c = enc(batch)
-            h, c = h.cpu(), c.cpu()
-            offset = 0
-            for t in chunk:
-                rows = slice(offset, offset + len(t))
-                results.append(EncodedSentence(t, h[rows], c[rows], h[offset + t.root], trained, name))
-                offset += len(t)
-    return results
+    logger.info("parse_and_encode: encoder %s", name)
+    results = _encode(per_text, enc.to(dev), voc, trained, name, dev, batch_size)
+    return results if lazy else list(results)
+
+
+def _encode(per_text: Iterator[List[Tree]], enc: TreeEncoder, vocab, trained: bool, name: str, dev: torch.device,
+            batch_size: int) -> Iterator[EncodedSentence]:
+    """Encode the trees of a stream of texts in batches of exactly ``batch_size`` trees (the last may be smaller)."""
+    pending: List[Tuple[int, int, Tree]] = []
+    for text_index, trees in enumerate(per_text):
+        pending.extend((text_index, k, t) for k, t in enumerate(trees))
+        while len(pending) >= batch_size:
+            yield from _encode_batch(pending[:batch_size], enc, vocab, trained, name, dev)
+            del pending[:batch_size]
+    if pending:
+        yield from _encode_batch(pending, enc, vocab, trained, name, dev)
+
+
+def _encode_batch(items: List[Tuple[int, int, Tree]], enc: TreeEncoder, vocab, trained: bool, name: str,
+                  dev: torch.device) -> List[EncodedSentence]:
+    trees = [t for _, _, t in items]
+    with torch.no_grad():  # not around a yield: grad mode must not leak into the caller's loop
+        h, c = enc(TreeBatch.from_trees(trees, vocab).to(dev))
+    h, c = h.cpu(), c.cpu()  # [n_nodes, hidden] each
+    out, offset = [], 0
+    for text_index, sentence_index, t in items:
+        rows = slice(offset, offset + len(t))
+        out.append(EncodedSentence(t, h[rows], c[rows], h[offset + t.root], trained, name, text_index,
+                                   sentence_index))
+        offset += len(t)
+    return out

@@ -6,10 +6,18 @@
     treenets similarity "A man plays a guitar." "A man is playing music."
     treenets parse "The movie was great." --tree dependency --format conllu
     treenets encode "The movie was great." [--model sst5|DIR|untrained]
+    treenets predict --input reviews.txt --format json [--workers 2] > reviews.jsonl
+    treenets encode --input corpus.txt [--workers 2] [--quiet] > corpus.jsonl
     treenets cache info | clear
     treenets --version
 
 Text comes from the argument, or from standard input when it is ``-``.
+``predict`` and ``encode`` also take ``--input FILE``: one text per line
+(``-``: standard input), streamed in batches so memory stays flat, never
+merging lines; every JSON record says which line (``input``, from 1) and which
+sentence of that line (``sentence``, from 1) it is. A progress bar goes to
+standard error (``--quiet`` turns it off), and ``--workers N`` parses in N
+processes with the same output.
 Errors are one line on standard error, and the exit status is 2: an unknown
 model (the known ones are listed), missing stanza models (how to get them), a
 device this machine does not have (checked before anything else, so the
@@ -106,25 +114,68 @@ def _load_model(args, task: str, command: str):
     return model
 
 
+def _texts(args):
+    """The inputs of ``predict``/``encode`` and the progress bar over them.
+
+    ``TEXT`` (or ``-``: all of standard input) is one input; ``--input FILE``
+    streams one input per line (:func:`treenets.formats.iter_lines`).
+    """
+    from .formats import count_lines, iter_lines
+    from .progress import progress_bar
+
+    if args.text is not None and args.input is not None:
+        raise ValueError("give either the text or --input FILE, not both")
+    if args.text is None and args.input is None:
+        raise ValueError("the text is missing: give it (or '-' for standard input), or --input FILE")
+    if args.input is None:
+        return [_read_text(args.text)], progress_bar(enabled=False)
+    total = None if args.input == "-" or args.quiet else count_lines(args.input)
+    desc = {"encode": "encoding", "predict": "predicting"}.get(args.command, args.command)
+    return iter_lines(args.input), progress_bar(total=total, desc=desc, unit="line", enabled=not args.quiet)
+
+
 def cmd_predict(args) -> int:
     """``treenets predict``: the sentiment of every sentence and phrase."""
     model = _load_model(args, "sentiment", "predict")
-    text = _read_text(args.text)
-    results = model.predict(text, batch_size=args.batch_size, cache=not args.no_cache)
-    if args.format == "text":
-        unicode = _unicode_ok(sys.stdout) if args.output is None else True
-        out = "\n".join(render_text(r, unicode) for r in results)
-        out += f"\n{legend(model.predicted_labels)}\n" if results else ""
-    elif args.format == "json":
-        out = "".join(render_json(r) + "\n" for r in results)
-    elif args.format == "svg":
-        out = render_svg(results)
-    else:
-        out = render_html(results)
-    _write_output(out, args.output)
-    if not results:
+    texts, bar = _texts(args)
+    count = 0
+    with bar:
+        results = model.predict(texts, batch_size=args.batch_size, cache=not args.no_cache, lazy=True,
+                                workers=args.workers, progress=bar)
+        if args.format in ("svg", "html"):  # one picture of every tree
+            results = list(results)
+            count = len(results)
+            _write_output(render_svg(results) if args.format == "svg" else render_html(results), args.output)
+        else:  # streamed, one sentence at a time
+            unicode = _unicode_ok(sys.stdout) if args.output is None else True
+
+            def parts():
+                nonlocal count
+                for r in results:
+                    count += 1
+                    yield render_json(r) + "\n" if args.format == "json" else render_text(r, unicode)
+                if count and args.format == "text":
+                    yield f"{legend(model.predicted_labels)}\n"
+
+            _stream_output(parts(), args.output, separator="" if args.format == "json" else "\n")
+    if not count:
         print("treenets: no sentences in the input", file=sys.stderr)
     return 0
+
+
+def _stream_output(parts: Iterable[str], output: Optional[Path], separator: str = "") -> None:
+    """Write ``parts`` as they come, to standard output or atomically to ``output``."""
+    from .atomic import atomic_write
+
+    if output is None:
+        for n, part in enumerate(parts):
+            sys.stdout.write((separator if n else "") + part)
+            sys.stdout.flush()
+        return
+    with atomic_write(output, "w", encoding="utf-8") as f:
+        for n, part in enumerate(parts):
+            f.write((separator if n else "") + part)
+    print(f"wrote {output}", file=sys.stderr)
 
 
 def cmd_similarity(args) -> int:
@@ -158,21 +209,19 @@ def cmd_parse(args) -> int:
 
 
 def cmd_encode(args) -> int:
-    """``treenets encode``: the root state (and with --all-nodes every node's) of every sentence, as JSON."""
+    """``treenets encode``: the root state (and with --all-nodes every node's) of every sentence, as JSON Lines."""
     from .api import parse_and_encode
+    from .formats import dumps_record, encoded_record
 
-    with warnings.catch_warnings():
+    texts, bar = _texts(args)
+    trained = None
+    with bar, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        results = parse_and_encode(_read_text(args.text), args.tree, encoder=args.model, device=args.device,
-                                   cache=not args.no_cache)
-    for k, r in enumerate(results):
-        record = {"sentence": k, "words": r.tree.words, "tree": str(r.tree), "encoder": r.encoder,
-                  "trained": r.trained, "hidden_size": int(r.root.shape[0]),
-                  "root": [round(v, 6) for v in r.root.tolist()]}
-        if args.all_nodes:
-            record["node_states"] = [[round(v, 6) for v in row] for row in r.node_states.tolist()]
-        print(json.dumps(record))
-    if results and not results[0].trained:
+        for r in parse_and_encode(texts, args.tree, encoder=args.model, device=args.device,
+                                  cache=not args.no_cache, lazy=True, workers=args.workers, progress=bar):
+            print(dumps_record(encoded_record(r, all_nodes=args.all_nodes)), flush=args.input is None)
+            trained = r.trained
+    if trained is False:
         print("note: untrained seeded encoder; leave out --model untrained for trained states", file=sys.stderr)
     return 0
 
@@ -206,8 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     device.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
     text = argparse.ArgumentParser(add_help=False, parents=[device])
     text.add_argument("text", help="the text ('-' reads standard input)")
+    inputs = argparse.ArgumentParser(add_help=False, parents=[device])
+    inputs.add_argument("text", nargs="?", help="the text ('-' reads all of standard input as one text)")
+    inputs.add_argument("--input", metavar="FILE", default=None,
+                        help="instead of TEXT: one text per line of FILE ('-': standard input), streamed")
+    inputs.add_argument("--workers", type=int, default=1, help="parse in N processes (same output; default 1)")
+    inputs.add_argument("--quiet", action="store_true", help="no progress bar (with --input)")
 
-    p = sub.add_parser("predict", parents=[text], help="the sentiment of every sentence and of every phrase in it",
+    p = sub.add_parser("predict", parents=[inputs], help="the sentiment of every sentence and of every phrase in it",
                        description="Parse the text with the model's own parser and print the sentiment of every "
                                    "sentence, with a class on every node of its tree.")
     p.add_argument("--model", default="sst5", help="a pretrained name (sst5, sst2) or a model directory")
@@ -226,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tree", choices=["dependency", "constituency"], default="dependency")
     p.add_argument("--format", choices=FORMATS, default="brackets")
 
-    p = sub.add_parser("encode", parents=[text], help="print the root state of every sentence as JSON")
+    p = sub.add_parser("encode", parents=[inputs], help="print the root state of every sentence as JSON Lines")
     p.add_argument("--tree", choices=["dependency", "constituency"], default=None,
                    help="the trees to encode (default: the kind the model reads)")
     p.add_argument("--model", "--checkpoint", dest="model", default=None,

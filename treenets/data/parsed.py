@@ -28,7 +28,7 @@ from typing import List, Optional
 
 from ..formats.brackets import read_brackets
 from ..formats.conllu import read_conllu
-from ..formats.text import read_lines
+from ..formats.lines import read_lines
 from ..tree import Tree, as_int
 from ..paths import PathLike
 from .sick import SickPair, _split_name, load_sick

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..formats.heads import read_heads_files
-from ..formats.text import read_lines
+from ..formats.lines import read_lines
 from ..tree import Tree
 from ..paths import PathLike, resolve_dir
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
 from ..formats.brackets import read_bracket_lines
-from ..formats.text import read_lines
+from ..formats.lines import read_lines
 from ..tree import Tree, as_int
 from ..paths import PathLike, resolve_dir
 

@@ -16,7 +16,7 @@ from typing import List, Optional, Union
 
 from ..atomic import atomic_write
 from ..tree import Tree
-from .text import read_lines
+from .lines import read_lines
 
 __all__ = ["read_heads_files", "write_heads_files"]
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Iterable, List, Union
 
-from .text import read_lines
+from .lines import read_lines
 from ..atomic import atomic_write
 
 __all__ = ["read_vocab", "write_vocab"]

@@ -49,7 +49,8 @@ def _phrases(tree: Tree) -> List[str]:
 
 
 def iter_sentences(model, inputs: Any, *, parser=None, cache=True, chunk_size: int = 64,
-                   input_format: str = "auto") -> Iterator[Tuple[int, int, str, Tree]]:
+                   input_format: str = "auto", workers: int = 1,
+                   progress=None) -> Iterator[Tuple[int, int, str, Tree]]:
     """``(input index, sentence index within it, sentence text, tree)`` for every sentence of ``inputs``.
 
     Reads ``chunk_size`` inputs at a time and parses their raw texts in one
@@ -63,61 +64,78 @@ def iter_sentences(model, inputs: Any, *, parser=None, cache=True, chunk_size: i
         cache: the parse cache (see :func:`treenets.api.parse_sentences`).
         chunk_size: inputs per parser call.
         input_format: ``"auto"`` (see the module docs), ``"text"`` or ``"brackets"``.
+        workers: parse raw text in this many processes: a
+            :class:`~treenets.parsers.ParserPool` is made on the first raw
+            text and stopped when the iterator ends or is closed. The output
+            does not depend on it.
+        progress: a bar (anything with ``update(n)``, e.g.
+            :func:`treenets.progress.progress_bar`) advanced by the inputs read.
 
     Raises:
         TypeError: an input that is neither a string nor a Tree (named by index).
         ValueError: bracket strings for a dependency model, or a bad option.
     """
     from ..api import parse_sentences
-    from ..parsers import BracketParser
+    from ..parsers import BracketParser, ParserPool
 
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
     if chunk_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {chunk_size}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f"workers must be a positive integer, not {workers!r}")
     kind = model.tree_kind
     brackets = None
+    pool = None
     stream = iter(_as_iterable(inputs))
     start = 0
-    while True:
-        chunk = list(itertools.islice(stream, chunk_size))
-        if not chunk:
-            return
-        per_input: List[Optional[List[Tuple[str, Tree]]]] = [None] * len(chunk)
-        raw: List[int] = []
-        for k, item in enumerate(chunk):
-            index = start + k
-            if isinstance(item, Tree):
-                per_input[k] = [(" ".join(item.words), model.prepare(item))]
-            elif isinstance(item, str):
-                as_brackets = input_format == "brackets" or (input_format == "auto" and is_bracketed(item))
-                if not as_brackets:
-                    raw.append(k)
-                    continue
-                if kind != "constituency":
-                    raise ValueError(f"input {index} is a bracketed constituency tree, but this model reads "
-                                     f"{kind} trees; give it raw text or Trees")
-                if brackets is None:
-                    brackets = BracketParser(binarize=model.config.get("binarize"))
-                try:
-                    sentences = brackets.parse([item])[0]
-                except ValueError as err:
-                    raise ValueError(f"input {index}: {err}") from None
-                per_input[k] = [(s.text, s.constituency) for s in sentences]
-            else:
-                raise TypeError(f"input {index} is a {type(item).__name__}; expected a string or a treenets.Tree")
-        if raw:
-            if parser is None:  # the model's own parser, on the model's GPU if it is on one
-                parser = model.parser(str(model.device) if model.device.type == "cuda" else None)
-            use = parser
-            parsed = parse_sentences([chunk[k] for k in raw], use, cache)
-            for k, sentences in zip(raw, parsed):
-                per_input[k] = [(s.text if s.text is not None else " ".join(s.words), s.tree(kind))
-                                for s in sentences]
-        for k, sentences in enumerate(per_input):
-            for j, (text, tree) in enumerate(sentences or []):
-                yield start + k, j, text, tree
-        start += len(chunk)
+    try:
+        while True:
+            chunk = list(itertools.islice(stream, chunk_size))
+            if not chunk:
+                return
+            per_input: List[Optional[List[Tuple[str, Tree]]]] = [None] * len(chunk)
+            raw: List[int] = []
+            for k, item in enumerate(chunk):
+                index = start + k
+                if isinstance(item, Tree):
+                    per_input[k] = [(" ".join(item.words), model.prepare(item))]
+                elif isinstance(item, str):
+                    as_brackets = input_format == "brackets" or (input_format == "auto" and is_bracketed(item))
+                    if not as_brackets:
+                        raw.append(k)
+                        continue
+                    if kind != "constituency":
+                        raise ValueError(f"input {index} is a bracketed constituency tree, but this model reads "
+                                         f"{kind} trees; give it raw text or Trees")
+                    if brackets is None:
+                        brackets = BracketParser(binarize=model.config.get("binarize"))
+                    try:
+                        sentences = brackets.parse([item])[0]
+                    except ValueError as err:
+                        raise ValueError(f"input {index}: {err}") from None
+                    per_input[k] = [(s.text, s.constituency) for s in sentences]
+                else:
+                    raise TypeError(f"input {index} is a {type(item).__name__}; expected a string or a "
+                                    f"treenets.Tree")
+            if raw:
+                if parser is None:  # the model's own parser, on the model's GPU if it is on one
+                    parser = model.parser(str(model.device) if model.device.type == "cuda" else None)
+                if workers > 1 and pool is None:
+                    pool = ParserPool(parser, workers)
+                parsed = parse_sentences([chunk[k] for k in raw], pool or parser, cache)
+                for k, sentences in zip(raw, parsed):
+                    per_input[k] = [(s.text if s.text is not None else " ".join(s.words), s.tree(kind))
+                                    for s in sentences]
+            for k, sentences in enumerate(per_input):
+                for j, (text, tree) in enumerate(sentences or []):
+                    yield start + k, j, text, tree
+            start += len(chunk)
+            if progress is not None:
+                progress.update(len(chunk))
+    finally:
+        if pool is not None:
+            pool.close()
 
 
 @dataclass

@@ -137,7 +137,8 @@ class SentimentModel(TaskModel):
             return classes, logits.softmax(dim=1)
 
     def predict(self, texts: Any, *, batch_size: int = 64, lazy: bool = False, parser=None, cache=True,
-                input_format: str = "auto") -> Union[List[SentimentResult], Iterator[SentimentResult]]:
+                input_format: str = "auto", workers: int = 1,
+                progress=None) -> Union[List[SentimentResult], Iterator[SentimentResult]]:
         """The sentiment of every sentence and of every phrase in it, from raw text, brackets or trees.
 
         Raw text is parsed by the model's own parser (:meth:`parser`: the tree
@@ -158,6 +159,10 @@ class SentimentModel(TaskModel):
                 file, a :class:`~treenets.parsers.ParseCache`, or ``False``.
             input_format: ``"auto"``, ``"text"`` (every string is raw text) or
                 ``"brackets"`` (every string is bracketed trees).
+            workers: parse raw text in this many processes (each with its own
+                copy of the parser); the results do not depend on it.
+            progress: a bar (anything with ``update(n)``, e.g.
+                :func:`treenets.progress.progress_bar`) advanced by the inputs read.
 
         Returns:
             one :class:`~treenets.models.prediction.SentimentResult` per
@@ -171,13 +176,14 @@ class SentimentModel(TaskModel):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        results = self._predict_stream(texts, batch_size, parser, cache, input_format)
+        results = self._predict_stream(texts, batch_size, parser, cache, input_format, workers, progress)
         return results if lazy else list(results)
 
-    def _predict_stream(self, texts, batch_size, parser, cache, input_format) -> Iterator[SentimentResult]:
+    def _predict_stream(self, texts, batch_size, parser, cache, input_format, workers,
+                        progress) -> Iterator[SentimentResult]:
         pending: List[Tuple[int, int, str, object]] = []
         for item in iter_sentences(self, texts, parser=parser, cache=cache, chunk_size=batch_size,
-                                   input_format=input_format):
+                                   input_format=input_format, workers=workers, progress=progress):
             pending.append(item)
             if len(pending) == batch_size:
                 yield from self._predict_sentences(pending)

@@ -13,7 +13,7 @@ from typing import List, Optional, Protocol, Sequence, runtime_checkable
 
 from ..tree import Tree
 
-__all__ = ["Parser", "ParsedSentence", "TREE_KINDS", "check_tree_kind"]
+__all__ = ["Parser", "ParsedSentence", "ParseError", "TREE_KINDS", "check_tree_kind"]
 
 #: The tree kinds a parser may produce.
 TREE_KINDS = ("dependency", "constituency")
@@ -23,6 +23,32 @@ def check_tree_kind(kind: str) -> str:
     if kind not in TREE_KINDS:
         raise ValueError(f"tree must be one of {TREE_KINDS}, not {kind!r}")
     return kind
+
+
+class ParseError(RuntimeError):
+    """A parser failed on a text; says which one (its index in the input) and why.
+
+    Raised by :func:`treenets.parse` and friends, in this process or from a
+    worker process, with the parser's own exception as ``__cause__`` (from a
+    worker: its traceback, as text).
+
+    Attributes:
+        index: the text's position in the input (0-based), or ``None`` when
+            the failure could not be pinned to one text (then ``indices`` lists
+            the texts of the failed call).
+        text: that text, or ``None``.
+        indices: the positions of all texts of the failed call.
+    """
+
+    def __init__(self, message: str, index: Optional[int] = None, text: Optional[str] = None,
+                 indices: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.index = index
+        self.text = text
+        self.indices = list(indices)
+
+    def __reduce__(self):  # crosses process boundaries with its attributes
+        return type(self), (self.args[0], self.index, self.text, self.indices)
 
 
 @dataclass

@@ -44,6 +44,10 @@ _HOW_TO_GET = (
 )
 
 
+#: torch's CPU seed while a pipeline loads (see StanzaParser._load); part of the cache key
+_LOAD_SEED = 0
+
+
 class MissingStanzaModelError(RuntimeError):
     """The stanza resources or model files needed for a pipeline are not there."""
 
@@ -272,7 +276,9 @@ class StanzaParser:
         logging_level: stanza's logging level while loading (``"WARN"``).
         lazy: load the pipeline on the first :meth:`parse` instead of now
             (a parse cache hit then never loads stanza); errors about missing
-            models then come from that first call.
+            models then come from that first call (or from :meth:`load`).
+            A parser pickles without its pipeline (loaded or not), so
+            ``workers=N`` sends each worker process a copy that loads its own.
         **pipeline_kwargs: any other ``stanza.Pipeline`` keyword argument.
 
     Raises:
@@ -367,13 +373,33 @@ class StanzaParser:
             self._load()
         return self._pipeline
 
+    def load(self) -> "StanzaParser":
+        """Load the pipeline now, if it is not loaded yet (a lazy parser loads on its first parse)."""
+        if self._pipeline is None:
+            self._load()
+        return self
+
+    def __getstate__(self) -> dict:
+        """Everything but the loaded pipeline: a copy (in a worker process, say) loads its own on first use."""
+        state = dict(self.__dict__)
+        state["_pipeline"] = None
+        return state
+
     def _load(self) -> None:
         import stanza
         from stanza.resources.common import UnknownLanguageError
 
         how = _HOW_TO_GET.format(lang=self.lang)
         try:
-            self._pipeline = stanza.Pipeline(**self._pipeline_args)
+            # stanza loads some models with strict=False, so a weight missing from a model file keeps its random
+            # initial value (the offline English MWT model here loads a classifier whose output layer is not in
+            # its file). Seeding torch's CPU generator while loading makes such weights, and so the parses, the
+            # same in every process: a worker gives exactly what this process gives. The caller's RNG is restored.
+            import torch
+
+            with torch.random.fork_rng(devices=[]):
+                torch.random.default_generator.manual_seed(_LOAD_SEED)
+                self._pipeline = stanza.Pipeline(**self._pipeline_args)
         except FileNotFoundError as err:  # stanza's ResourcesFileNotFoundError, LanguageNotDownloadedError, ...
             raise MissingStanzaModelError(
                 f"stanza models for {self.lang!r} ({','.join(self.processors)}) are missing in {self.dir}: "
@@ -408,6 +434,7 @@ class StanzaParser:
             self._key = json.dumps({
                 "parser": "stanza", "stanza": stanza.__version__, "resources": resources, "pipeline": args,
                 "binarize": self.binarize, "collapse_unary": self.collapse_unary, "strip_root": self.strip_root,
+                "load_seed": _LOAD_SEED,
             }, sort_keys=True, default=str)
         return self._key
 

@@ -1,0 +1,66 @@
+"""treenets.formats.lines: one text per line, streamed, never merged, errors naming file and line."""
+import io
+import itertools
+import sys
+
+import pytest
+
+from treenets.formats import iter_lines, read_lines
+
+
+def test_every_line_is_one_item_and_nothing_is_merged(tmp_path):
+    path = tmp_path / "in.txt"
+    path.write_bytes("I hated every minute of it\nNot bad.\r\n\n  \nform\x0cfeed\u2028and separators\x85too\nlast".encode())
+    lines = list(iter_lines(path))
+    assert lines == ["I hated every minute of it", "Not bad.", "", "  ", "form\x0cfeed\u2028and separators\x85too",
+                     "last"]
+    assert list(iter_lines(str(path))) == lines and read_lines(path) == lines
+
+
+@pytest.mark.parametrize("data, expected", [
+    (b"", []), (b"\n", [""]), (b"a\n", ["a"]), (b"a", ["a"]), (b"a\n\n", ["a", ""]), (b"\xef\xbb\xbfa\nb\n", ["a", "b"]),
+])
+def test_line_ends_and_byte_order_mark(tmp_path, data, expected):
+    (tmp_path / "f").write_bytes(data)
+    assert list(iter_lines(tmp_path / "f")) == expected
+
+
+def test_bad_utf8_names_the_file_and_line(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"fine\nalso fine\nbad \xff byte\n")
+    lines = iter_lines(path)
+    assert next(lines) == "fine" and next(lines) == "also fine"
+    with pytest.raises(ValueError, match=r"bad\.txt:3: not UTF-8 text \(byte 0xff at column 5\)"):
+        next(lines)
+    with pytest.raises(FileNotFoundError):
+        list(iter_lines(tmp_path / "missing.txt"))
+
+
+def test_standard_input_and_file_objects(monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"one\r\ntwo\n\nfour\n"), encoding="latin-1"))
+    assert list(iter_lines("-")) == ["one", "two", "", "four"]  # read as UTF-8 bytes, whatever the locale
+    monkeypatch.setattr(sys, "stdin", io.StringIO("text\nonly\n"))  # a replaced stdin without a byte buffer
+    assert list(iter_lines("-")) == ["text", "only"]
+    assert list(iter_lines(io.BytesIO("é\nb".encode()))) == ["é", "b"]
+    assert list(iter_lines(io.StringIO("x\r\ny\n"))) == ["x", "y"]
+
+
+def test_lines_are_read_lazily():
+    class Endless:
+        name = "endless"
+
+        def __iter__(self):
+            for i in itertools.count():
+                if i == 3:
+                    raise AssertionError("read too far")
+                yield f"line {i}\n".encode()
+
+    assert list(itertools.islice(iter_lines(Endless()), 3)) == ["line 0", "line 1", "line 2"]
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"a", b"a\nb", b"a\nb\n", b"\n\n\n", b"x" * 3_000_000 + b"\ny"])
+def test_count_lines_counts_what_iter_lines_yields(tmp_path, data):
+    from treenets.formats import count_lines
+
+    (tmp_path / "f").write_bytes(data)
+    assert count_lines(tmp_path / "f") == len(list(iter_lines(tmp_path / "f")))

@@ -1,0 +1,100 @@
+"""Text files with one item per line: read lazily, line by line, never merging lines.
+
+:func:`iter_lines` is the reader behind ``treenets encode --input FILE``: one
+text per line, from a file, an open file object or standard input (``"-"``),
+one line in memory at a time. Nothing is dropped or merged, so the n-th item
+it yields is line n of the file (1-based): a blank line is an empty string.
+
+Only ``\\n`` ends a line (a ``\\r`` before it is removed, for files written on
+Windows); other Unicode line separators (``\\x0b``, ``\\x0c``, ``\\x1c``-``\\x1e``,
+``\\x85``, ``\\u2028``, ``\\u2029``), which :meth:`str.splitlines` would split at,
+are part of the text. A UTF-8 byte-order mark at the start of the file is
+dropped. Text that is not UTF-8 raises a ``ValueError`` naming the file and
+the line.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+from pathlib import Path
+from typing import IO, Iterator, List, Union
+
+__all__ = ["iter_lines", "read_lines", "count_lines"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _strip_end(line: str) -> str:
+    if line.endswith("\n"):
+        line = line[:-1]
+        if line.endswith("\r"):
+            line = line[:-1]
+    return line
+
+
+def _decoded(raw: Iterator[bytes], name: str, encoding: str) -> Iterator[str]:
+    for number, data in enumerate(raw, 1):
+        try:
+            line = data.decode(encoding)
+        except UnicodeDecodeError as err:
+            raise ValueError(f"{name}:{number}: not {encoding.upper()} text "
+                             f"(byte {data[err.start]:#04x} at column {err.start + 1}); "
+                             f"nothing after this line was read") from None
+        if number == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        yield _strip_end(line)
+
+
+def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8") -> Iterator[str]:
+    """Yield every line of ``source``, without its line end; item n is line n + 1.
+
+    Args:
+        source: a path, ``"-"`` for standard input, or an open file object
+            (binary, read as ``encoding``; or text, read as it was opened).
+        encoding: the encoding of paths, standard input and binary files.
+
+    Yields:
+        each line as a string, blank lines included (as ``""``); a final
+        newline adds no line.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a line that is not valid ``encoding`` text (naming the
+            file and line).
+    """
+    if isinstance(source, (str, os.PathLike)):
+        if os.fspath(source) == "-":
+            stdin = sys.stdin
+            buffer = getattr(stdin, "buffer", None)
+            if buffer is None:  # a replaced sys.stdin (tests, notebooks) that holds text
+                yield from (_strip_end(line) for line in stdin)
+            else:
+                yield from _decoded(iter(buffer), "<stdin>", encoding)
+            return
+        path = Path(source)
+        with open(path, "rb") as f:
+            yield from _decoded(iter(f), str(path), encoding)
+        return
+    if isinstance(source, io.TextIOBase):
+        yield from (_strip_end(line) for line in source)
+    else:
+        yield from _decoded(iter(source), str(getattr(source, "name", "<file>")), encoding)
+
+
+def read_lines(path: PathLike) -> List[str]:
+    """Every line of a UTF-8 text file, without line ends (:func:`iter_lines`, as a list)."""
+    return list(iter_lines(Path(path)))
+
+
+def count_lines(path: PathLike) -> int:
+    """How many items :func:`iter_lines` yields for a file (counted in blocks of bytes, nothing decoded).
+
+    For a progress bar's total before a long file is streamed.
+    """
+    n, last = 0, b"\n"
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (last != b"\n")
