@@ -291,3 +291,14 @@ def test_stanza_tree_to_tree():
     converted = stanza_tree_to_tree(tree)
     assert str(converted) == "(S (NP (DT the) (NN dog)) (VP (VBZ barks)))"
     assert stanza_tree_to_tree(tree, strip_root=False).labels[0] == "ROOT"
+
+
+def test_multi_word_tokens_from_the_dictionary_by_default(stanza_dir):
+    parser = StanzaParser(dir=stanza_dir, constituency=False)
+    (sent,) = parser.parse("I'm sure the movie's plot wasn't great.")
+    assert sent.words[:2] == ["I", "'m"] and "n't" in sent.words  # the treebank's own expansions
+    assert "movie's" in sent.words  # an unseen token stays one word: never split into letters
+    assert parser.cache_key() != StanzaParser(dir=stanza_dir, constituency=False, mwt="model",
+                                              lazy=True).cache_key()
+    with pytest.raises(ValueError, match="mwt must be"):
+        StanzaParser(dir=stanza_dir, mwt="neural")

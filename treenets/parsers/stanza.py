@@ -274,6 +274,15 @@ class StanzaParser:
         download_method: ``None`` (default) never downloads; pass e.g.
             ``"reuse_resources"`` to let stanza download missing models.
         logging_level: stanza's logging level while loading (``"WARN"``).
+        mwt: how multi-word tokens are split into words: ``"dictionary"``
+            (default) expands only the tokens stanza's MWT model saw in its
+            treebank, exactly as annotated there (``don't`` -> ``do n't``,
+            ``I'm`` -> ``I 'm``) and leaves any other token one word;
+            ``"model"`` also runs the MWT network on unseen tokens. The
+            dictionary is the default because the network can invent splits:
+            the offline English models in this project's machines load it with
+            untrained output weights (stanza warns of nothing) and it split
+            ``movie's`` into ``movi e ' s``.
         lazy: load the pipeline on the first :meth:`parse` instead of now
             (a parse cache hit then never loads stanza); errors about missing
             models then come from that first call (or from :meth:`load`).
@@ -311,6 +320,7 @@ class StanzaParser:
         download_method: Any = None,
         logging_level: Optional[str] = "WARN",
         lazy: bool = False,
+        mwt: str = "dictionary",
         **pipeline_kwargs: Any,
     ) -> None:
         if not dependency and not constituency:
@@ -319,6 +329,8 @@ class StanzaParser:
         if "processors" in pipeline_kwargs:
             raise ValueError("pass dependency=/constituency= instead of processors=; "
                              "StanzaParser chooses the processors from the trees requested")
+        if mwt not in ("dictionary", "model"):
+            raise ValueError(f"mwt must be 'dictionary' or 'model', not {mwt!r}")
         try:
             import stanza  # noqa: F401
         except ImportError as err:
@@ -343,7 +355,10 @@ class StanzaParser:
             processors.append("constituency")
         self.processors = processors
 
+        self.mwt = mwt
         kwargs = dict(pipeline_kwargs)
+        if mwt == "dictionary":
+            kwargs.setdefault("mwt_dict_only", True)
         if tokenize_pretokenized:
             kwargs["tokenize_pretokenized"] = True
         for name, size in (batch_sizes or {}).items():
