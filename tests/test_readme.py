@@ -92,3 +92,20 @@ def test_raw_text_example_runs(stanza_dir, tmp_path, monkeypatch):
     exec(compile(code, str(README), "exec"), namespace)
     results = namespace["results"]
     assert len(results) == 2 and results[0].node_states.shape == (9, 150) and results[0].encoder == "sst5"
+
+
+def test_the_main_command_runs(stanza_dir, tmp_path, monkeypatch, capsys):
+    """Command 1 of 'Two commands' ends with `treenets predict "..."`: it runs and labels every node."""
+    import shlex
+
+    from treenets import cli
+
+    block = re.findall(r"```bash\n(.*?)```", README.read_text(), re.S)[0]
+    last = block.strip().split(" && ")[-1]
+    words = shlex.split(last)
+    assert words[0].startswith("STANZA_RESOURCES_DIR=") and words[1:3] == ["treenets", "predict"]
+    monkeypatch.setenv("STANZA_RESOURCES_DIR", str(stanza_dir))
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    assert cli.main(words[2:]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("sentence 1 of input 1: ") and words[3] in out and "very positive" in out
