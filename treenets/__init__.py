@@ -16,7 +16,7 @@ from .sampler import HeightBucketSampler
 from .tree import Tree
 from .vocab import Vocab
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "Tree", "TreeBatch", "Vocab", "default_label", "propagate",
