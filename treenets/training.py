@@ -37,7 +37,6 @@ import json
 import math
 import os
 import random
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, TypeVar, Union
@@ -101,14 +100,13 @@ def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.G
 
 
 def progress(iterable, total: Optional[int] = None, desc: str = "", enabled: bool = True):
-    """A tqdm bar on stderr when enabled and available, else the iterable itself."""
+    """``iterable`` wrapped in a transient progress bar on standard error
+    (:func:`treenets.progress.progress_bar`), or as it is when not ``enabled``."""
     if not enabled:
         return iterable
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is a dependency
-        return iterable
-    return tqdm(iterable, total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True)
+    from .progress import progress_bar
+
+    return progress_bar(iterable, total=total, desc=desc, leave=False)
 
 
 def train_epoch(model: TaskModel, batches: Iterable[Sequence], optimizers: Sequence[torch.optim.Optimizer], *,
