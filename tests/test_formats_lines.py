@@ -64,3 +64,14 @@ def test_count_lines_counts_what_iter_lines_yields(tmp_path, data):
 
     (tmp_path / "f").write_bytes(data)
     assert count_lines(tmp_path / "f") == len(list(iter_lines(tmp_path / "f")))
+
+
+def test_read_lines_keeps_a_leading_u_feff(tmp_path):
+    """The line formats treenets writes (heads files, vocabularies) may begin with a token that starts with
+    U+FEFF; their reader keeps it (found by the SICK round-trip fuzz test), while iter_lines drops a BOM."""
+    from treenets.formats import read_lines
+
+    path = tmp_path / "b.toks"
+    path.write_text("\ufeff0 x\nsecond\n", encoding="utf-8")
+    assert read_lines(path) == ["\ufeff0 x", "second"]
+    assert list(iter_lines(path)) == ["0 x", "second"]

@@ -33,7 +33,7 @@ def _strip_end(line: str) -> str:
     return line
 
 
-def _decoded(raw: Iterator[bytes], name: str, encoding: str) -> Iterator[str]:
+def _decoded(raw: Iterator[bytes], name: str, encoding: str, drop_bom: bool = True) -> Iterator[str]:
     for number, data in enumerate(raw, 1):
         try:
             line = data.decode(encoding)
@@ -41,18 +41,21 @@ def _decoded(raw: Iterator[bytes], name: str, encoding: str) -> Iterator[str]:
             raise ValueError(f"{name}:{number}: not {encoding.upper()} text "
                              f"(byte {data[err.start]:#04x} at column {err.start + 1}); "
                              f"nothing after this line was read") from None
-        if number == 1 and line.startswith("\ufeff"):
+        if number == 1 and drop_bom and line.startswith("\ufeff"):
             line = line[1:]
         yield _strip_end(line)
 
 
-def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8") -> Iterator[str]:
+def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8", drop_bom: bool = True) -> Iterator[str]:
     """Yield every line of ``source``, without its line end; item n is line n + 1.
 
     Args:
         source: a path, ``"-"`` for standard input, or an open file object
             (binary, read as ``encoding``; or text, read as it was opened).
         encoding: the encoding of paths, standard input and binary files.
+        drop_bom: drop a byte-order mark (U+FEFF) at the start, as editors write
+            it; ``False`` keeps every character (files treenets wrote itself,
+            whose first token may begin with U+FEFF).
 
     Yields:
         each line as a string, blank lines included (as ``""``); a final
@@ -70,21 +73,26 @@ def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8") -> Itera
             if buffer is None:  # a replaced sys.stdin (tests, notebooks) that holds text
                 yield from (_strip_end(line) for line in stdin)
             else:
-                yield from _decoded(iter(buffer), "<stdin>", encoding)
+                yield from _decoded(iter(buffer), "<stdin>", encoding, drop_bom)
             return
         path = Path(source)
         with open(path, "rb") as f:
-            yield from _decoded(iter(f), str(path), encoding)
+            yield from _decoded(iter(f), str(path), encoding, drop_bom)
         return
     if isinstance(source, io.TextIOBase):
         yield from (_strip_end(line) for line in source)
     else:
-        yield from _decoded(iter(source), str(getattr(source, "name", "<file>")), encoding)
+        yield from _decoded(iter(source), str(getattr(source, "name", "<file>")), encoding, drop_bom)
 
 
 def read_lines(path: PathLike) -> List[str]:
-    """Every line of a UTF-8 text file, without line ends (:func:`iter_lines`, as a list)."""
-    return list(iter_lines(Path(path)))
+    """Every line of a UTF-8 text file, without line ends, every character kept (:func:`iter_lines`, as a list).
+
+    The reader of the line formats treenets writes itself (heads files,
+    vocabularies): a U+FEFF that begins the first token is that token's, not a
+    byte-order mark.
+    """
+    return list(iter_lines(Path(path), drop_bom=False))
 
 
 def count_lines(path: PathLike) -> int:
