@@ -64,6 +64,7 @@ def run(main: Callable) -> None:
     """
     try:
         main()
+        leave_process_group(wait=True)  # under torchrun: every process ends together
     except (OSError, ValueError, FloatingPointError) as err:
         if os.environ.get("TREENETS_DEBUG"):
             raise

@@ -32,6 +32,7 @@ whole batch (see :func:`train_epoch`).
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import math
@@ -463,10 +464,22 @@ def all_gather(obj: Any) -> List[Any]:
             for t, n in zip(gathered, sizes)]
 
 
-def leave_process_group() -> None:
-    """Destroy the process group (if any), then let go of what :func:`all_gather` kept."""
+def leave_process_group(wait: bool = False) -> None:
+    """Destroy the process group (if any), then let go of what :func:`all_gather` kept.
+
+    Args:
+        wait: first wait at a barrier until every process has got here. A
+            process that tears its group down while another still works (process
+            0 evaluating the test set, say) can abort in gloo's threads
+            ("terminate called without an active exception"); the examples
+            wait after a run that ended well. Never wait after an error: the
+            others may never come.
+    """
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
+        gc.collect()  # a DistributedDataParallel wrapper still alive holds the group
         dist.destroy_process_group()
     _GATHERED.clear()
 
