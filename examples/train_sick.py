@@ -15,6 +15,14 @@ into binarized constituency trees, a binary N-ary cell with words at the leaves:
 
     python examples/train_sick.py --parsed-dir runs/parses --cell nary
 
+With ``--contextual MODEL`` the words are a transformer's token features
+(frozen and cached; ``--finetune`` trains the transformer too), and
+``--no-tree`` is the same run without the tree (a sentence is the mean of its
+token vectors; see examples/contextual_common.py):
+
+    python examples/train_sick.py --contextual all-MiniLM-L6-v2
+    python examples/train_sick.py --contextual all-MiniLM-L6-v2 --no-tree
+
 The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
 ``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
 
@@ -30,6 +38,10 @@ import torch
 from common import (
     add_data_dir_argument, add_training_arguments, finish_run, load_best, log, plain_args, resolve_data_dir,
     start_run, train_and_select,
+)
+from contextual_common import (
+    add_contextual_arguments, check_contextual_arguments, contextual_embedding, contextual_optimizers,
+    contextual_result, tree_cell,
 )
 from treenets import Vocab
 from treenets.data import load_sick
@@ -53,7 +65,10 @@ def parse_args(argv=None):
     p.add_argument("--sim-hidden", type=int, default=50)
     p.add_argument("--tune-embeddings", action="store_true", help="train the word vectors (the paper freezes them)")
     add_training_arguments(p, out="runs/sick", items="pairs")
-    return p.parse_args(argv)
+    add_contextual_arguments(p)
+    args = p.parse_args(argv)
+    check_contextual_arguments(p, args)
+    return args
 
 
 def main(argv=None) -> dict:
@@ -63,8 +78,9 @@ def main(argv=None) -> dict:
     device, generator = start_run(args)
 
     constituency = args.parsed_dir is not None
-    if args.cell is None:
-        args.cell = "nary" if constituency else "childsum"
+    # constituency trees carry words at the leaves only
+    cell_options = {"output_gate": args.output_gate, **({"leaf_input_only": True} if constituency else {})}
+    args.cell, cell_options = tree_cell(args, args.cell or ("nary" if constituency else "childsum"), cell_options)
 
     if constituency:
         splits = {s: load_parsed_sick(args.parsed_dir, s, data_dir / "sick", limit=args.limit)
@@ -76,27 +92,35 @@ def main(argv=None) -> dict:
     log(" ".join(f"{s}: {len(p)} pairs" for s, p in splits.items())
         + f" ({'constituency' if constituency else 'dependency'} trees)")
 
-    vocab = Vocab.build(t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b))
-    vectors, coverage = build_embedding_matrix(vocab, emb_path, seed=args.seed, specials=[vocab.unk])
-    log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
-        f"({100 * coverage.type_coverage:.1f}%)")
+    sentences = [t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)]
+    embedding = vocab = vectors = None
+    if args.contextual:
+        embedding = contextual_embedding(args, sentences, device)
+        features = contextual_result(args, embedding)
+    else:
+        vocab = Vocab.build(sentences)
+        vectors, coverage = build_embedding_matrix(vocab, emb_path, seed=args.seed, specials=[vocab.unk])
+        log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
+            f"({100 * coverage.type_coverage:.1f}%)")
+        features = {"embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4)}
 
-    model = RelatednessModel(vocab, vectors.shape[1], args.hidden, args.sim_hidden, cell=args.cell,
-                             # constituency trees carry words at the leaves only
-                             cell_options={"output_gate": args.output_gate,
-                                           **({"leaf_input_only": True} if constituency else {})},
-                             freeze_embeddings=not args.tune_embeddings)
-    model.load_embeddings(vectors)
+    model = RelatednessModel(vocab, None if vectors is None else vectors.shape[1], args.hidden, args.sim_hidden,
+                             cell=args.cell, cell_options=cell_options, freeze_embeddings=not args.tune_embeddings,
+                             embedding=embedding)
+    if vectors is not None:
+        model.load_embeddings(vectors)
     model.to(device)
     params = model.model_parameters() + (model.embedding_parameters() if args.tune_embeddings else [])
-    optimizer = torch.optim.Adagrad(params, lr=args.lr, weight_decay=args.l2)
+    optimizers = [torch.optim.Adagrad(params, lr=args.lr, weight_decay=args.l2)]
+    if args.contextual:
+        optimizers += contextual_optimizers(model, args)
 
     best = train_and_select(
-        model, splits["train"], splits["dev"], [optimizer], args, generator, score="pearson",
+        model, splits["train"], splits["dev"], optimizers, args, generator, score="pearson",
         bucket_by=lambda p: max(p.a.height, p.b.height),
         describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} rho {dev['spearman']:.4f} "
                                     f"mse {dev['mse']:.4f}"),
-        extra={"args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+        extra={"args": plain_args(args, data_dir=data_dir, embeddings=None if args.contextual else emb_path)})
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {
@@ -106,8 +130,7 @@ def main(argv=None) -> dict:
         "dev_pearson": round(best["score"], 4), "test_pearson": round(test["pearson"], 4),
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
         "test_pairs": test["pairs"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
-        "checkpoint": str(best["path"]),
+        **features, "checkpoint": str(best["path"]),
     }
     return finish_run(args.out, result)
 

@@ -17,6 +17,14 @@ a Child-Sum cell with hidden 168 and words at every node:
 
     python examples/train_sst.py --parsed-dir runs/parses --mode fine
 
+With ``--contextual MODEL`` the words are a transformer's token features
+(frozen and cached; ``--finetune`` trains the transformer too), and
+``--no-tree`` is the same run without the tree (every node the mean of its
+span's token vectors; see examples/contextual_common.py):
+
+    python examples/train_sst.py --mode fine --contextual all-MiniLM-L6-v2
+    python examples/train_sst.py --mode fine --contextual all-MiniLM-L6-v2 --no-tree
+
 The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
 ``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST and SICK).
 
@@ -32,6 +40,10 @@ import torch
 from common import (
     add_data_dir_argument, add_training_arguments, resolve_data_dir, finish_run, load_best, log, plain_args,
     start_run, train_and_select,
+)
+from contextual_common import (
+    add_contextual_arguments, check_contextual_arguments, contextual_embedding, contextual_optimizers,
+    contextual_result, tree_cell,
 )
 from treenets import Vocab
 from treenets.data import glove_forms, load_sst
@@ -64,7 +76,10 @@ def parse_args(argv=None):
                    help="nary cell's leaves: 'lstm' follows the equations (c = i*u); 'linear' is the "
                         "paper code's leaf module (c = W x + b)")
     add_training_arguments(p, out="runs/sst", items="trees")
-    return p.parse_args(argv)
+    add_contextual_arguments(p)
+    args = p.parse_args(argv)
+    check_contextual_arguments(p, args)
+    return args
 
 
 def main(argv=None) -> dict:
@@ -74,8 +89,10 @@ def main(argv=None) -> dict:
     lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in emb_path.name)
     device, generator = start_run(args)
     dependency = args.parsed_dir is not None
-    if args.cell is None:
-        args.cell = "childsum" if dependency else "nary"
+    cell = args.cell or ("childsum" if dependency else "nary")
+    # constituency trees: words at the leaves only; dependency trees: a word at every node
+    cell_options = {"leaf_input_only": not dependency, **({"leaf": args.leaf} if cell == "nary" else {})}
+    args.cell, cell_options = tree_cell(args, cell, cell_options)  # --no-tree: the span-mean baseline
     if args.hidden is None:
         args.hidden = 168 if dependency else 150
 
@@ -90,33 +107,40 @@ def main(argv=None) -> dict:
     log(" ".join(f"{s}: {len(t)} trees" for s, t in splits.items())
         + f" ({args.mode}, {'dependency' if dependency else 'constituency'} trees)")
 
-    # The vocabulary covers every split, as in the paper's code; unseen words
-    # keep their random U(-0.05, 0.05) vectors.
-    vocab = Vocab.build((t.words for trees in splits.values() for t in trees), lower=lower)
-    vectors, coverage = build_embedding_matrix(vocab, emb_path, candidates=glove_forms, seed=args.seed,
-                                               specials=[vocab.unk])
-    log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
-        f"({100 * coverage.type_coverage:.1f}%)")
+    embedding = vocab = vectors = None
+    if args.contextual:
+        embedding = contextual_embedding(args, [t.words for trees in splits.values() for t in trees], device)
+        features = contextual_result(args, embedding)
+    else:
+        # The vocabulary covers every split, as in the paper's code; unseen words
+        # keep their random U(-0.05, 0.05) vectors.
+        vocab = Vocab.build((t.words for trees in splits.values() for t in trees), lower=lower)
+        vectors, coverage = build_embedding_matrix(vocab, emb_path, candidates=glove_forms, seed=args.seed,
+                                                   specials=[vocab.unk])
+        log(f"embeddings {emb_path.name}: {coverage.found_types}/{coverage.num_types} word types covered "
+            f"({100 * coverage.type_coverage:.1f}%)")
+        features = {"embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4)}
 
     n_classes, masked = {"fine": (5, ()), "binary": (2, ()), "binary3": (3, (1,))}[data_mode]
-    model = SentimentModel(vocab, vectors.shape[1], args.hidden, n_classes, cell=args.cell,
-                           # constituency trees: words at the leaves only; dependency trees: a word at every node
-                           cell_options={"leaf_input_only": not dependency,
-                                         **({"leaf": args.leaf} if args.cell == "nary" else {})},
-                           dropout=args.dropout,
-                           freeze_embeddings=args.emb_lr == 0, masked_classes=masked)
-    model.load_embeddings(vectors)
+    model = SentimentModel(vocab, None if vectors is None else vectors.shape[1], args.hidden, n_classes,
+                           cell=args.cell, cell_options=cell_options, dropout=args.dropout,
+                           freeze_embeddings=args.emb_lr == 0, masked_classes=masked, embedding=embedding)
+    if vectors is not None:
+        model.load_embeddings(vectors)
     model.to(device)
-    # the paper: AdaGrad on the model, plain SGD on the word vectors
+    # the paper: AdaGrad on the model, plain SGD on the word vectors; a fine-tuned transformer: AdamW
     optimizers = [torch.optim.Adagrad(model.model_parameters(), lr=args.lr, weight_decay=args.l2)]
-    if args.emb_lr > 0:
+    if args.contextual:
+        optimizers += contextual_optimizers(model, args)
+    elif args.emb_lr > 0:
         optimizers.append(torch.optim.SGD(model.embedding_parameters(), lr=args.emb_lr))
 
     best = train_and_select(
         model, splits["train"], splits["dev"], optimizers, args, generator, score="root_acc",
         bucket_by=lambda t: t.height,
         describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} node {dev['node_acc']:.2f}",
-        extra={"mode": data_mode, "args": plain_args(args, data_dir=data_dir, embeddings=emb_path)})
+        extra={"mode": data_mode, "args": plain_args(args, data_dir=data_dir,
+                                                     embeddings=None if args.contextual else emb_path)})
 
     test = load_best(best, device).evaluate(splits["test"])
     result = {
@@ -127,8 +151,7 @@ def main(argv=None) -> dict:
         "best_epoch": best["epoch"], "dev_root_acc": round(best["score"], 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
         "test_trees": test["roots"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        "embeddings": emb_path.name, "type_coverage": round(coverage.type_coverage, 4),
-        "checkpoint": str(best["path"]),
+        **features, "checkpoint": str(best["path"]),
     }
     return finish_run(args.out, result)
 

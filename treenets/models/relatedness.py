@@ -9,7 +9,7 @@ from ..batch import TreeBatch
 from ..heads import SimilarityHead
 from ..metrics import relatedness_metrics
 from ..vocab import Vocab
-from .base import TaskModel
+from .base import EmbeddingArg, TaskModel
 
 Tensor = torch.Tensor
 
@@ -44,9 +44,12 @@ class RelatednessModel(TaskModel):
         hidden_size: the cell's state size (150 in the paper).
         sim_hidden: the similarity layer (50 in the paper).
         n_classes: ``K``, scores ``1..K``.
-        cell: ``childsum`` (Dependency Tree-LSTM) or ``nary`` (Constituency).
+        cell: ``childsum`` (Dependency Tree-LSTM), ``nary`` (Constituency), or ``span-mean``
+            (no tree: the baseline :class:`~treenets.SpanMean`, the root is the whole sentence).
         cell_options: e.g. ``{"output_gate": False}`` (the paper code's SICK setting).
         freeze_embeddings: keep the word vectors fixed (the paper does).
+        embedding: a module in place of the word vectors, e.g. a
+            :class:`~treenets.ContextualEmbedding` (see :class:`~treenets.models.TaskModel`).
 
     Shapes:
         - left, right: two :class:`~treenets.TreeBatch` with ``B`` trees each
@@ -57,8 +60,8 @@ class RelatednessModel(TaskModel):
 
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int = 150, sim_hidden: int = 50,
                  n_classes: int = 5, *, cell: str = "childsum", cell_options: Optional[dict] = None,
-                 freeze_embeddings: bool = True) -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings)
+                 freeze_embeddings: bool = True, embedding: EmbeddingArg = None) -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, embedding)
         self.config.update(sim_hidden=sim_hidden, n_classes=n_classes)
         self.head = SimilarityHead(hidden_size, sim_hidden, n_classes)
 

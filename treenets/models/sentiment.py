@@ -8,7 +8,7 @@ import torch
 from ..batch import TreeBatch
 from ..heads import NodeClassifier
 from ..vocab import Vocab
-from .base import TaskModel
+from .base import EmbeddingArg, TaskModel
 
 Tensor = torch.Tensor
 
@@ -29,11 +29,14 @@ class SentimentModel(TaskModel):
         hidden_size: the cell's state size (150 constituency, 168 dependency in the paper).
         n_classes: 5 (fine-grained), 2 (binary), or 3 with ``masked_classes=(1,)``
             (binary the paper code's way: neutral trained, never predicted).
-        cell: ``nary`` (Constituency Tree-LSTM), ``childsum``, ``slstm`` or ``sequential``.
+        cell: ``nary`` (Constituency Tree-LSTM), ``childsum``, ``slstm``, ``sequential``, or
+            ``span-mean`` (no tree: the baseline :class:`~treenets.SpanMean`).
         cell_options: keyword options for the cell, e.g. ``{"leaf_input_only": True}``.
         dropout: dropout before the softmax (0.5 in the paper).
         freeze_embeddings: keep the word vectors fixed.
         masked_classes: classes trained on but never predicted.
+        embedding: a module in place of the word vectors, e.g. a
+            :class:`~treenets.ContextualEmbedding` (see :class:`~treenets.models.TaskModel`).
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
@@ -52,8 +55,9 @@ class SentimentModel(TaskModel):
 
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int = 150, n_classes: int = 5, *,
                  cell: str = "nary", cell_options: Optional[dict] = None, dropout: float = 0.5,
-                 freeze_embeddings: bool = False, masked_classes: Sequence[int] = ()) -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings)
+                 freeze_embeddings: bool = False, masked_classes: Sequence[int] = (),
+                 embedding: EmbeddingArg = None) -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, embedding)
         self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes))
         self.classifier = NodeClassifier(hidden_size, n_classes, dropout=dropout, masked_classes=masked_classes)
 
