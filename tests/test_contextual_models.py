@@ -1,8 +1,4 @@
 """Task models over transformer features: embedding=, saving and rebuilding, the fine-tuning optimizers."""
-import os
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers is imported: never the network
-
 import json
 
 import pytest
@@ -10,18 +6,7 @@ import torch
 
 import treenets as tn
 from conftest import load_example
-from treenets.contextual import minilm_path
 from treenets.models import build_embedding, embedding_spec
-
-pytest.importorskip("transformers", reason="needs the optional extra treenets[contextual] (transformers)")
-
-
-@pytest.fixture(scope="module")
-def minilm():
-    try:
-        return minilm_path()
-    except (ModuleNotFoundError, FileNotFoundError) as err:
-        pytest.skip(f"all-MiniLM-L6-v2 is not installed: {err}")
 
 
 TREES = [tn.Tree.from_brackets("(3 (2 The) (4 (3 (2 movie) (4 rocks)) (2 .)))"),
@@ -35,7 +20,7 @@ def sentiment(emb, cell="nary", **options):
 
 
 @pytest.mark.parametrize("cell,options", [("nary", {"leaf_input_only": True}), ("span-mean", {})])
-def test_frozen_model_saves_no_transformer_and_rebuilds_from_its_config(minilm, tmp_path, cell, options):
+def test_frozen_model_saves_no_transformer_and_rebuilds_from_its_config(minilm_dir, tmp_path, cell, options):
     emb = tn.ContextualEmbedding("all-MiniLM-L6-v2", cache=False)
     model = sentiment(emb, cell, **options)
     assert model.config["embed_size"] == 384 and len(model.vocab) == 1
@@ -53,8 +38,8 @@ def test_frozen_model_saves_no_transformer_and_rebuilds_from_its_config(minilm, 
     torch.testing.assert_close(loaded.predict_batch(loaded.batch(TREES))[1], want, atol=1e-6, rtol=1e-5)
 
 
-def test_a_different_transformer_is_refused_and_named(minilm, tmp_path):
-    model = sentiment(tn.ContextualEmbedding(minilm, cache=False))
+def test_a_different_transformer_is_refused_and_named(minilm_dir, tmp_path):
+    model = sentiment(tn.ContextualEmbedding(minilm_dir, cache=False))
     tn.save_checkpoint(tmp_path / "m.pt", model)
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     payload["config"]["embedding"]["identity"]["weights"] = "0" * 64
@@ -91,7 +76,7 @@ def _changed(before, params):
     return [not torch.equal(a, p.detach()) for a, p in zip(before, params)]
 
 
-def test_finetune_trains_the_transformer_only_through_its_own_optimizer(minilm, tmp_path):
+def test_finetune_trains_the_transformer_only_through_its_own_optimizer(minilm_dir, tmp_path):
     """The examples' optimizers: AdaGrad on the model (never the transformer), AdamW on the transformer."""
     common = load_example("contextual_common")
     args = load_example("train_sst").parse_args(["--contextual", "all-MiniLM-L6-v2", "--finetune",
