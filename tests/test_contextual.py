@@ -498,6 +498,8 @@ def test_readme_example_runs(minilm, tmp_path, monkeypatch):
     exec(compile(usage, "README.md", "exec"), namespace)
     exec(compile(example, "README.md", "exec"), namespace)
     assert namespace["h"].shape == (sum(len(t) for t in namespace["trees"]), 150)
+    exec(compile(next(b for b in blocks if "span-mean" in b), "README.md", "exec"), namespace)
+    assert namespace["baseline"].encoder.cell.__class__.__name__ == "SpanMean" and namespace["loss"].isfinite()
     assert list(tmp_path.glob("contextual/all-MiniLM-L6-v2-*.sqlite"))
 
 
