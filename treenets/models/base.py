@@ -42,7 +42,8 @@ EmbeddingArg = Union[None, nn.Module, Dict[str, Any]]
 
 
 def build_cell(name: str, in_size: int, hidden_size: int, **options) -> TreeCell:
-    """Make a cell by name: ``childsum``, ``nary``, ``slstm`` or ``sequential``."""
+    """Make a cell by name: ``childsum``, ``nary``, ``slstm``, ``sequential``, or ``span-mean`` (the
+    no-tree baseline, :class:`~treenets.SpanMean`)."""
     if name not in CELLS:
         raise ValueError(f"unknown cell {name!r}; choose one of {sorted(CELLS)}")
     return CELLS[name](in_size, hidden_size, **options)
@@ -94,7 +95,7 @@ class TaskModel(nn.Module):
             and saved with the model).
         embed_size: size of a word vector.
         hidden_size: the cell's state size.
-        cell: ``nary``, ``childsum``, ``slstm`` or ``sequential``.
+        cell: ``nary``, ``childsum``, ``slstm``, ``sequential`` or ``span-mean`` (:func:`build_cell`).
         cell_options: keyword options for the cell.
         freeze_embeddings: keep the word vectors fixed.
         embedding: instead of an ``nn.Embedding`` over ``vocab``, a module
