@@ -15,7 +15,9 @@ Run it with ``--cache DIR`` to precompute the caches that training runs reuse.
 batch 25, the SST-5 training set) with GloVe 6B 50d (tuned by SGD 0.1, as the
 paper's SST setting) and with cached MiniLM features (frozen), in one process,
 same trees, same batches. The MiniLM run gives two epochs: the first reads
-the features from the disk cache, the second from memory.
+the features from the disk cache, the second from memory. Both are the
+training examples' model and loop (``treenets.SentimentModel``,
+``treenets.training.train_epoch``); a forward hook times the inputs.
 
 ``tree``: a short Constituency Tree-LSTM run on SST-5 (``--epochs``, default
 2) with the chosen ``--layers`` and ``--pooling``, printing dev root accuracy
@@ -45,14 +47,15 @@ import platform
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-from treenets import ContextualEmbedding, NaryTreeLSTM, NodeClassifier, TreeBatch, TreeEncoder, Vocab
+from treenets import ContextualEmbedding, SentimentModel, Vocab
 from treenets.data import default_data_dir, glove_forms, load_sick, load_sst, ptb_unescape
 from treenets.embeddings import build_embedding_matrix
+from treenets.training import minibatches, train_epoch
 
 
 def cpu_name() -> str:
@@ -134,57 +137,53 @@ def cmd_extract(args) -> dict:
     return result
 
 
-class Tagger(nn.Module):
-    """Constituency Tree-LSTM + a classifier on every node (the paper's SST model)."""
+def paper_model(data_dir: Path, embedding: Optional[nn.Module] = None) -> Tuple[SentimentModel, List]:
+    """The paper's Constituency Tree-LSTM for SST-5 (hidden 150, words at the leaves, a classifier with
+    dropout 0.5 on every node; AdaGrad 0.05, L2 1e-4) and its optimizers: over ``embedding`` (frozen
+    transformer features), or, with ``None``, over GloVe 6B 50d tuned by SGD 0.1 (the paper's SST setting,
+    the vocabulary of every SST split lowercased, as examples/train_sst.py builds it)."""
+    options = {"cell": "nary", "cell_options": {"leaf_input_only": True}, "dropout": 0.5}
+    extra = []
+    if embedding is None:
+        all_splits = [t for s in ("train", "dev", "test") for t in load_sst(data_dir / "sst", s)]
+        vocab = Vocab.build((t.words for t in all_splits), lower=True)
+        glove = data_dir / "embeddings" / "glove.6B.50d.100k.txt"
+        weights, _ = build_embedding_matrix(vocab, glove, candidates=glove_forms, seed=1, specials=[vocab.unk])
+        model = SentimentModel(vocab, weights.shape[1], 150, 5, **options)
+        model.load_embeddings(weights)
+        extra = [torch.optim.SGD(model.embedding_parameters(), lr=0.1)]
+    else:
+        model = SentimentModel(None, None, 150, 5, embedding=embedding, **options)
+    return model, [torch.optim.Adagrad(model.model_parameters(), lr=0.05, weight_decay=1e-4), *extra]
 
-    def __init__(self, embedding: nn.Module, hidden: int = 150, n_classes: int = 5) -> None:
-        super().__init__()
-        self.encoder = TreeEncoder(embedding, NaryTreeLSTM(embedding.embedding_dim, hidden, leaf_input_only=True))
-        self.classifier = NodeClassifier(hidden, n_classes, dropout=0.5)
 
-    def forward(self, batch: TreeBatch) -> torch.Tensor:
-        return self.classifier(self.encoder(batch)[0])
+class InputTimer:
+    """Sums the seconds a module's forward takes (the embedding: building the cell's inputs)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.seconds = 0.0
+        self._start = 0.0
+        self._handles = [module.register_forward_pre_hook(self._before), module.register_forward_hook(self._after)]
+
+    def _before(self, *_):
+        self._start = time.perf_counter()
+
+    def _after(self, *_):
+        self.seconds += time.perf_counter() - self._start
+
+    def remove(self) -> None:
+        for handle in self._handles:
+            handle.remove()
 
 
-def train_epoch(model: Tagger, trees, vocab, batch_size: int, seed: int, emb_lr: float = 0.0) -> Dict[str, float]:
-    """One epoch in the paper's way; returns seconds, mean loss, and time spent building inputs."""
-    params = [p for n, p in model.named_parameters() if not n.startswith("encoder.embedding.")]
-    opt = torch.optim.Adagrad(params, lr=0.05, weight_decay=1e-4)
-    emb_params = [p for p in model.encoder.embedding.parameters() if p.requires_grad]
-    emb_opt = torch.optim.SGD(emb_params, lr=emb_lr) if emb_params and emb_lr > 0 else None
-    order = torch.randperm(len(trees), generator=torch.Generator().manual_seed(seed)).tolist()
-    model.train()
-    total = embed_seconds = 0.0
+def timed_epoch(model: SentimentModel, optimizers, trees, batch_size: int, seed: int) -> Dict[str, float]:
+    """One epoch of :func:`treenets.training.train_epoch`; seconds, mean loss, and time spent building inputs."""
+    timer = InputTimer(model.encoder.embedding)
     start = time.perf_counter()
-    for i in range(0, len(order), batch_size):
-        chunk = [trees[j] for j in order[i:i + batch_size]]
-        batch = TreeBatch.from_trees(chunk, vocab)
-        t = time.perf_counter()
-        x = model.encoder.embed(batch)
-        embed_seconds += time.perf_counter() - t
-        logits = model.classifier(model.encoder.cell(batch, x)[0])
-        loss = model.classifier.loss(logits, batch.labels, reduction="sum") / batch.num_trees
-        opt.zero_grad()
-        if emb_opt is not None:
-            emb_opt.zero_grad()
-        loss.backward()
-        opt.step()
-        if emb_opt is not None:
-            emb_opt.step()
-        total += loss.item() * batch.num_trees
-    return {"seconds": round(time.perf_counter() - start, 2), "embed_seconds": round(embed_seconds, 2),
-            "loss": round(total / len(trees), 4)}
-
-
-def glove_embedding(data_dir: Path) -> nn.Embedding:
-    """GloVe 6B 50d over the lowercased SST vocabulary of all splits (as examples/train_sst.py builds it)."""
-    all_splits = [t for s in ("train", "dev", "test") for t in load_sst(data_dir / "sst", s)]
-    vocab = Vocab.build((t.words for t in all_splits), lower=True)
-    glove = data_dir / "embeddings" / "glove.6B.50d.100k.txt"
-    weights, _ = build_embedding_matrix(vocab, glove, candidates=glove_forms, seed=1, specials=[vocab.unk])
-    emb = nn.Embedding.from_pretrained(weights, freeze=False)
-    emb.vocab = vocab
-    return emb
+    loss = train_epoch(model, minibatches(trees, batch_size, torch.Generator().manual_seed(seed)), optimizers)
+    seconds = time.perf_counter() - start
+    timer.remove()
+    return {"seconds": round(seconds, 2), "embed_seconds": round(timer.seconds, 2), "loss": round(loss, 4)}
 
 
 def cmd_epoch(args) -> dict:
@@ -194,10 +193,9 @@ def cmd_epoch(args) -> dict:
     result = {"command": "epoch", "trees": len(trees), "threads": torch.get_num_threads(), "cpu": cpu_name(),
               "torch": torch.__version__,
               "batch_size": args.batch_size, "hidden": 150}
-    glove = glove_embedding(args.data_dir)
     torch.manual_seed(1)
-    model = Tagger(glove)
-    result["glove_50d"] = train_epoch(model, trees, glove.vocab, args.batch_size, seed=1, emb_lr=0.1)
+    model, optimizers = paper_model(args.data_dir)
+    result["glove_50d"] = timed_epoch(model, optimizers, trees, args.batch_size, seed=1)
     log(f"GloVe 50d: {result['glove_50d']}")
 
     t = time.perf_counter()
@@ -205,10 +203,10 @@ def cmd_epoch(args) -> dict:
                               cache_dtype=getattr(torch, args.cache_dtype))
     result["contextual_load_seconds"] = round(time.perf_counter() - t, 1)
     torch.manual_seed(1)
-    model = Tagger(emb)
+    model, optimizers = paper_model(args.data_dir, emb)
     for epoch in (1, 2):
         before = dict(emb.stats)
-        row = train_epoch(model, trees, None, args.batch_size, seed=epoch)
+        row = timed_epoch(model, optimizers, trees, args.batch_size, seed=epoch)
         row.update({k: emb.stats[k] - before[k] for k in ("memory", "disk", "computed")})
         result[f"contextual_epoch{epoch}"] = row
         log(f"{args.model} epoch {epoch}: {row}")
@@ -219,17 +217,6 @@ def cmd_epoch(args) -> dict:
     return result
 
 
-@torch.no_grad()
-def root_accuracy(model: Tagger, trees, vocab, batch_size: int = 256) -> float:
-    model.eval()
-    correct = total = 0
-    for i in range(0, len(trees), batch_size):
-        batch = TreeBatch.from_trees(trees[i:i + batch_size], vocab)
-        counts = model.classifier.accuracy(model(batch), batch)
-        correct, total = correct + counts["root_correct"], total + counts["root_total"]
-    return 100.0 * correct / max(total, 1)
-
-
 def cmd_tree(args) -> dict:
     """A short Constituency Tree-LSTM run on SST-5 with the chosen features: dev root accuracy per epoch."""
     train = load_sst(args.data_dir / "sst", "train")
@@ -237,22 +224,19 @@ def cmd_tree(args) -> dict:
     if args.limit:
         train, dev = train[:args.limit], dev[:args.limit]
     t = time.perf_counter()
-    if args.model == "glove":  # the baseline: GloVe 6B 50d, tuned by SGD 0.1 as in the paper's SST setting
-        emb = glove_embedding(args.data_dir)
-        vocab, emb_lr, layers, pooling = emb.vocab, 0.1, None, None
-    else:
+    emb, layers, pooling = None, None, None  # the baseline: GloVe 6B 50d
+    if args.model != "glove":
         emb = ContextualEmbedding(args.model, layers=args.layers, pooling=args.pooling, cache=args.cache,
                                   cache_dtype=getattr(torch, args.cache_dtype))
-        vocab, emb_lr = None, 0.0
         emb.precompute([t.words for t in train + dev], progress=not args.no_progress)
         layers, pooling = list(emb.layers), emb.pooling
     features_seconds = time.perf_counter() - t
     torch.manual_seed(args.seed)
-    model = Tagger(emb)
+    model, optimizers = paper_model(args.data_dir, emb)
     rows = []
     for epoch in range(1, args.epochs + 1):
-        row = train_epoch(model, train, vocab, args.batch_size, seed=args.seed * 1000 + epoch, emb_lr=emb_lr)
-        row["dev_root_acc"] = round(root_accuracy(model, dev, vocab), 2)
+        row = timed_epoch(model, optimizers, train, args.batch_size, seed=args.seed * 1000 + epoch)
+        row["dev_root_acc"] = round(model.evaluate(dev)["root_acc"], 2)
         rows.append(row)
         log(f"{args.model} layers {layers} pooling {pooling} epoch {epoch}: {row}")
     return {"command": "tree", "model": args.model, "layers": layers, "pooling": pooling,

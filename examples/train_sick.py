@@ -15,6 +15,14 @@ into binarized constituency trees, a binary N-ary cell with words at the leaves:
 
     python examples/train_sick.py --parsed-dir runs/parses --cell nary
 
+With ``--contextual MODEL`` the words are a transformer's token features
+(frozen and cached; ``--finetune`` trains the transformer too), and
+``--no-tree`` is the same run without the tree (a sentence is the mean of its
+token vectors; see examples/contextual_common.py):
+
+    python examples/train_sick.py --contextual all-MiniLM-L6-v2
+    python examples/train_sick.py --contextual all-MiniLM-L6-v2 --no-tree
+
 The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
 ``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST, SICK
 and GloVe). Tai et al.'s dependency parses of SICK (``sick/train/a.parents``
@@ -42,6 +50,10 @@ from common import (
     find_word_vectors, finish_run, load_best, load_word_vectors, log, plain_args, require_files, resolve_data_dir,
     run, start_run, train_and_select,
 )
+from contextual_common import (
+    add_contextual_arguments, check_contextual_arguments, contextual_embedding, contextual_optimizers,
+    contextual_result, tree_cell,
+)
 from treenets.data import load_sick
 from treenets.data.parsed import load_parsed_sick
 from treenets.models import RelatednessModel
@@ -68,7 +80,10 @@ def parse_args(argv=None):
     p.add_argument("--tune-embeddings", action="store_true", help="train the word vectors (the paper freezes them)")
     add_vocab_arguments(p)
     add_training_arguments(p, out="runs/sick", items="pairs")
-    return p.parse_args(argv)
+    add_contextual_arguments(p)
+    args = p.parse_args(argv)
+    check_contextual_arguments(p, args)
+    return args
 
 
 def main(argv=None) -> dict:
@@ -78,8 +93,6 @@ def main(argv=None) -> dict:
     device, generator = start_run(args)
 
     constituency = args.parsed_dir is not None
-    if args.cell is None:
-        args.cell = "nary" if constituency else "childsum"
     require_files([sick_dir / s / f for s in ("train", "dev", "test")
                    for f in ("a.toks", "a.parents", "a.rels", "b.toks", "b.parents", "b.rels", "sim.txt", "id.txt")],
                   "Tai et al.'s dependency parses of SICK, which their preprocessing scripts make with the Stanford "
@@ -91,7 +104,10 @@ def main(argv=None) -> dict:
                        for side in ("a", "b")], "SICK parsed into constituency trees",
                       f"python examples/prepare_parses.py --data-dir {data_dir} --only sick --sick-dir {sick_dir} "
                       f"--out {args.parsed_dir}")
-    source = find_word_vectors(args, data_dir, "glove.840B.300d.txt")
+    source = None if args.contextual else find_word_vectors(args, data_dir, "glove.840B.300d.txt")
+    # constituency trees carry words at the leaves only
+    cell_options = {"output_gate": args.output_gate, **({"leaf_input_only": True} if constituency else {})}
+    args.cell, cell_options = tree_cell(args, args.cell or ("nary" if constituency else "childsum"), cell_options)
 
     if constituency:
         splits = {s: load_parsed_sick(args.parsed_dir, s, sick_dir, limit=args.limit)
@@ -103,29 +119,40 @@ def main(argv=None) -> dict:
     log(" ".join(f"{s}: {len(p)} pairs" for s, p in splits.items())
         + f" ({'constituency' if constituency else 'dependency'} trees)")
 
-    # every split's words, as in the paper's code; PTB escapes undone on the way in (see train_sst.py)
-    lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
-    vocab, read, data_words = build_vocab((t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)),
-                                          source, args.vocab_extra_words, lower=lower, normalize="ptb")
-    vectors, coverage = load_word_vectors(vocab, source, read, seed=args.seed, specials=[vocab.unk])
+    sentences = [t.words for pairs in splits.values() for p in pairs for t in (p.a, p.b)]
+    embedding = vectors = None
+    if args.contextual:
+        embedding = contextual_embedding(args, sentences, device)
+        vocab, data_words = None, 0  # the transformer's tokenizer reads the words
+        features = contextual_result(args, embedding)
+    else:
+        # every split's words, as in the paper's code; PTB escapes undone on the way in (see train_sst.py)
+        lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
+        vocab, read, data_words = build_vocab(sentences, source, args.vocab_extra_words, lower=lower,
+                                              normalize="ptb")
+        vectors, coverage = load_word_vectors(vocab, source, read, seed=args.seed, specials=[vocab.unk])
+        features = {"embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
+                    "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words}
 
-    model = RelatednessModel(vocab, vectors.shape[1], args.hidden, args.sim_hidden, cell=args.cell,
-                             # constituency trees carry words at the leaves only
-                             cell_options={"output_gate": args.output_gate,
-                                           **({"leaf_input_only": True} if constituency else {})},
-                             freeze_embeddings=not args.tune_embeddings,
-                             tree="constituency" if constituency else "dependency", binarize="right")
-    model.load_embeddings(vectors)
+    model = RelatednessModel(vocab, None if vectors is None else vectors.shape[1], args.hidden, args.sim_hidden,
+                             cell=args.cell, cell_options=cell_options, freeze_embeddings=not args.tune_embeddings,
+                             embedding=embedding, tree="constituency" if constituency else "dependency",
+                             binarize="right")
+    if vectors is not None:
+        model.load_embeddings(vectors)
     model.to(device)
     params = model.model_parameters() + (model.embedding_parameters() if args.tune_embeddings else [])
-    optimizer = torch.optim.Adagrad(params, lr=args.lr, weight_decay=args.l2)
+    optimizers = [torch.optim.Adagrad(params, lr=args.lr, weight_decay=args.l2)]
+    if args.contextual:
+        optimizers += contextual_optimizers(model, args)
 
     best = train_and_select(
-        model, splits["train"], splits["dev"], [optimizer], args, generator, score="pearson",
+        model, splits["train"], splits["dev"], optimizers, args, generator, score="pearson",
         bucket_by=lambda p: max(p.a.height, p.b.height),
         describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} rho {dev['spearman']:.4f} "
                                     f"mse {dev['mse']:.4f}"),
-        extra={"vocab_data_words": data_words, "args": plain_args(args, data_dir=data_dir, embeddings=str(source))})
+        extra={"vocab_data_words": data_words,
+               "args": plain_args(args, data_dir=data_dir, embeddings=None if source is None else str(source))})
     if best is None:  # not process 0 of a distributed run
         return None
 
@@ -137,9 +164,7 @@ def main(argv=None) -> dict:
         "dev_pearson": round(best["score"], 4), "test_pearson": round(test["pearson"], 4),
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
         "test_pairs": test["pairs"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        "embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
-        "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words,
-        "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
+        **features, "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
     }
     return finish_run(args.out, result)
 

@@ -17,6 +17,14 @@ a Child-Sum cell with hidden 168 and words at every node:
 
     python examples/train_sst.py --parsed-dir runs/parses --mode fine
 
+With ``--contextual MODEL`` the words are a transformer's token features
+(frozen and cached; ``--finetune`` trains the transformer too), and
+``--no-tree`` is the same run without the tree (every node the mean of its
+span's token vectors; see examples/contextual_common.py):
+
+    python examples/train_sst.py --mode fine --contextual all-MiniLM-L6-v2
+    python examples/train_sst.py --mode fine --contextual all-MiniLM-L6-v2 --no-tree
+
 The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
 ``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST, SICK
 and GloVe).
@@ -38,6 +46,10 @@ from common import (
     add_data_dir_argument, add_embeddings_argument, add_training_arguments, add_vocab_arguments, build_vocab,
     download_command, find_word_vectors, finish_run, load_best, load_word_vectors, log, plain_args, require_files,
     resolve_data_dir, run, start_run, train_and_select,
+)
+from contextual_common import (
+    add_contextual_arguments, check_contextual_arguments, contextual_embedding, contextual_optimizers,
+    contextual_result, tree_cell,
 )
 from treenets.data import glove_forms, load_sst
 from treenets.data.parsed import load_parsed_sst, parsed_sst_path
@@ -68,7 +80,10 @@ def parse_args(argv=None):
                         "paper code's leaf module (c = W x + b)")
     add_vocab_arguments(p)
     add_training_arguments(p, out="runs/sst", items="trees")
-    return p.parse_args(argv)
+    add_contextual_arguments(p)
+    args = p.parse_args(argv)
+    check_contextual_arguments(p, args)
+    return args
 
 
 def main(argv=None) -> dict:
@@ -84,10 +99,11 @@ def main(argv=None) -> dict:
     else:
         require_files([data_dir / "sst" / f"{s}.txt" for s in ("train", "dev", "test")], "the SST trees",
                       download_command(data_dir, "sst"))
-    source = find_word_vectors(args, data_dir, "glove.6B.50d.txt")
-    lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
-    if args.cell is None:
-        args.cell = "childsum" if dependency else "nary"
+    source = None if args.contextual else find_word_vectors(args, data_dir, "glove.6B.50d.txt")
+    cell = args.cell or ("childsum" if dependency else "nary")
+    # constituency trees: words at the leaves only; dependency trees: a word at every node
+    cell_options = {"leaf_input_only": not dependency, **({"leaf": args.leaf} if cell == "nary" else {})}
+    args.cell, cell_options = tree_cell(args, cell, cell_options)  # --no-tree: the span-mean baseline
     if args.hidden is None:
         args.hidden = 168 if dependency else 150
 
@@ -102,28 +118,37 @@ def main(argv=None) -> dict:
     log(" ".join(f"{s}: {len(t)} trees" for s, t in splits.items())
         + f" ({args.mode}, {'dependency' if dependency else 'constituency'} trees)")
 
-    # The vocabulary covers every split, as in the paper's code; unseen words
-    # keep their random U(-0.05, 0.05) vectors. PTB escapes are undone on the
-    # way in (-LRB- -> "(", `` and '' -> "), so raw text parsed by stanza,
-    # which writes ( and ", meets the same entries.
-    vocab, read, data_words = build_vocab((t.words for trees in splits.values() for t in trees), source,
-                                          args.vocab_extra_words, lower=lower, normalize="ptb")
-    vectors, coverage = load_word_vectors(vocab, source, read, candidates=glove_forms, seed=args.seed,
-                                          specials=[vocab.unk])
+    embedding = vectors = None
+    if args.contextual:
+        embedding = contextual_embedding(args, [t.words for trees in splits.values() for t in trees], device)
+        vocab, data_words = None, 0  # the transformer's tokenizer reads the words
+        features = contextual_result(args, embedding)
+    else:
+        # The vocabulary covers every split, as in the paper's code; unseen words
+        # keep their random U(-0.05, 0.05) vectors. PTB escapes are undone on the
+        # way in (-LRB- -> "(", `` and '' -> "), so raw text parsed by stanza,
+        # which writes ( and ", meets the same entries.
+        lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
+        vocab, read, data_words = build_vocab((t.words for trees in splits.values() for t in trees), source,
+                                              args.vocab_extra_words, lower=lower, normalize="ptb")
+        vectors, coverage = load_word_vectors(vocab, source, read, candidates=glove_forms, seed=args.seed,
+                                              specials=[vocab.unk])
+        features = {"embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
+                    "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words}
 
     n_classes, masked = {"fine": (5, ()), "binary": (2, ()), "binary3": (3, (1,))}[data_mode]
-    model = SentimentModel(vocab, vectors.shape[1], args.hidden, n_classes, cell=args.cell,
-                           # constituency trees: words at the leaves only; dependency trees: a word at every node
-                           cell_options={"leaf_input_only": not dependency,
-                                         **({"leaf": args.leaf} if args.cell == "nary" else {})},
-                           dropout=args.dropout,
-                           freeze_embeddings=args.emb_lr == 0, masked_classes=masked,
+    model = SentimentModel(vocab, None if vectors is None else vectors.shape[1], args.hidden, n_classes,
+                           cell=args.cell, cell_options=cell_options, dropout=args.dropout,
+                           freeze_embeddings=args.emb_lr == 0, masked_classes=masked, embedding=embedding,
                            tree="dependency" if dependency else "constituency", binarize="right")
-    model.load_embeddings(vectors)
+    if vectors is not None:
+        model.load_embeddings(vectors)
     model.to(device)
-    # the paper: AdaGrad on the model, plain SGD on the word vectors
+    # the paper: AdaGrad on the model, plain SGD on the word vectors; a fine-tuned transformer: AdamW
     optimizers = [torch.optim.Adagrad(model.model_parameters(), lr=args.lr, weight_decay=args.l2)]
-    if args.emb_lr > 0:
+    if args.contextual:
+        optimizers += contextual_optimizers(model, args)
+    elif args.emb_lr > 0:
         optimizers.append(torch.optim.SGD(model.embedding_parameters(), lr=args.emb_lr))
 
     best = train_and_select(
@@ -131,7 +156,7 @@ def main(argv=None) -> dict:
         bucket_by=lambda t: t.height,
         describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} node {dev['node_acc']:.2f}",
         extra={"mode": data_mode, "vocab_data_words": data_words,
-               "args": plain_args(args, data_dir=data_dir, embeddings=str(source))})
+               "args": plain_args(args, data_dir=data_dir, embeddings=None if source is None else str(source))})
     if best is None:  # not process 0 of a distributed run
         return None
 
@@ -144,9 +169,7 @@ def main(argv=None) -> dict:
         "best_epoch": best["epoch"], "dev_root_acc": round(best["score"], 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
         "test_trees": test["roots"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        "embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
-        "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words,
-        "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
+        **features, "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
     }
     return finish_run(args.out, result)
 

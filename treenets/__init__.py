@@ -5,7 +5,7 @@ text -> parser -> Tree -> TreeBatch -> cell -> (h, c) per node -> head -> loss
 from . import formats, parsers
 from .api import EncodedSentence, parse, parse_and_encode
 from .batch import TreeBatch, default_label
-from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
+from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, SpanMean, TreeCell
 from .contextual import ContextualEmbedding
 from .encoder import TreeEncoder
 from .heads import NodeClassifier, SimilarityHead, sparse_target
@@ -20,7 +20,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "Tree", "TreeBatch", "Vocab", "default_label", "propagate",
-    "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM",
+    "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM", "SpanMean",
     "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
     "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint", "load", "known_models",
     "parse_and_encode", "parse", "EncodedSentence", "HeightBucketSampler",

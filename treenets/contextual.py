@@ -294,6 +294,8 @@ class ContextualEmbedding(nn.Module):
         self.source = resolve_model(model_name_or_path)
         tokenizer, model = _load(self.source)
         self.tokenizer = tokenizer
+        # taken now: calling a fast tokenizer leaves its padding and truncation settings changed
+        self._tokenizer_digest = hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode("utf-8")).hexdigest()
         self.finetune = bool(finetune)
         self.pooling = pooling
         self.batch_size = int(batch_size)
@@ -384,7 +386,7 @@ class ContextualEmbedding(nn.Module):
                   if k not in _VOLATILE_CONFIG and not k.startswith("_")}
         return {
             "weights": _weights_digest(self.transformer),
-            "tokenizer": hashlib.sha256(self.tokenizer.backend_tokenizer.to_str().encode("utf-8")).hexdigest(),
+            "tokenizer": self._tokenizer_digest,  # the tokenizer as loaded
             "config": _sha256_json(config),
             "layers": list(self.layers), "pooling": self.pooling, "max_length": self.max_length,
             "zero_piece_words": "unk",
@@ -395,6 +397,47 @@ class ContextualEmbedding(nn.Module):
         """The options that rebuild this module (``ContextualEmbedding(**config)``)."""
         return {"model_name_or_path": self.model_name, "layers": list(self.layers), "pooling": self.pooling,
                 "finetune": self.finetune, "max_length": self.max_length}
+
+    def spec(self) -> dict:
+        """What a saved model stores to rebuild and check this module (plain JSON data).
+
+        ``{"kind": "contextual", **config, "identity": ...}``: :attr:`config`
+        rebuilds the module, and :meth:`identity` lets :meth:`from_config`
+        check that the rebuilt one is the same (for a fine-tuned module, the
+        identity of the weights it started from; the trained weights travel
+        in the model's ``state_dict``).
+        """
+        return {"kind": "contextual", **self.config, "identity": self.identity()}
+
+    @classmethod
+    def from_config(cls, config: dict, **options) -> "ContextualEmbedding":
+        """Rebuild a module from :attr:`config` or :meth:`spec` (what a saved model holds).
+
+        ``options`` are the machine's own settings (``cache``, ``device``,
+        ``batch_size``...), which a saved model does not carry.
+
+        Raises:
+            ValueError: the spec is of another kind, or (with an ``identity``
+                entry) the rebuilt module differs from the saved one: other
+                options, tokenizer or model configuration, or, for frozen
+                features, other weights (the features would not be the ones
+                the model was trained on). The message names what differs.
+        """
+        config = dict(config)
+        kind = config.pop("kind", "contextual")
+        if kind != "contextual":
+            raise ValueError(f"not a contextual embedding spec (kind {kind!r})")
+        saved = config.pop("identity", None)
+        module = cls(**config, **options)
+        if saved is not None:
+            now = module.identity()
+            # fine-tuned weights come from the state_dict, so the starting weights need not match
+            keys = [k for k in sorted(set(saved) | set(now)) if not (module.finetune and k == "weights")]
+            differ = [k for k in keys if saved.get(k) != now.get(k)]
+            if differ:
+                raise ValueError(f"the transformer {module.model_name!r} found here ({module.source}) is not the "
+                                 f"one the model was saved with: its {', '.join(differ)} differ")
+        return module
 
     def extra_repr(self) -> str:
         where = "no cache" if self.finetune else "memory cache" if self.cache is None else str(self.cache.path)

@@ -3,5 +3,6 @@ from .child_sum import ChildSumTreeLSTM
 from .nary import NaryTreeLSTM
 from .sequential import SequentialLSTM
 from .slstm import SLSTM
+from .span_mean import SpanMean
 
-__all__ = ["TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM"]
+__all__ = ["TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM", "SpanMean"]

@@ -48,6 +48,13 @@ class TreeCell(nn.Module):
     def check(self, batch: TreeBatch) -> None:
         """Hook for cells with structural limits (N-ary, S-LSTM)."""
 
+    def check_inputs(self, batch: TreeBatch, x: Tensor) -> None:
+        """``x`` is ``[num_nodes, in_size]`` and the batch suits the cell (:meth:`check`)."""
+        if x.dim() != 2 or x.shape[0] != batch.num_nodes or x.shape[1] != self.in_size:
+            raise ValueError(f"x has shape {tuple(x.shape)}, expected [num_nodes={batch.num_nodes}, "
+                             f"in_size={self.in_size}]")
+        self.check(batch)
+
     def forward(self, batch, x: Tensor) -> Tuple[Tensor, Tensor]:
         """Run the cell leaves-up over every tree of ``batch``.
 
@@ -59,10 +66,7 @@ class TreeCell(nn.Module):
             ``(h, c)``: each ``[num_nodes, hidden_size]``.
         """
         batch = as_tree_batch(batch)
-        if x.dim() != 2 or x.shape[0] != batch.num_nodes or x.shape[1] != self.in_size:
-            raise ValueError(f"x has shape {tuple(x.shape)}, expected [num_nodes={batch.num_nodes}, "
-                             f"in_size={self.in_size}]")
-        self.check(batch)
+        self.check_inputs(batch, x)
         x = self.dropout(x)
         # Every node's input is projected once, before the loop: leaves by the
         # first leaf_size rows of W (the gates a leaf uses), the others by all of W.

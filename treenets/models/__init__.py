@@ -11,12 +11,12 @@ configuration travel with the weights, and nothing is unpickled.
 :func:`save_checkpoint` / :func:`load_checkpoint` keep one-file checkpoints
 (plain data, read with ``torch.load(weights_only=True)``) for resuming training.
 """
-from .base import CELLS, DEFAULT_TREE, TaskModel, build_cell
+from .base import CELLS, DEFAULT_TREE, TaskModel, build_cell, build_embedding, embedding_spec
 from .checkpoint import load_checkpoint, save_checkpoint
 from .relatedness import RelatednessModel
 from .saving import UnknownModelError, known_models, load, resolve_model, save_model
 from .sentiment import SentimentModel, default_labels
 
-__all__ = ["CELLS", "DEFAULT_TREE", "build_cell", "TaskModel", "SentimentModel", "RelatednessModel",
+__all__ = ["CELLS", "DEFAULT_TREE", "build_cell", "build_embedding", "embedding_spec", "TaskModel", "SentimentModel", "RelatednessModel",
            "default_labels", "save_checkpoint", "load_checkpoint", "load", "save_model", "known_models",
            "resolve_model", "UnknownModelError"]

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
 from ..batch import TreeBatch
-from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeCell
+from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, SpanMean, TreeCell
 from ..encoder import TreeEncoder
 from ..parsers.base import check_tree_kind
 from ..tree import check_binarize
@@ -35,27 +35,60 @@ from ..vocab import Vocab
 
 Tensor = torch.Tensor
 
-__all__ = ["CELLS", "build_cell", "TaskModel"]
+__all__ = ["CELLS", "build_cell", "build_embedding", "embedding_spec", "TaskModel"]
 
 CELLS = {
     "childsum": ChildSumTreeLSTM,
     "nary": NaryTreeLSTM,
     "slstm": SLSTM,
     "sequential": SequentialLSTM,
+    "span-mean": SpanMean,  # no tree: each node the mean of its span's word vectors (a baseline)
 }
+
+#: An embedding module (with ``embedding_dim`` and ``forward(batch)``), its spec
+#: as saved in ``model.config["embedding"]``, or ``None`` for an ``nn.Embedding``.
+EmbeddingArg = Union[None, nn.Module, Dict[str, Any]]
 
 
 #: The trees a cell reads when the model does not say: N-ary cells and S-LSTM binary
 #: constituency trees, Child-Sum dependency trees; the sequential LSTM reads chains
-#: (no parser tree kind).
-DEFAULT_TREE = {"nary": "constituency", "slstm": "constituency", "childsum": "dependency", "sequential": None}
+#: (no parser tree kind); the span-mean baseline's nodes are constituency spans.
+DEFAULT_TREE = {"nary": "constituency", "slstm": "constituency", "childsum": "dependency", "sequential": None,
+                "span-mean": "constituency"}
 
 
 def build_cell(name: str, in_size: int, hidden_size: int, **options) -> TreeCell:
-    """Make a cell by name: ``childsum``, ``nary``, ``slstm`` or ``sequential``."""
+    """Make a cell by name: ``childsum``, ``nary``, ``slstm``, ``sequential``, or ``span-mean`` (the
+    no-tree baseline, :class:`~treenets.SpanMean`)."""
     if name not in CELLS:
         raise ValueError(f"unknown cell {name!r}; choose one of {sorted(CELLS)}")
     return CELLS[name](in_size, hidden_size, **options)
+
+
+def build_embedding(embedding: EmbeddingArg) -> Optional[nn.Module]:
+    """The embedding module a task model runs: ``embedding`` itself, or rebuilt from its spec
+    (``{"kind": "contextual", ...}``, see :func:`embedding_spec`); ``None`` stays ``None``."""
+    if embedding is None or isinstance(embedding, nn.Module):
+        return embedding
+    if not isinstance(embedding, dict):
+        raise TypeError(f"embedding must be a module or its saved spec (a dict), not {type(embedding).__name__}")
+    kind = embedding.get("kind")
+    if kind == "contextual":
+        from ..contextual import ContextualEmbedding
+
+        return ContextualEmbedding.from_config(embedding)
+    raise ValueError(f"cannot rebuild an embedding of kind {kind!r} (known: 'contextual'); "
+                     f"build the model with the module itself (embedding=...)")
+
+
+def embedding_spec(module: nn.Module) -> Dict[str, Any]:
+    """What ``model.config["embedding"]`` holds for an embedding module: plain data that rebuilds it
+    (:func:`build_embedding`). A module of another class is named there but cannot be rebuilt."""
+    spec = getattr(module, "spec", None)
+    if callable(spec):
+        return spec()
+    return {"kind": "custom", "class": f"{type(module).__module__}.{type(module).__qualname__}",
+            "embedding_dim": int(module.embedding_dim)}
 
 
 def move(inputs: Any, device: Optional[torch.device]) -> Any:
@@ -78,7 +111,7 @@ class TaskModel(nn.Module):
             and saved with the model).
         embed_size: size of a word vector.
         hidden_size: the cell's state size.
-        cell: ``nary``, ``childsum``, ``slstm`` or ``sequential``.
+        cell: ``nary``, ``childsum``, ``slstm``, ``sequential`` or ``span-mean`` (:func:`build_cell`).
         cell_options: keyword options for the cell.
         freeze_embeddings: keep the word vectors fixed.
         tree: the trees the model reads, ``"constituency"`` or
@@ -86,6 +119,15 @@ class TaskModel(nn.Module):
             :meth:`parser` parses raw text into this kind.
         binarize: for constituency trees, ``"right"``, ``"left"`` or ``None``
             (kept as they are); ignored for dependency trees.
+        embedding: instead of an ``nn.Embedding`` over ``vocab``, a module
+            that reads the batch's trees itself (``embedding_dim`` and
+            ``forward(batch) -> [N, embedding_dim]``), such as
+            :class:`~treenets.ContextualEmbedding`, or its saved spec (a dict,
+            rebuilt by :func:`build_embedding`). ``vocab`` may then be
+            ``None`` (an empty one is kept) and ``embed_size`` ``None`` (the
+            module's size). ``config["embedding"]`` describes it (see
+            :func:`embedding_spec`), so that a saved model can rebuild it; a
+            frozen transformer's weights are not in the ``state_dict``.
 
     Attributes:
         config: the constructor's arguments (plain data); with the task and
@@ -100,12 +142,23 @@ class TaskModel(nn.Module):
     #: stanza options of the model's parser beyond tree kind and binarization
     parser_options: Dict[str, Any] = {}
 
-    def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int, cell: str, cell_options: Optional[dict],
-                 freeze_embeddings: bool, tree: Optional[str] = None, binarize: Optional[str] = "right") -> None:
+    def __init__(self, vocab: Optional[Vocab], embed_size: Optional[int], hidden_size: int, cell: str,
+                 cell_options: Optional[dict], freeze_embeddings: bool, tree: Optional[str] = None,
+                 binarize: Optional[str] = "right", embedding: EmbeddingArg = None) -> None:
         super().__init__()
+        module = build_embedding(embedding)
+        if module is not None:
+            vocab = Vocab() if vocab is None else vocab  # the batch's words are read from its trees
+            if embed_size is None:
+                embed_size = module.embedding_dim
+            elif embed_size != module.embedding_dim:
+                raise ValueError(f"embed_size {embed_size} != the embedding module's embedding_dim "
+                                 f"{module.embedding_dim}")
         if not isinstance(vocab, Vocab):
             raise TypeError(f"{type(self).__name__} takes the Vocab itself as its first argument "
                             f"(it builds batches with it and saves it), not a {type(vocab).__name__}")
+        if embed_size is None:
+            raise ValueError("embed_size is needed unless an embedding module is given")
         if tree is None:
             tree = DEFAULT_TREE.get(cell)
         else:
@@ -118,22 +171,29 @@ class TaskModel(nn.Module):
                              "binarize": binarize if tree == "constituency" else None}
         self.metadata: Dict = {}
         self.name: Optional[str] = None  # the pretrained name or directory it was loaded from
-        embedding = nn.Embedding(len(vocab), embed_size)
-        embedding.weight.requires_grad_(not freeze_embeddings)
-        self.encoder = TreeEncoder(embedding, build_cell(cell, embed_size, hidden_size, **(cell_options or {})))
+        if module is None:
+            module = nn.Embedding(len(vocab), embed_size)
+            module.weight.requires_grad_(not freeze_embeddings)
+        else:
+            self.config["embedding"] = embedding_spec(module)
+        self.encoder = TreeEncoder(module, build_cell(cell, embed_size, hidden_size, **(cell_options or {})))
 
     # ------------------------------------------------------------ parameters
     @property
     def device(self) -> torch.device:
         """Where the parameters are."""
-        return self.encoder.embedding.weight.device
+        return next(self.encoder.cell.parameters()).device
 
     def load_embeddings(self, vectors: Tensor) -> None:
         """Copy pretrained vectors (``[len(vocab), embed_size]``) into the embedding.
 
         Raises:
             ValueError: vectors of another shape, or a row holding NaN or inf (naming its word).
+            TypeError: the model's embedding is not an ``nn.Embedding`` (a contextual one, say).
         """
+        if not isinstance(self.encoder.embedding, nn.Embedding):
+            raise TypeError(f"load_embeddings copies word vectors into an nn.Embedding; this model's embedding "
+                            f"is a {type(self.encoder.embedding).__name__}")
         weight = self.encoder.embedding.weight
         if tuple(vectors.shape) != tuple(weight.shape):
             raise ValueError(f"vectors have shape {tuple(vectors.shape)}, the embedding {tuple(weight.shape)}")
@@ -145,13 +205,14 @@ class TaskModel(nn.Module):
             weight.copy_(vectors)
 
     def embedding_parameters(self) -> List[nn.Parameter]:
-        """The word vectors (the paper tunes them with their own optimizer on SST)."""
-        return [self.encoder.embedding.weight]
+        """The embedding's trained parameters: the word vectors (the paper tunes them with their own
+        optimizer on SST), or a fine-tuned transformer's weights (none when it is frozen)."""
+        return list(self.encoder.embedding.parameters())
 
     def model_parameters(self) -> List[nn.Parameter]:
-        """Every trained parameter except the embedding (which the paper trains separately)."""
-        emb = self.encoder.embedding.weight
-        return [p for p in self.parameters() if p is not emb and p.requires_grad]
+        """Every trained parameter except the embedding's (which are trained separately)."""
+        emb = {id(p) for p in self.encoder.embedding.parameters()}
+        return [p for p in self.parameters() if id(p) not in emb and p.requires_grad]
 
     # ------------------------------------------------------------------ data
     def batch(self, trees: Sequence, device=None) -> TreeBatch:

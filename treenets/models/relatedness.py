@@ -10,7 +10,7 @@ from ..heads import SimilarityHead
 from ..metrics import relatedness_metrics
 from ..vocab import Vocab
 from ..tree import Tree
-from .base import TaskModel
+from .base import EmbeddingArg, TaskModel
 from .prediction import iter_sentences
 
 Tensor = torch.Tensor
@@ -46,11 +46,14 @@ class RelatednessModel(TaskModel):
         hidden_size: the cell's state size (150 in the paper).
         sim_hidden: the similarity layer (50 in the paper).
         n_classes: ``K``, scores ``1..K``.
-        cell: ``childsum`` (Dependency Tree-LSTM) or ``nary`` (Constituency).
+        cell: ``childsum`` (Dependency Tree-LSTM), ``nary`` (Constituency), or ``span-mean``
+            (no tree: the baseline :class:`~treenets.SpanMean`, the root is the whole sentence).
         cell_options: e.g. ``{"output_gate": False}`` (the paper code's SICK setting).
         freeze_embeddings: keep the word vectors fixed (the paper does).
         tree, binarize: the trees it reads (see :class:`~treenets.models.TaskModel`).
             Its :meth:`parser` keeps each text one sentence.
+        embedding: a module in place of the word vectors, e.g. a
+            :class:`~treenets.ContextualEmbedding` (see :class:`~treenets.models.TaskModel`).
 
     Shapes:
         - left, right: two :class:`~treenets.TreeBatch` with ``B`` trees each
@@ -64,8 +67,9 @@ class RelatednessModel(TaskModel):
     def __init__(self, vocab: Vocab, embed_size: int, hidden_size: int = 150, sim_hidden: int = 50,
                  n_classes: int = 5, *, cell: str = "childsum", cell_options: Optional[dict] = None,
                  freeze_embeddings: bool = True, tree: Optional[str] = None,
-                 binarize: Optional[str] = "right") -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize)
+                 binarize: Optional[str] = "right", embedding: EmbeddingArg = None) -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize,
+                         embedding)
         self.config.update(sim_hidden=sim_hidden, n_classes=n_classes)
         self.head = SimilarityHead(hidden_size, sim_hidden, n_classes)
 

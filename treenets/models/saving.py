@@ -93,7 +93,8 @@ def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "floa
         "metadata": {**model.metadata, **(metadata or {})},
     }
     tensors = dict(model.state_dict())
-    tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
+    if EMBEDDING in tensors:  # word vectors; a contextual embedding keeps its transformer's own dtype
+        tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
     return write_model_dir(path, config, tensors, vocab.itos)
 
 

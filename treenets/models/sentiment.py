@@ -8,7 +8,7 @@ import torch
 from ..batch import TreeBatch
 from ..heads import NodeClassifier
 from ..vocab import Vocab
-from .base import TaskModel
+from .base import EmbeddingArg, TaskModel
 from .prediction import SentimentResult, iter_sentences
 
 Tensor = torch.Tensor
@@ -45,7 +45,8 @@ class SentimentModel(TaskModel):
         hidden_size: the cell's state size (150 constituency, 168 dependency in the paper).
         n_classes: 5 (fine-grained), 2 (binary), or 3 with ``masked_classes=(1,)``
             (binary the paper code's way: neutral trained, never predicted).
-        cell: ``nary`` (Constituency Tree-LSTM), ``childsum``, ``slstm`` or ``sequential``.
+        cell: ``nary`` (Constituency Tree-LSTM), ``childsum``, ``slstm``, ``sequential``, or
+            ``span-mean`` (no tree: the baseline :class:`~treenets.SpanMean`).
         cell_options: keyword options for the cell, e.g. ``{"leaf_input_only": True}``.
         dropout: dropout before the softmax (0.5 in the paper).
         freeze_embeddings: keep the word vectors fixed.
@@ -56,6 +57,8 @@ class SentimentModel(TaskModel):
         tree, binarize: the trees it reads (see :class:`~treenets.models.TaskModel`);
             by default binarized constituency trees for ``nary`` and
             ``slstm``, dependency trees for ``childsum``.
+        embedding: a module in place of the word vectors, e.g. a
+            :class:`~treenets.ContextualEmbedding` (see :class:`~treenets.models.TaskModel`).
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
@@ -76,8 +79,9 @@ class SentimentModel(TaskModel):
                  cell: str = "nary", cell_options: Optional[dict] = None, dropout: float = 0.5,
                  freeze_embeddings: bool = False, masked_classes: Sequence[int] = (),
                  labels: Optional[Sequence[str]] = None, tree: Optional[str] = None,
-                 binarize: Optional[str] = "right") -> None:
-        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize)
+                 binarize: Optional[str] = "right", embedding: EmbeddingArg = None) -> None:
+        super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize,
+                         embedding)
         labels = list(default_labels(n_classes, masked_classes) if labels is None else labels)
         if len(labels) != n_classes or len(set(labels)) != n_classes or not all(isinstance(x, str) for x in labels):
             raise ValueError(f"labels must be {n_classes} distinct strings (one per class), got {labels!r}")

@@ -14,7 +14,10 @@ papers' equations:
 * S-LSTM: Zhu, Sobhani and Guo (ICML 2015, arXiv:1503.04881), the memory
   block over a left and a right child, with the cell terms as peepholes; the
   word input at leaves is treenets' documented choice (see
-  :class:`~treenets.SLSTM`).
+  :class:`~treenets.SLSTM`);
+* :class:`~treenets.SpanMean` (the no-tree baseline): for every node, the
+  words of its subtree collected by walking up from each word to the root,
+  averaged, then ``tanh(W s + b)`` (:func:`reference_span_mean`).
 
 How it is written:
 
@@ -55,11 +58,12 @@ from ..batch import TreeBatch
 from ..cells.child_sum import ChildSumTreeLSTM
 from ..cells.nary import NaryTreeLSTM
 from ..cells.slstm import SLSTM
+from ..cells.span_mean import SpanMean
 from ..tree import Tree
 
 Tensor = torch.Tensor
 
-__all__ = ["reference_forward", "RecursiveTreeLSTM", "forest_structure", "gate_matrices"]
+__all__ = ["reference_forward", "reference_span_mean", "RecursiveTreeLSTM", "forest_structure", "gate_matrices"]
 
 
 # ------------------------------------------------------------------ structure
@@ -247,14 +251,59 @@ def slstm_node(g: Dict[str, Tensor], w: Tensor, kids: Dict[int, Tuple[Tensor, Te
 
 
 # ------------------------------------------------------------------- forward
+def _check_reference_inputs(cell: nn.Module, trees_or_batch, x: Tensor) -> Tuple[List[int], List[int]]:
+    dropout = getattr(cell, "dropout", None)
+    if cell.training and isinstance(dropout, nn.Dropout) and dropout.p > 0:
+        raise ValueError("the reference has no dropout: call cell.eval() first")
+    parent, child_pos = forest_structure(trees_or_batch)
+    n = len(parent)
+    if x.dim() != 2 or x.shape[0] != n or x.shape[1] != cell.in_size:
+        raise ValueError(f"x has shape {tuple(x.shape)}, expected [{n}, {cell.in_size}]")
+    return parent, child_pos
+
+
+def reference_span_mean(cell: SpanMean, trees_or_batch: Union[TreeBatch, Sequence[Tree], Tree],
+                        x: Tensor) -> Tuple[Tensor, Tensor]:
+    """:class:`~treenets.SpanMean`'s equations, node by node: ``(h, c)``, each ``[num_nodes, hidden]``.
+
+    Every word is listed at each of its ancestors (itself included) by walking
+    up the parents; each node's list is averaged in the input space
+    (``s_j = 0`` for an empty list), then ``h_j = tanh(W s_j + b)``, ``c_j = 0``.
+    Which nodes hold a word: tokens of the trees, else ``word_ids >= 0`` of a batch.
+    """
+    parent, _ = _check_reference_inputs(cell, trees_or_batch, x)
+    n = len(parent)
+    if isinstance(trees_or_batch, TreeBatch):
+        batch = trees_or_batch
+        has_word = ([t is not None for tree in batch.trees for t in tree.tokens] if batch.trees is not None
+                    else (batch.word_ids >= 0).tolist())
+    else:
+        trees = [trees_or_batch] if isinstance(trees_or_batch, Tree) else list(trees_or_batch)
+        has_word = [t is not None for tree in trees for t in tree.tokens]
+    under: List[List[int]] = [[] for _ in range(n)]
+    for word in range(n):
+        if not has_word[word]:
+            continue
+        node = word
+        while node >= 0:
+            under[node].append(word)
+            node = parent[node]
+    h = []
+    for node in range(n):
+        s = torch.stack([x[w] for w in under[node]]).mean(0) if under[node] else x.new_zeros(cell.in_size)
+        h.append(torch.tanh(_mv(cell.W.weight, s) + cell.W.bias))
+    h_all = torch.stack(h)
+    return h_all, torch.zeros_like(h_all)
+
+
 def reference_forward(cell: nn.Module, trees_or_batch: Union[TreeBatch, Sequence[Tree], Tree],
                       x: Tensor) -> Tuple[Tensor, Tensor]:
     """Run ``cell``'s equations node by node, in post-order.
 
     Args:
         cell: a :class:`ChildSumTreeLSTM` (or :class:`SequentialLSTM`),
-            :class:`NaryTreeLSTM` or :class:`SLSTM`; only its parameters and
-            options are used, never its forward.
+            :class:`NaryTreeLSTM`, :class:`SLSTM` or :class:`SpanMean`; only
+            its parameters and options are used, never its forward.
         trees_or_batch: a :class:`TreeBatch`, a :class:`Tree` or a list of trees
             (numbered as :meth:`TreeBatch.from_trees` numbers them).
         x: ``[num_nodes, in_size]`` node inputs.
@@ -266,13 +315,10 @@ def reference_forward(cell: nn.Module, trees_or_batch: Union[TreeBatch, Sequence
         ValueError: if the cell has active dropout (the reference is eval-only),
             or ``x`` has the wrong shape.
     """
-    dropout = getattr(cell, "dropout", None)
-    if cell.training and isinstance(dropout, nn.Dropout) and dropout.p > 0:
-        raise ValueError("the reference has no dropout: call cell.eval() first")
-    parent, child_pos = forest_structure(trees_or_batch)
+    if isinstance(cell, SpanMean):
+        return reference_span_mean(cell, trees_or_batch, x)
+    parent, child_pos = _check_reference_inputs(cell, trees_or_batch, x)
     n = len(parent)
-    if x.dim() != 2 or x.shape[0] != n or x.shape[1] != cell.in_size:
-        raise ValueError(f"x has shape {tuple(x.shape)}, expected [{n}, {cell.in_size}]")
     order, kids = _postorder(parent, child_pos)
     g = gate_matrices(cell)
     output_gate = getattr(cell, "output_gate", True)
