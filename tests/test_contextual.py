@@ -403,6 +403,23 @@ def test_float16_cache_returns_the_same_numbers_every_time(minilm, tmp_path):
     disk = ContextualEmbedding(minilm, cache=tmp_path, cache_dtype=torch.float16)
     assert torch.equal(disk.embed_sentences([["a", "fine", "film"]])[0], first)
     assert disk.stats["disk"] == 1
+    # a float32 cache of the same model lives beside it, in its own file (it used to be refused)
+    full = ContextualEmbedding(minilm, cache=tmp_path)
+    assert full.cache.path != disk.cache.path and full.cache.path.name.endswith("-float32.sqlite")
+    assert torch.equal(full.embed_sentences([["a", "fine", "film"]])[0], exact)
+
+
+def test_changing_the_models_dtype_moves_to_another_cache(minilm, tmp_path):
+    """.double() changes the features: they must not be written to (or read from) the float32 model's file."""
+    emb = ContextualEmbedding(minilm, cache=tmp_path)
+    single = emb.embed_sentences([["a", "fine", "film"]])[0]
+    path = emb.cache.path
+    emb.double()
+    assert emb.cache.path != path and emb.cache.identity["weights"] == emb.identity()["weights"]
+    double = emb.embed_sentences([["a", "fine", "film"]])[0]
+    assert emb.stats["computed"] == 2 and not torch.equal(double.float(), single)
+    again = ContextualEmbedding(minilm, cache=tmp_path)
+    assert torch.equal(again.embed_sentences([["a", "fine", "film"]])[0], single)
 
 
 # ---------------------------------------------------------- frozen / tuned

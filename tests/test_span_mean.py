@@ -101,6 +101,10 @@ def test_rows_of_wordless_nodes_are_ignored():
     noisy[phrases] = 100.0
     cell = make()
     torch.testing.assert_close(cell(batch, x)[0], cell(batch, noisy)[0], atol=0, rtol=0)
+    noisy[phrases] = float("nan")  # not multiplied by zero: selected away (NaN * 0 is NaN)
+    torch.testing.assert_close(cell(batch, x)[0], cell(batch, noisy)[0], atol=0, rtol=0)
+    vocab_batch = TreeBatch.from_trees([tree], Vocab.build([tree.words]))  # the mask from word ids
+    torch.testing.assert_close(cell(vocab_batch, noisy)[0], cell(batch, x)[0], atol=0, rtol=0)
 
 
 def test_words_from_word_ids_when_the_batch_has_no_trees():

@@ -321,14 +321,21 @@ class ContextualEmbedding(nn.Module):
             object.__setattr__(self, "_frozen", model)  # not a submodule: no parameters, no state_dict
             self.cache_dtype = cache_dtype
         self.cache: Optional[FeatureCache] = None
+        self._cache_folder: Optional[Path] = None
         if not self.finetune and cache is not False:
-            folder = _default_cache_dir() if cache in (None, True) else Path(cache).expanduser()
-            identity = self.identity()
-            slug = _slug(self.model_name, self.source)
-            self.cache = FeatureCache(folder / f"{slug}-{_sha256_json(identity)[:16]}.sqlite", identity,
-                                      self.embedding_dim, cache_dtype)
+            self._cache_folder = _default_cache_dir() if cache in (None, True) else Path(cache).expanduser()
+            self._open_cache()
         if device is not None:
             self.to(device)
+
+    def _open_cache(self) -> None:
+        """Open the disk cache of this module's identity: one file per weights (hashed in the dtype they
+        compute in), tokenizer, options and stored dtype."""
+        identity = self.identity()
+        slug = _slug(self.model_name, self.source)
+        dtype = str(self.cache_dtype).replace("torch.", "")
+        self.cache = FeatureCache(self._cache_folder / f"{slug}-{_sha256_json(identity)[:16]}-{dtype}.sqlite",
+                                  identity, self.embedding_dim, self.cache_dtype)
 
     # ------------------------------------------------------------ plumbing
     @staticmethod
@@ -370,7 +377,12 @@ class ContextualEmbedding(nn.Module):
         super()._apply(fn, recurse)
         frozen = self.__dict__.get("_frozen")
         if frozen is not None:
+            before = self._reference().dtype
             frozen._apply(fn)  # .to(), .cuda(), .double() move the frozen model too
+            if self.cache is not None and self._reference().dtype != before:
+                # .half() / .double() change the features: they belong in another cache file
+                self._memory.clear()
+                self._open_cache()
         return self
 
     def _reference(self) -> Tensor:
@@ -403,9 +415,9 @@ class ContextualEmbedding(nn.Module):
 
         ``{"kind": "contextual", **config, "identity": ...}``: :attr:`config`
         rebuilds the module, and :meth:`identity` lets :meth:`from_config`
-        check that the rebuilt one is the same (for a fine-tuned module, the
-        identity of the weights it started from; the trained weights travel
-        in the model's ``state_dict``).
+        check that the rebuilt one is the same (for a fine-tuned module the
+        weights hash is not checked: the trained weights travel in the
+        model's ``state_dict``).
         """
         return {"kind": "contextual", **self.config, "identity": self.identity()}
 

@@ -39,9 +39,9 @@ class SpanMean(TreeCell):
     nothing recurses. The projection is linear, so it is applied to every
     word once, before the sums: ``W mean(x) = mean(W x)``.
 
-    Which nodes hold a word: those with a token in ``batch.trees`` (a batch
-    from :meth:`~treenets.TreeBatch.from_trees`), else those with
-    ``word_ids >= 0``.
+    Which nodes hold a word: those with ``word_ids >= 0`` where the batch has
+    word ids (from a vocabulary, or given), else those with a token in
+    ``batch.trees`` (a batch from :meth:`~treenets.TreeBatch.from_trees`).
 
     Args:
         in_size: size of each word vector ``x``.
@@ -50,7 +50,7 @@ class SpanMean(TreeCell):
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
-        - x: ``[N, in_size]`` (rows of nodes without a word are ignored)
+        - x: ``[N, in_size]`` (rows of nodes without a word are ignored, whatever they hold)
         - output: ``(h, c)``, each ``[N, hidden_size]``
     """
 
@@ -65,22 +65,23 @@ class SpanMean(TreeCell):
     @staticmethod
     def word_mask(batch: TreeBatch) -> Tensor:
         """``[N]`` bool: the nodes that hold a word."""
+        if batch.word_source is not None:  # word ids from a vocabulary or given: worked out when batching
+            return batch.word_ids >= 0
         if batch.trees is not None:
             mask = [token is not None for tree in batch.trees for token in tree.tokens]
             return torch.tensor(mask, dtype=torch.bool, device=batch.device)
-        if batch.word_source is None:
-            raise ValueError("SpanMean needs to know which nodes hold a word: build the batch with "
-                             f"TreeBatch.from_trees, or give it word ids ({batch.missing_words_help})")
-        return batch.word_ids >= 0
+        raise ValueError("SpanMean needs to know which nodes hold a word: build the batch with "
+                         f"TreeBatch.from_trees, or give it word ids ({batch.missing_words_help})")
 
     def forward(self, batch, x: Tensor) -> Tuple[Tensor, Tensor]:
         """``(h, c)`` for every node: ``h`` the projected mean of its span's words, ``c`` zeros."""
         batch = as_tree_batch(batch)
         self.check_inputs(batch, x)
         H = self.hidden_size
-        has_word = self.word_mask(batch).to(x.dtype).unsqueeze(1)  # [N, 1]
+        mask = self.word_mask(batch).unsqueeze(1)  # [N, 1]
+        x = torch.where(mask, x, x.new_zeros(()))  # rows without a word are ignored, even NaN ones
         # [N, H + 1]: each node's own projected word (zeros without one), and its word count
-        own = torch.cat([F.linear(self.dropout(x), self.W.weight) * has_word, has_word], dim=1)
+        own = torch.cat([F.linear(self.dropout(x), self.W.weight) * mask, mask.to(x.dtype)], dim=1)
         sums, _ = propagate(batch, own.index_select(0, batch.leaf_order), own.index_select(0, batch.internal_order),
                             self.level_step, self.leaf_step, H + 1)
         total, count = sums.split([H, 1], dim=1)  # [N, H], [N, 1] over each node's subtree
