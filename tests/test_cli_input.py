@@ -64,6 +64,22 @@ def test_standard_input_is_one_text_per_line(chain_parser, monkeypatch, capsys):
         (1, ["I", "hated", "every", "minute", "of", "it"]), (2, ["Not", "bad."])]
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs named pipes (POSIX)")
+def test_a_pipe_is_read_once_with_the_progress_bar_on(chain_parser, tmp_path, capsys):
+    """`--input <(zcat corpus.gz)` is a pipe: sizing the progress bar used to drain it, leaving no records."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("I hated every minute of it\nNot bad.\n"))
+    writer.start()
+    code, records, err = run(capsys, ["encode", "--model", "untrained", "--input", str(fifo)])
+    writer.join(timeout=10)
+    assert code == 0 and [r["input"] for r in records] == [1, 2]
+    assert "encoding" in err  # the bar still runs, without a total
+
+
 def test_errors(chain_parser, tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine\n\xff\n")

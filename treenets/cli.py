@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -129,7 +130,9 @@ def _texts(args):
         raise ValueError("the text is missing: give it (or '-' for standard input), or --input FILE")
     if args.input is None:
         return [_read_text(args.text)], progress_bar(enabled=False)
-    total = None if args.input == "-" or args.quiet else count_lines(args.input)
+    # only a regular file can be read twice: counting a pipe (`--input <(zcat corpus.gz)`) would drain it
+    total = (count_lines(args.input) if not args.quiet and args.input != "-" and os.path.isfile(args.input)
+             else None)
     desc = {"encode": "encoding", "predict": "predicting"}.get(args.command, args.command)
     return iter_lines(args.input), progress_bar(total=total, desc=desc, unit="line", enabled=not args.quiet)
 
@@ -181,9 +184,12 @@ def _stream_output(parts: Iterable[str], output: Optional[Path], separator: str 
 def cmd_similarity(args) -> int:
     """``treenets similarity``: the relatedness of two sentences, 1 to 5."""
     model = _load_model(args, "relatedness", "similarity")
-    score = model.similarity(_read_text(args.a), _read_text(args.b), cache=not args.no_cache)
+    if args.a == "-" and args.b == "-":
+        raise ValueError("only one of the two sentences can be read from standard input ('-')")
+    a, b = _read_text(args.a), _read_text(args.b)
+    score = model.similarity(a, b, cache=not args.no_cache)
     if args.format == "json":
-        print(json.dumps({"a": args.a, "b": args.b, "score": round(score, 6), "model": model.name}))
+        print(json.dumps({"a": a, "b": b, "score": round(score, 6), "model": model.name}))
     else:
         print(f"{score:.4f}")
     return 0
