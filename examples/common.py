@@ -358,7 +358,9 @@ def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizer
         folder = resume_folder(args.resume)
         info = read_training_info(folder)
         check_resume({**info["info"], "epoch": info["epoch"]}, options, digest, args.epochs, args.resume)
-        state = load_training_state(folder, map_location=model.device)
+        # read to the CPU: load_state_dict copies weights and optimizer state onto the parameters' device,
+        # and random states must stay CPU tensors
+        state = load_training_state(folder, map_location="cpu")
         if state.world_size != world_size():
             log(f"resuming a run of {state.world_size} processes on {world_size()}: same batches, but the processes' "
                 f"dropout streams are drawn anew, so the result is not bit-identical")

@@ -75,3 +75,18 @@ def test_read_lines_keeps_a_leading_u_feff(tmp_path):
     path.write_text("\ufeff0 x\nsecond\n", encoding="utf-8")
     assert read_lines(path) == ["\ufeff0 x", "second"]
     assert list(iter_lines(path)) == ["0 x", "second"]
+
+
+def test_a_byte_order_mark_is_dropped_by_every_reader_of_text_files(tmp_path):
+    """Editors write U+FEFF first; it used to become part of the first word (vectors) or an error (CoNLL-U, brackets)."""
+    from treenets import Tree
+    from treenets.formats import read_bracket_file, read_conllu, read_vectors, write_conllu
+
+    tree = Tree.from_brackets("(3 (2 a) (4 b))")
+    (tmp_path / "b.txt").write_text(str(tree) + "\n", encoding="utf-8-sig")
+    assert read_bracket_file(tmp_path / "b.txt") == [tree]
+    dep = Tree([-1, 0], ["a", "b"], rels=["root", "dep"])
+    (tmp_path / "c.conllu").write_text(write_conllu([dep]), encoding="utf-8-sig")
+    assert read_conllu(tmp_path / "c.conllu") == [dep]
+    (tmp_path / "v.txt").write_text("the 1 2\ncat 3 4\n", encoding="utf-8-sig")
+    assert read_vectors(tmp_path / "v.txt").words == ["the", "cat"]

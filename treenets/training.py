@@ -222,7 +222,7 @@ def set_rng_state(state: Dict[str, Any]) -> None:
     random.setstate((py["version"], tuple(py["internal"]), py["gauss"]))
     nps = state["numpy"]
     np.random.set_state({"bit_generator": nps["bit_generator"],
-                         "state": {"key": nps["key"].numpy().astype(np.uint32), "pos": nps["pos"]},
+                         "state": {"key": nps["key"].cpu().numpy().astype(np.uint32), "pos": nps["pos"]},
                          "has_gauss": nps["has_gauss"], "gauss": nps["gauss"]})
     torch.set_rng_state(state["torch"].cpu())
     if "cuda" in state and torch.cuda.is_available():
@@ -309,7 +309,7 @@ class TrainingState:
         if generator is not None:
             if self.generator is None:
                 raise ValueError("the training state holds no data-order generator state")
-            generator.set_state(self.generator)
+            generator.set_state(self.generator.cpu())  # a CPU ByteTensor, wherever the state was loaded to
         if process < len(self.rng):
             set_rng_state(self.rng[process])
             return True

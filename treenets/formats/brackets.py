@@ -15,6 +15,7 @@ import os
 from typing import Iterable, List, Optional
 
 from ..tree import Tree
+from .lines import bom_tolerant
 
 __all__ = ["read_brackets", "write_brackets", "read_bracket_lines", "read_bracket_file", "is_bracketed"]
 
@@ -290,7 +291,7 @@ def read_bracket_file(path, encoding: str = "utf-8") -> List[Tree]:
     """
     path = os.fspath(path)
     try:
-        with open(path, encoding=encoding) as f:
+        with open(path, encoding=bom_tolerant(encoding)) as f:
             return read_bracket_lines(f, source=path)
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not {encoding} text ({err})") from None

@@ -29,6 +29,7 @@ from typing import Iterable, List, Optional, Sequence, Union
 
 from ..parsers.base import ParsedSentence
 from ..tree import Tree
+from .lines import bom_tolerant
 
 __all__ = ["read_conllu", "read_conllu_string", "read_conllu_sentences", "write_conllu"]
 
@@ -182,7 +183,7 @@ def read_conllu_sentences(path_or_lines: Union[PathLike, Iterable[str]], source:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"CoNLL-U file not found: {path}")
         try:
-            with open(path, encoding=encoding) as f:
+            with open(path, encoding=bom_tolerant(encoding)) as f:
                 return _parse_lines(f, source or path)
         except UnicodeDecodeError as err:
             raise ValueError(f"{source or path}: not {encoding} text ({err})") from None

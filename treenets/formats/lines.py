@@ -14,6 +14,7 @@ the line.
 """
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import sys
@@ -83,6 +84,12 @@ def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8", drop_bom
         yield from (_strip_end(line) for line in source)
     else:
         yield from _decoded(iter(source), str(getattr(source, "name", "<file>")), encoding, drop_bom)
+
+
+def bom_tolerant(encoding: str) -> str:
+    """``encoding``, or ``"utf-8-sig"`` for UTF-8: for ``open()`` of a format whose first character is never
+    content (CoNLL-U, bracketed trees), so that a byte-order mark an editor wrote is dropped, not read as text."""
+    return "utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding
 
 
 def read_lines(path: PathLike) -> List[str]:

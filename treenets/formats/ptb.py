@@ -20,6 +20,7 @@ import re
 from typing import Any, List, Optional, Sequence, Union
 
 from ..tree import Tree, check_binarize
+from .lines import bom_tolerant
 from .nltk import from_nltk
 
 __all__ = [
@@ -223,7 +224,7 @@ def _line_of(text: str, block: str, start: int = 0) -> Optional[int]:
 
 def _file_text(path: str, encoding: str) -> str:
     try:
-        with open(path, encoding=encoding) as fin:
+        with open(path, encoding=bom_tolerant(encoding)) as fin:
             return fin.read()
     except UnicodeDecodeError as err:
         raise ValueError(f"{path}: not {encoding} text ({err})") from None

@@ -210,6 +210,8 @@ def _read(f: IO[bytes], path: str, fmt: str, dim: Optional[int], words: Optional
             hint = " (binary word2vec files are not supported; convert to text)" if lineno == 1 else ""
             raise ValueError(f"{path}:{lineno}: bytes that are not {encoding}: {err.reason} at byte "
                              f"{err.start}{hint}") from None
+        if lineno == 1:
+            line = line.lstrip("\ufeff")  # a byte-order mark, not part of the first word
         line = line.rstrip(" \t\r\n")
         if not line:
             continue
