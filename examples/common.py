@@ -101,13 +101,24 @@ def add_embeddings_argument(parser: argparse.ArgumentParser, default: str) -> No
                              f"(default: {default}, from `{DOWNLOAD} --only glove`)")
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: an integer >= 1 (``--epochs``, ``--batch-size``, ``--limit``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def add_training_arguments(parser: argparse.ArgumentParser, *, out: str, items: str = "examples") -> None:
     """The options every training example shares (optimisation, seed, device, output, resuming).
 
     The paper's settings are the defaults: 10 epochs, batch 25, AdaGrad lr 0.05, L2 1e-4.
     """
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=25,
+    parser.add_argument("--epochs", type=positive_int, default=10)
+    parser.add_argument("--batch-size", type=positive_int, default=25,
                         help="examples per update; under torchrun the global batch, shared by the processes")
     parser.add_argument("--lr", type=float, default=0.05, help="AdaGrad learning rate of the model")
     parser.add_argument("--l2", type=float, default=1e-4, help="L2 penalty (AdaGrad weight decay)")
@@ -116,7 +127,7 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, out: str, items: 
                              "the paper's batches are plain random)")
     parser.add_argument("--seed", type=int, default=1)
     add_device_arguments(parser)
-    parser.add_argument("--limit", type=int, default=None,
+    parser.add_argument("--limit", type=positive_int, default=None,
                         help=f"use only the first N {items} of each split (smoke tests)")
     parser.add_argument("--out", type=Path, default=None,
                         help=f"where checkpoints, metrics and the training state go (default: {out}; "

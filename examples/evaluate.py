@@ -18,7 +18,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, resolve_data_dir, run
+from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, positive_int, resolve_data_dir, run
 from treenets.data import load_sick, load_sst
 from treenets.data.parsed import load_parsed_sick, load_parsed_sst
 from treenets.models import load, load_checkpoint
@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
                                   "checkpoint")
     p.add_argument("--split", default="test", choices=["train", "dev", "test"])
     add_data_dir_argument(p, "sst/ or sick/")
-    p.add_argument("--limit", type=int, default=None, help="score only the first N examples")
+    p.add_argument("--limit", type=positive_int, default=None, help="score only the first N examples")
     p.add_argument("--parsed-dir", type=Path, default=None,
                    help="trees from examples/prepare_parses.py (default: the folder the checkpoint was trained on, "
                         "if any)")

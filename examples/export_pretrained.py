@@ -20,7 +20,7 @@ import argparse
 import json
 from pathlib import Path
 
-from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, log, resolve_data_dir
+from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, log, positive_int, resolve_data_dir, run
 from treenets.data import load_sick, load_sst
 from treenets.models import load
 
@@ -80,7 +80,7 @@ def main(argv=None) -> dict:
                    help="where pretrained models go (default: the package's treenets/pretrained)")
     p.add_argument("--embedding-dtype", choices=["float16", "float32"], default="float16")
     add_data_dir_argument(p, "sst/ and sick/")
-    p.add_argument("--limit", type=int, default=None, help="score only the first N dev and test examples (smoke tests)")
+    p.add_argument("--limit", type=positive_int, default=None, help="score only the first N dev and test examples (smoke tests)")
     add_device_arguments(p)
     args = p.parse_args(argv)
     device = apply_device_arguments(args)
@@ -132,4 +132,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -53,7 +53,7 @@ from typing import Dict, List, Sequence
 
 import torch
 
-from common import add_data_dir_argument, download_command, require_files, resolve_data_dir, run
+from common import add_data_dir_argument, download_command, positive_int, require_files, resolve_data_dir, run
 from treenets.api import parse as cached_parse
 from treenets.atomic import atomic_write
 from treenets.data import SICK_RAW_FILES, load_sick, load_sick_raw, load_sst, ptb_unescape
@@ -74,7 +74,7 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu", help="torch device for stanza, e.g. cpu or cuda:0")
     p.add_argument("--threads", type=int, default=1,
                    help="CPU threads for torch/stanza (0: torch's default); 1 is fastest on a shared CPU")
-    p.add_argument("--limit", type=int, default=None,
+    p.add_argument("--limit", type=positive_int, default=None,
                    help="only the first N trees (SST) / pairs (SICK) of each split (smoke tests)")
     p.add_argument("--only", choices=["sst", "sick", "sick-dependency"], default=None,
                    help="prepare only one: sst (dependency trees), sick (constituency trees of --sick-dir's pairs), "

@@ -33,7 +33,7 @@ from typing import List
 
 import torch
 
-from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, log, resolve_data_dir
+from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, log, positive_int, resolve_data_dir, run
 from treenets.data import load_sick, load_sick_raw, load_sst
 from treenets.data.sst import ptb_unescape
 from treenets.metrics import relatedness_metrics
@@ -115,7 +115,7 @@ def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="sst5", help="a pretrained name (sst5, sst2, sick) or a model directory")
     add_data_dir_argument(p, "sst/ and sick/")
-    p.add_argument("--limit", type=int, default=None, help="only the first N test sentences or pairs (smoke tests)")
+    p.add_argument("--limit", type=positive_int, default=None, help="only the first N test sentences or pairs (smoke tests)")
     p.add_argument("--batch-size", type=int, default=64)
     add_device_arguments(p)
     args = p.parse_args(argv)
@@ -134,4 +134,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -24,7 +24,7 @@ import json
 from pathlib import Path
 from typing import Iterable, List
 
-from common import add_data_dir_argument, resolve_data_dir
+from common import add_data_dir_argument, resolve_data_dir, run
 from treenets import Vocab
 from treenets.data import load_sick, load_sst
 from treenets.formats import read_lines
@@ -75,4 +75,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

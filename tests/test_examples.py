@@ -183,3 +183,19 @@ def test_bad_input_is_one_line_and_exit_code_2(name, args, expect, tmp_path, mon
     assert len(err.splitlines()) == 1 and err.startswith(f"{name}.py: error: ")
     for text in expect:
         assert text.replace("PARSED", str(tmp_path / "parsed")).replace("NOWHERE", str(tmp_path)) in err
+
+
+@pytest.mark.parametrize("name,option,value", [
+    ("train_sst", "--batch-size", "0"), ("train_sst", "--epochs", "0"), ("train_sick", "--limit", "0"),
+    ("train_sick", "--limit", "-2"), ("evaluate", "--limit", "0"), ("train_sst", "--epochs", "two"),
+])
+def test_sizes_must_be_positive(name, option, value, capsys):
+    """--batch-size 0 used to end in ZeroDivisionError, --epochs 0 in "no model directory", --limit 0 trained on
+    everything and --limit -2 dropped the last examples."""
+    module = load(name)
+    with pytest.raises(SystemExit) as info:
+        if name == "evaluate":
+            module.main(["MODEL", option, value])
+        else:
+            module.parse_args([option, value])
+    assert info.value.code == 2 and f"argument {option}:" in capsys.readouterr().err

@@ -214,6 +214,17 @@ def test_nan_weights_are_refused(saved):
         tn.load(folder)
 
 
+def test_vocab_options_must_be_booleans(saved):
+    """"lower": "no" used to load as lowercasing (bool("no") is True)."""
+    model, folder = saved
+    config = json.loads((folder / "config.json").read_text())
+    config.pop("format"), config.pop("format_version")
+    config["vocab"]["lower"] = "no"
+    write_model_dir(folder, config, dict(model.state_dict()), model.vocab.itos)
+    with pytest.raises(ValueError, match="lower.*must be true or false"):
+        tn.load(folder)
+
+
 def test_save_replaces_a_directory_whole(saved):
     model, folder = saved
     (folder / "stale.txt").write_text("old")

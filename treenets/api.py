@@ -458,9 +458,9 @@ def parse_and_encode(text_or_texts: Union[str, Texts], tree: Optional[str] = Non
         blank text gives no sentences.
 
     Raises:
-        ValueError: a bad ``tree`` or size, a device this machine lacks, a
-            tree kind the encoder does not read, or a bare ``TreeEncoder``
-            without ``vocab``.
+        ValueError: a bad ``tree`` or size, a tree kind the encoder does
+            not read, or a bare ``TreeEncoder`` without ``vocab``.
+        DeviceError: a device this machine lacks (a ``RuntimeError``).
         TypeError: a text is not a string, or a bad ``encoder``.
         ParseError: the parser failed on a text (naming its index).
     """

@@ -115,8 +115,11 @@ def _model_from_files(files) -> TaskModel:
     if not isinstance(options, dict) or not isinstance(vocab_info, dict):
         raise ValueError(f"{where}: needs a \"model\" and a \"vocab\" section (objects)")
     options = dict(options)
+    lower = vocab_info.get("lower", False)
+    if not isinstance(lower, bool):
+        raise ValueError(f"{where}: \"vocab\".\"lower\" must be true or false, not {lower!r}")
     try:
-        vocab = Vocab.from_itos(files.vocab, unk=vocab_info.get("unk"), lower=bool(vocab_info.get("lower")),
+        vocab = Vocab.from_itos(files.vocab, unk=vocab_info.get("unk"), lower=lower,
                                 normalize=vocab_info.get("normalize"))
         size = options.pop("vocab_size")
         embed_size, hidden_size = options.pop("embed_size"), options.pop("hidden_size")
