@@ -216,6 +216,45 @@ def plain_args(args, **overrides) -> Dict:
     return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
 
 
+# -------------------------------------------------------------- evaluation
+def label_mode(model: TaskModel, info: Optional[Dict] = None) -> str:
+    """The SST label mode a sentiment model was trained in: its saved ``mode``, else guessed from its classes."""
+    saved = (info or {}).get("mode")
+    return saved or {5: "fine", 3: "binary3"}.get(model.config["n_classes"], "binary")
+
+
+def evaluation_data(model: TaskModel, info: Optional[Dict], data_dir: Path, split: str,
+                    limit: Optional[int] = None, parsed_dir=None) -> Tuple[Dict, list]:
+    """The examples of ``split`` a model is scored on, read the way it was trained.
+
+    ``info`` is what the training run saved (``model.metadata`` or a
+    checkpoint's extra: its ``mode`` and its ``args``): trees from its
+    ``--parsed-dir`` (unless ``parsed_dir`` overrides) and SICK from its
+    ``--sick-dir``, else the SST or SICK files of ``data_dir``. Returns the
+    result's description (``{"task": ..., "mode": ...}``) and the examples.
+    """
+    from treenets.data import load_sick, load_sst
+    from treenets.data.parsed import load_parsed_sick, load_parsed_sst
+
+    info = info or {}
+    trained = info.get("args") or info.get("train_args") or {}
+    parsed_dir = parsed_dir or trained.get("parsed_dir")
+    if model.task == "sentiment":
+        mode = label_mode(model, info)
+        if parsed_dir:
+            items = load_parsed_sst(parsed_dir, split, mode=mode)[:limit]
+        else:
+            items = load_sst(data_dir / "sst", split, mode=mode)[:limit]
+        return {"task": "sst", "mode": mode}, items
+    trained_on = trained.get("sick_dir")  # train_sick.py --sick-dir (stanza's parses)
+    sick_dir = Path(trained_on) if trained_on and Path(trained_on).is_dir() else data_dir / "sick"
+    if parsed_dir:
+        items = load_parsed_sick(parsed_dir, split, sick_dir, limit=limit)
+    else:
+        items = load_sick(sick_dir, split)[:limit]
+    return {"task": "sick"}, items
+
+
 # ------------------------------------------------------------------- files
 def download_command(data_dir: Path, only: str) -> str:
     """The ``python -m treenets.data`` command that fetches ``only`` into ``data_dir``."""

@@ -18,9 +18,10 @@ import argparse
 import json
 from pathlib import Path
 
-from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, positive_int, resolve_data_dir, run
-from treenets.data import load_sick, load_sst
-from treenets.data.parsed import load_parsed_sick, load_parsed_sst
+from common import (
+    add_data_dir_argument, add_device_arguments, apply_device_arguments, evaluation_data, positive_int,
+    resolve_data_dir, run,
+)
 from treenets.models import load, load_checkpoint
 
 
@@ -43,25 +44,8 @@ def main(argv=None) -> dict:
     else:
         model = load(args.model, device=device)
         extra = model.metadata
-    data_dir = resolve_data_dir(args)
-    parsed_dir = args.parsed_dir or (extra.get("args") or {}).get("parsed_dir")
-    if model.task == "sentiment":
-        mode = extra.get("mode", {5: "fine", 3: "binary3"}.get(model.config["n_classes"], "binary"))
-        if parsed_dir:
-            items = load_parsed_sst(parsed_dir, args.split, mode=mode)[:args.limit]
-        else:
-            items = load_sst(data_dir / "sst", args.split, mode=mode)[:args.limit]
-        metrics = model.evaluate(items)
-        result = {"task": "sst", "mode": mode}
-    else:
-        trained_on = (extra.get("args") or {}).get("sick_dir")  # train_sick.py --sick-dir (stanza's parses)
-        sick_dir = Path(trained_on) if trained_on and Path(trained_on).is_dir() else data_dir / "sick"
-        if parsed_dir:
-            items = load_parsed_sick(parsed_dir, args.split, sick_dir, limit=args.limit)
-        else:
-            items = load_sick(sick_dir, args.split)[:args.limit]
-        metrics = model.evaluate(items)
-        result = {"task": "sick"}
+    result, items = evaluation_data(model, extra, resolve_data_dir(args), args.split, args.limit, args.parsed_dir)
+    metrics = model.evaluate(items)
     result.update(split=args.split, model=str(args.model), **{k: round(v, 4) for k, v in metrics.items()})
     print(json.dumps(result), flush=True)
     return result

@@ -20,7 +20,10 @@ import argparse
 import json
 from pathlib import Path
 
-from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, log, positive_int, resolve_data_dir, run
+from common import (
+    add_data_dir_argument, add_device_arguments, apply_device_arguments, evaluation_data, log, positive_int,
+    resolve_data_dir, run,
+)
 from treenets.data import load_sick, load_sst
 from treenets.models import load
 
@@ -45,13 +48,11 @@ def read_runs(runs: Path):
     return [result], None
 
 
-def score(model, task: str, data_dir: Path, split: str, limit=None) -> dict:
-    if task == "sst":
-        data_mode = {5: "fine", 3: "binary3"}.get(model.config["n_classes"], "binary")
-        metrics = model.evaluate(load_sst(data_dir / "sst", split, mode=data_mode)[:limit])
-        return {k: round(v, 2) if isinstance(v, float) else v for k, v in metrics.items()}
-    metrics = model.evaluate(load_sick(data_dir / "sick", split)[:limit])
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.items()}
+def score(model, data_dir: Path, split: str, limit=None) -> dict:
+    """The model's metrics on ``split``, on the data it was trained on (its metadata's mode and trees)."""
+    _, items = evaluation_data(model, model.metadata, data_dir, split, limit)
+    digits = 2 if model.task == "sentiment" else 4
+    return {k: round(v, digits) if isinstance(v, float) else v for k, v in model.evaluate(items).items()}
 
 
 def data_vocab_size(task: str, data_dir: Path, model):
@@ -120,8 +121,8 @@ def main(argv=None) -> dict:
     target = args.out / args.name
     model.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata)
     shipped = load(target, device=device)
-    metadata["dev"] = score(shipped, task, data_dir, "dev", args.limit)
-    metadata["test"] = score(shipped, task, data_dir, "test", args.limit)
+    metadata["dev"] = score(shipped, data_dir, "dev", args.limit)
+    metadata["test"] = score(shipped, data_dir, "test", args.limit)
     shipped.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata)
     size = sum(f.stat().st_size for f in target.iterdir())
     result = {"name": args.name, "path": str(target), "bytes": size, "seed": best["seed"],

@@ -33,7 +33,10 @@ from typing import List
 
 import torch
 
-from common import add_data_dir_argument, add_device_arguments, apply_device_arguments, log, positive_int, resolve_data_dir, run
+from common import (
+    add_data_dir_argument, add_device_arguments, apply_device_arguments, label_mode, log, positive_int, resolve_data_dir,
+    run,
+)
 from treenets.data import load_sick, load_sick_raw, load_sst
 from treenets.data.sst import ptb_unescape
 from treenets.metrics import relatedness_metrics
@@ -62,7 +65,7 @@ def letter_split(words: List[str], gold: List[str]) -> bool:
 
 
 def sst_rows(model, data_dir, limit, parser, batch_size):
-    mode = {5: "fine", 3: "binary3"}.get(model.config["n_classes"], "binary")
+    mode = label_mode(model, model.metadata)
     trees = load_sst(data_dir / "sst", "test", mode=mode)[:limit]
     gold = model.evaluate(trees)
     texts = [detokenize(t.words) for t in trees]

@@ -84,7 +84,7 @@ def test_resume_refuses_other_options(data_dir, tmp_path):
     toks.write_text("\n".join(lines))
     with pytest.raises(ValueError, match="the data differ from the run's"):
         main([*args[:1], str(moved), *args[2:], "--epochs", "2", "--resume", str(tmp_path / "run")])
-    with pytest.raises(ValueError, match="already trained 1 epochs; --epochs 0"):
+    with pytest.raises(SystemExit):  # fewer epochs than were trained: here only 0, which argparse refuses
         main([*args, "--epochs", "0", "--resume", str(tmp_path / "run")])
     with pytest.raises(ValueError, match="drop --out"):
         main([*args, "--epochs", "2", "--resume", str(tmp_path / "run"), "--out", str(tmp_path / "elsewhere")])
@@ -94,6 +94,14 @@ def test_resume_refuses_other_options(data_dir, tmp_path):
     # the same options, more epochs, and --resume naming the state folder itself
     result = main([*args, "--epochs", "2", "--resume", str(tmp_path / "run" / "last")])
     assert result["epochs"] == 2 and read_training_info(tmp_path / "run" / "last")["epoch"] == 2
+
+
+def test_resume_refuses_fewer_epochs_than_were_trained(tmp_path):
+    common = load("common")
+    info = {"args": {"seed": 1}, "vocab_sha256": "abc", "epoch": 3}
+    with pytest.raises(common.ResumeError, match="already trained 3 epochs; --epochs 2 asks for fewer"):
+        common.check_resume(info, {"seed": 1}, "abc", 2, tmp_path)
+    common.check_resume(info, {"seed": 1}, "abc", 3, tmp_path)  # as many is fine (nothing left to train)
 
 
 def _env():
