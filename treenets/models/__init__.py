@@ -9,7 +9,9 @@ with :func:`load` (a directory, or a pretrained name such as ``"sst5"``),
 which needs nothing but the directory: the vocabulary, labels and parser
 configuration travel with the weights, and nothing is unpickled.
 :func:`save_checkpoint` / :func:`load_checkpoint` keep one-file checkpoints
-(plain data, read with ``torch.load(weights_only=True)``) for resuming training.
+(plain data, read with ``torch.load(weights_only=True)``: weights, config,
+vocabulary; resuming a run uses :func:`treenets.training.save_training_state`,
+which adds the optimizer and random states).
 """
 from .base import CELLS, DEFAULT_TREE, TaskModel, build_cell, build_embedding, embedding_spec
 from .checkpoint import load_checkpoint, save_checkpoint

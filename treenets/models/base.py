@@ -205,8 +205,9 @@ class TaskModel(nn.Module):
             weight.copy_(vectors)
 
     def embedding_parameters(self) -> List[nn.Parameter]:
-        """The embedding's trained parameters: the word vectors (the paper tunes them with their own
-        optimizer on SST), or a fine-tuned transformer's weights (none when it is frozen)."""
+        """The embedding's parameters: the word vectors (the paper tunes them with their own optimizer on
+        SST; frozen ones are returned too, with ``requires_grad`` off), or a fine-tuned transformer's
+        weights (none for a frozen transformer, which is not a submodule)."""
         return list(self.encoder.embedding.parameters())
 
     def model_parameters(self) -> List[nn.Parameter]:

@@ -14,12 +14,9 @@ import torch
 from ..atomic import atomic_write
 from ..vocab import Vocab
 from .base import TaskModel
-from .relatedness import RelatednessModel
-from .sentiment import SentimentModel
+from .saving import TASKS
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
-
-TASKS = {"sentiment": SentimentModel, "relatedness": RelatednessModel}
 
 
 def save_checkpoint(path: Union[str, Path], model: TaskModel, **extra) -> None:
@@ -67,7 +64,9 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskMod
             raise ValueError("its vocabulary is not a list of strings")
         if not isinstance(payload.get("extra", {}), dict):
             raise ValueError(f"its 'extra' entry is a {type(payload['extra']).__name__}, not a dict")
-        vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=bool(v["lower"]), normalize=v.get("normalize"))
+        if not isinstance(v["lower"], bool):
+            raise ValueError(f"its vocabulary's 'lower' is {v['lower']!r}, not true or false")
+        vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=v["lower"], normalize=v.get("normalize"))
         vocab_size = config.pop("vocab_size")
         if vocab_size != len(vocab):
             raise ValueError(f"its config says {vocab_size} words but its vocabulary has {len(vocab)}")
