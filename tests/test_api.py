@@ -169,3 +169,14 @@ def test_result_converts_to_a_dgl_graph(parsers_, tmp_path):
     torch.testing.assert_close(g.ndata["h"], result.node_states)
     back = tn.TreeBatch.from_dgl(g)
     assert back.parent.tolist() == result.tree.parents
+
+
+def test_an_empty_constituent_names_its_text(tmp_path, monkeypatch):
+    """A wordless leaf used to fail as "leaf node 11 (tree 3)", counting trees within the encoder's batch."""
+    from treenets.parsers import BracketParser
+
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    texts = ["(S (A a) (B b))"] * 3 + ["(S (A a) (B))"]
+    with warnings.catch_warnings(), pytest.raises(ValueError, match=r"texts\[3\], sentence 0 .*leaf node 2 has no word"):
+        warnings.simplefilter("ignore")
+        tn.parse_and_encode(texts, parser=BracketParser(), encoder="untrained", tree="constituency", batch_size=2)

@@ -500,8 +500,16 @@ def _encode(per_text: Iterator[List[Tree]], enc: TreeEncoder, vocab, trained: bo
 def _encode_batch(items: List[Tuple[int, int, Tree]], enc: TreeEncoder, vocab, trained: bool, name: str,
                   dev: torch.device) -> List[EncodedSentence]:
     trees = [t for _, _, t in items]
-    with torch.no_grad():  # not around a yield: grad mode must not leak into the caller's loop
-        h, c = enc(TreeBatch.from_trees(trees, vocab).to(dev))
+    try:
+        with torch.no_grad():  # not around a yield: grad mode must not leak into the caller's loop
+            h, c = enc(TreeBatch.from_trees(trees, vocab).to(dev))
+    except ValueError as err:  # "tree k" counts within this batch: name the input instead
+        for text_index, sentence_index, t in items:
+            leaves = [i for i in range(len(t)) if not t.children[i] and t.tokens[i] is None]
+            if leaves:
+                raise ValueError(f"texts[{text_index}], sentence {sentence_index} (from 0): leaf node {leaves[0]} "
+                                 f"has no word (an empty constituent?) in {t}") from err
+        raise
     h, c = h.cpu(), c.cpu()  # [n_nodes, hidden] each
     out, offset = [], 0
     for text_index, sentence_index, t in items:
