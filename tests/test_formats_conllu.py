@@ -82,6 +82,9 @@ def test_read_conllu_file(tmp_path):
     ("2\tthere\tthere\tADV\tRB\t_\t1", "2\tthere\tthere\tADV\tRB\t_\t7", r"bad\.conllu:12: HEAD 7 of word 2 is out of range"),
     ("4\tknow\tknow\tVERB\tVB\t_\t0", "4\tknow\tknow\tVERB\tVB\t_\t1", r"bad\.conllu:2: sentence 1 .*cycle"),
     ("1\tHi\thi\tINTJ\tUH\t_\t0", "1\tHi\thi\tINTJ\tUH\t_\t_", r"bad\.conllu:11: sentence 2 .*no head"),
+    # token ranges that used to be dropped in silence: past the words, overlapping
+    ("1\tHi\thi", "5-6\tyo\t_\t_\t_\t_\t_\t_\t_\t_\n1\tHi\thi", r"bad\.conllu:11: token range 5-6 goes past the words 1-2"),
+    ("4\tknow\tknow", "3-4\tn'tknow\t_\t_\t_\t_\t_\t_\t_\t_\n4\tknow\tknow", r"bad\.conllu:6: token range 3-4 overlaps"),
 ])
 def test_read_conllu_errors_name_file_and_line(tmp_path, old, new, message):
     assert old in CONLLU

@@ -124,13 +124,19 @@ def _sentence(block: List[tuple], mwt: List[tuple], text: Optional[str], source:
     # tokens: multi-word ranges replace their words
     tokens: List[str] = []
     word_to_token = [-1] * n
-    ranges = {first: (last, form, number) for number, first, last, form in mwt}
+    ranges = {}
+    previous_last = 0
+    for number, first, last, form in sorted(mwt, key=lambda r: r[1]):
+        if first < 1 or last > n:
+            raise ValueError(f"{source}:{number}: token range {first}-{last} goes past the words 1-{n}")
+        if first <= previous_last:
+            raise ValueError(f"{source}:{number}: token range {first}-{last} overlaps the range before it")
+        ranges[first] = (last, form, number)
+        previous_last = last
     k = 1
     while k <= n:
         if k in ranges:
             last, form, number = ranges[k]
-            if last > n:
-                raise ValueError(f"{source}:{number}: token range {k}-{last} goes past the last word ({n})")
             for w in range(k, last + 1):
                 word_to_token[w - 1] = len(tokens)
             tokens.append(form)
