@@ -151,24 +151,25 @@ def build_vocab(sentences, source, extra_words: int, **options):
     """The dataset's vocabulary (every split, as in the paper's code), extended with the
     ``extra_words`` most frequent words of the vector file ``source`` (:func:`find_word_vectors`).
 
+    Only the first ``extra_words`` lines of the file are read here; the
+    vocabulary's vectors come from :func:`load_word_vectors`, through its cache.
+
     Returns:
-        ``(vocab, vectors, data_words)``: the :class:`~treenets.Vocab`; the
-        vectors read for the extension (``None`` without one), which
-        :func:`load_word_vectors` then reuses; and how many entries come from
-        the data (they come first).
+        ``(vocab, data_words)``: the :class:`~treenets.Vocab`, and how many
+        entries come from the data (they come first).
     """
     vocab = Vocab.build(sentences, **options)
     if extra_words < 0:
         raise ValueError(f"--vocab-extra-words must be >= 0, got {extra_words}")
     if not extra_words:
-        return vocab, None, len(vocab)
-    vectors = read_vectors(source.path, member=source.member)
+        return vocab, len(vocab)
+    first = read_vectors(source.path, member=source.member, limit=extra_words)  # only the first lines
     before = len(vocab)
-    for word in vectors.words[:extra_words]:
+    for word in first.words:
         vocab.add(word)
     log(f"vocabulary: {before} words from the data + {len(vocab) - before} of the {extra_words} most frequent "
         f"words of {source.name} = {len(vocab)}")
-    return vocab, vectors, before
+    return vocab, before
 
 
 def log(msg: str) -> None:
@@ -287,20 +288,16 @@ def find_word_vectors(args, data_dir: Path, default: str):
     return find_vectors(args.embeddings or default, data_dir / "embeddings", root=data_dir, alternatives=alternatives)
 
 
-def load_word_vectors(vocab, source, vectors=None, **options):
+def load_word_vectors(vocab, source, **options):
     """The embedding matrix for ``vocab`` from ``source`` (:func:`find_word_vectors`), and its coverage.
 
     Only the vectors of the vocabulary are read, through the cache of
     :func:`treenets.embeddings.build_embedding_matrix` (``cache=True``): the
     first run reads the whole file, later runs with the same vocabulary and
-    file read the cached subset. ``vectors`` already read from ``source``
-    (by :func:`build_vocab`) are used as they are.
+    file read the cached subset.
     """
     start = time.perf_counter()
-    if vectors is not None:
-        vectors, coverage = build_embedding_matrix(vocab, vectors, **options)
-    else:
-        vectors, coverage = build_embedding_matrix(vocab, source.path, member=source.member, cache=True, **options)
+    vectors, coverage = build_embedding_matrix(vocab, source.path, member=source.member, cache=True, **options)
     log(f"embeddings {source}: {coverage.found_types}/{coverage.num_types} word types covered "
         f"({100 * coverage.type_coverage:.1f}%; read in {time.perf_counter() - start:.1f}s)")
     return vectors, coverage

@@ -128,9 +128,9 @@ def main(argv=None) -> dict:
     else:
         # every split's words, as in the paper's code; PTB escapes undone on the way in (see train_sst.py)
         lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
-        vocab, read, data_words = build_vocab(sentences, source, args.vocab_extra_words, lower=lower,
-                                              normalize="ptb")
-        vectors, coverage = load_word_vectors(vocab, source, read, seed=args.seed, specials=[vocab.unk])
+        vocab, data_words = build_vocab(sentences, source, args.vocab_extra_words, lower=lower,
+                                        normalize="ptb")
+        vectors, coverage = load_word_vectors(vocab, source, seed=args.seed, specials=[vocab.unk])
         features = {"embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
                     "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words}
 

@@ -129,9 +129,9 @@ def main(argv=None) -> dict:
         # way in (-LRB- -> "(", `` and '' -> "), so raw text parsed by stanza,
         # which writes ( and ", meets the same entries.
         lower = args.lowercase == "yes" or (args.lowercase == "auto" and "6B" in source.name)
-        vocab, read, data_words = build_vocab((t.words for trees in splits.values() for t in trees), source,
-                                              args.vocab_extra_words, lower=lower, normalize="ptb")
-        vectors, coverage = load_word_vectors(vocab, source, read, candidates=glove_forms, seed=args.seed,
+        vocab, data_words = build_vocab((t.words for trees in splits.values() for t in trees), source,
+                                        args.vocab_extra_words, lower=lower, normalize="ptb")
+        vectors, coverage = load_word_vectors(vocab, source, candidates=glove_forms, seed=args.seed,
                                               specials=[vocab.unk])
         features = {"embeddings": source.name, "type_coverage": round(coverage.type_coverage, 4),
                     "vocab_size": len(vocab), "vocab_extra_words": args.vocab_extra_words}

@@ -336,3 +336,18 @@ def test_cached_subset_is_keyed_by_file_and_words(tmp_path):
     with_cache, cov = build_embedding_matrix(vocab, source, seed=0, cache=cache)
     without, cov2 = build_embedding_matrix(vocab, source, seed=0)
     assert torch.equal(with_cache, without) and cov.found_types == cov2.found_types
+
+
+def test_read_vectors_limit_reads_only_the_first_lines(tmp_path):
+    from treenets.formats import read_vectors
+
+    path = tmp_path / "v.txt"
+    path.write_text("3 2\nthe 1 2\ncat 3 4\ncat 5 6\ndog 7 8\nbroken 1\n")  # the header's count is wrong too
+    first = read_vectors(path, limit=2)
+    assert first.words == ["the", "cat"] and first.vectors.tolist() == [[1, 2], [3, 4]]
+    assert read_vectors(path, limit=3).words == ["the", "cat", "dog"]  # a repeated word is not counted
+    assert read_vectors(path, limit=0).words == []
+    with pytest.raises(ValueError, match="v.txt:6: token 'broken' has 1 values"):
+        read_vectors(path)  # the whole file: every line checked
+    with pytest.raises(ValueError, match="limit must be an integer >= 0"):
+        read_vectors(path, limit=-1)

@@ -156,6 +156,7 @@ def read_vectors(
     words: Optional[Collection[str]] = None,
     encoding: str = "utf-8",
     member: Optional[str] = None,
+    limit: Optional[int] = None,
 ) -> Vectors:
     """Read a GloVe or word2vec text file.
 
@@ -172,6 +173,9 @@ def read_vectors(
         encoding: the text encoding.
         member: the file inside a zip (its name, or its base name); ``None``
             for a zip that holds one file.
+        limit: stop after this many vectors are kept (the first lines: GloVe
+            and word2vec files list the most frequent words first); ``None``
+            reads the whole file.
 
     Returns:
         The :class:`Vectors`, ``float32``. A word seen twice keeps its first vector.
@@ -187,13 +191,15 @@ def read_vectors(
     """
     if fmt not in ("auto", "glove", "word2vec"):
         raise ValueError(f"unknown vector format {fmt!r}; expected 'auto', 'glove' or 'word2vec'")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be an integer >= 0, not {limit!r}")
     path = Path(path)
     with _open_binary(path, member) as (f, where):
-        return _read(f, where, fmt, dim, words, encoding)
+        return _read(f, where, fmt, dim, words, encoding, limit)
 
 
 def _read(f: IO[bytes], path: str, fmt: str, dim: Optional[int], words: Optional[Collection[str]],
-          encoding: str) -> Vectors:
+          encoding: str, limit: Optional[int] = None) -> Vectors:
     keep = None if words is None else set(words)
     kept_words: List[str] = []
     rows: List[np.ndarray] = []
@@ -234,6 +240,8 @@ def _read(f: IO[bytes], path: str, fmt: str, dim: Optional[int], words: Optional
                 guessed_at = lineno
                 if dim < 1:
                     raise ValueError(f"{path}:{lineno}: token {fields[0]!r} has no vector")
+        if limit is not None and len(kept_words) >= limit:
+            break
         parts = line.rsplit(" ", dim)
         if len(parts) != dim + 1:
             raise ValueError(f"{path}:{lineno}: token {parts[0][:40]!r} has {len(parts) - 1} values, expected "
@@ -264,9 +272,11 @@ def _read(f: IO[bytes], path: str, fmt: str, dim: Optional[int], words: Optional
         seen.add(token)
         kept_words.append(token)
         rows.append(row)
+    else:
+        limit = None  # read to the end: the header's count can be checked
     if dim is None:
         raise ValueError(f"{path}:1: empty file: no vectors")
-    if expected_count is not None and n_vectors != expected_count:
+    if limit is None and expected_count is not None and n_vectors != expected_count:
         raise ValueError(f"{path}: the word2vec header says {expected_count} vectors, but the file has {n_vectors}")
     matrix = np.stack(rows) if rows else np.zeros((0, dim), dtype=np.float32)
     return Vectors(kept_words, torch.from_numpy(matrix), source=str(path), duplicates=duplicates)
