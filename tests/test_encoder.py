@@ -126,3 +126,24 @@ def test_a_nan_unknown_row_never_reaches_nodes_without_a_word(cell_cls, kwargs):
     assert torch.isfinite(h).all() and torch.isfinite(c).all()
     h.sum().backward()
     assert torch.isfinite(enc.embedding.weight.grad).all()
+
+
+class _Ones(nn.Module):
+    """An embedding module that reads the batch itself: ones at every node."""
+    embedding_dim = 3
+
+    def forward(self, batch):
+        return torch.ones(batch.num_nodes, 3)
+
+
+def test_a_module_embedding_gets_its_leaves_checked_and_must_say_its_size():
+    cell = ChildSumTreeLSTM(3, 4)
+    encoder = TreeEncoder(_Ones(), cell)
+    good = Tree([-1, 0], ["a", "b"])
+    wordless_leaf = Tree([-1, 0, 0], ["a", "b", None])
+    h, _ = encoder(TreeBatch.from_trees([good], Vocab()))
+    assert h.shape == (2, 4)
+    with pytest.raises(ValueError, match="leaf"):  # used to get the module's row in silence
+        encoder(TreeBatch.from_trees([wordless_leaf], Vocab()))
+    with pytest.raises(ValueError, match="integer embedding_dim"):
+        TreeEncoder(nn.Linear(3, 3), cell)

@@ -20,6 +20,8 @@ class TreeEncoder(nn.Module):
     zero input. Nothing else does in silence: a batch without word ids, or a
     leaf without one, raises a ``ValueError`` that says where word ids were
     looked for and how to pass them (:meth:`~treenets.TreeBatch.check_words`).
+    With an embedding module the leaves are checked when the batch has word
+    ids (a task model's batches do); a batch of bare trees is the module's to read.
     To run a cell on inputs of your own, call it directly: ``cell(batch, x)``.
 
     Args:
@@ -36,6 +38,9 @@ class TreeEncoder(nn.Module):
 
     def __init__(self, embedding: nn.Embedding, cell: TreeCell) -> None:
         super().__init__()
+        if not isinstance(getattr(embedding, "embedding_dim", None), int):
+            raise ValueError(f"the embedding must be an nn.Embedding or a module with an integer embedding_dim "
+                             f"(its output size), not a {type(embedding).__name__}")
         if embedding.embedding_dim != cell.in_size:
             raise ValueError(f"embedding size {embedding.embedding_dim} != cell input size {cell.in_size}")
         self.embedding = embedding
@@ -48,6 +53,8 @@ class TreeEncoder(nn.Module):
     def embed(self, batch: TreeBatch) -> Tensor:
         """``[N, in_size]`` word vectors, zeros at phrase nodes without a word."""
         if not isinstance(self.embedding, nn.Embedding):
+            if batch.word_source is not None:  # word ids say which nodes hold a word: a leaf must
+                batch.check_words(type(self).__name__)
             return _module_inputs(self.embedding, batch)
         batch.check_words(type(self).__name__)
         if batch.max_word_id >= self.embedding.num_embeddings:
