@@ -31,7 +31,8 @@ from treenets.embeddings import build_embedding_matrix
 from treenets.formats import read_vectors
 from treenets.models import TaskModel, load, save_checkpoint
 from treenets.training import (
-    all_gather, is_main_process, leave_process_group, load_training_state, minibatches, rank, rank_seed,
+    all_gather, is_main_process, leave_process_group, load_training_state, main_process_first, minibatches, rank,
+    rank_seed,
     read_training_info, rng_state, save_training_state, seed_everything, setup_distributed, train_epoch,
     world_size, wrap_ddp,
 )
@@ -294,10 +295,12 @@ def load_word_vectors(vocab, source, **options):
     Only the vectors of the vocabulary are read, through the cache of
     :func:`treenets.embeddings.build_embedding_matrix` (``cache=True``): the
     first run reads the whole file, later runs with the same vocabulary and
-    file read the cached subset.
+    file read the cached subset. Under ``torchrun`` process 0 fills the cache
+    first and the others read it.
     """
     start = time.perf_counter()
-    vectors, coverage = build_embedding_matrix(vocab, source.path, member=source.member, cache=True, **options)
+    with main_process_first():
+        vectors, coverage = build_embedding_matrix(vocab, source.path, member=source.member, cache=True, **options)
     log(f"embeddings {source}: {coverage.found_types}/{coverage.num_types} word types covered "
         f"({100 * coverage.type_coverage:.1f}%; read in {time.perf_counter() - start:.1f}s)")
     return vectors, coverage

@@ -18,6 +18,7 @@ from typing import Dict, List, Sequence, Tuple
 import torch
 
 from common import log
+from treenets.training import main_process_first
 from treenets.models import TaskModel
 
 #: The cell name of the no-tree baseline (treenets.SpanMean).
@@ -67,14 +68,16 @@ def tree_cell(args, cell: str, options: Dict) -> Tuple[str, Dict]:
 
 def contextual_embedding(args, sentences: Sequence[Sequence[str]], device: torch.device):
     """The ``--contextual`` module on ``device``; frozen features of every sentence are
-    computed (or read from the disk cache) now, before the first epoch."""
+    computed (or read from the disk cache) now, before the first epoch (under ``torchrun``
+    by process 0, then read from the cache by the others)."""
     from treenets import ContextualEmbedding
 
     if args.threads == 1:  # the tokenizer's own thread pool too
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     emb = ContextualEmbedding(args.contextual, finetune=args.finetune, device=device)
     if not args.finetune:
-        counts = emb.precompute(sentences, progress=not args.no_progress)
+        with main_process_first():  # under torchrun: process 0 fills the disk cache, the others read it
+            counts = emb.precompute(sentences, progress=not args.no_progress)
         log(f"contextual features: {counts['disk']} sentences from the disk cache, {counts['computed']} computed, "
             f"{counts['memory']} repeated")
     log(f"embedding: {type(emb).__name__}({emb.extra_repr()})")

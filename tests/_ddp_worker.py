@@ -8,7 +8,7 @@ import os
 import torch
 
 import treenets as tn
-from treenets.training import train_epoch, wrap_ddp
+from treenets.training import leave_process_group, train_epoch, wrap_ddp
 
 SST = ["(3 (2 a) (4 good))", "(1 (0 bad) (2 film))", "(4 (4 great) (3 (2 b) (4 fun)))", "(0 (1 awful) (2 c))",
        "(3 (2 d) (3 (4 fine) (2 e)))", "(2 x)", "(1 (2 y) (0 (1 z) (2 w)))", "(4 (3 (4 so) (4 good)) (2 .))"]
@@ -54,5 +54,8 @@ def run(process: int, world: int, port: int, tasks, out: str) -> None:
             for step, batch in enumerate(batches):
                 loss = train_epoch(model, [batch], opts, ddp=ddp)
                 torch.save({"loss": loss, **snapshot(model)}, os.path.join(out, f"{task}-{process}-{step}.pt"))
-    finally:
-        torch.distributed.destroy_process_group()
+            del ddp
+    except BaseException:
+        leave_process_group()  # no barrier: the other process may never come
+        raise
+    leave_process_group(wait=True)  # both processes end together (see leave_process_group)

@@ -32,6 +32,7 @@ whole batch (see :func:`train_epoch`).
 """
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import json
@@ -54,7 +55,7 @@ T = TypeVar("T")
 __all__ = [
     "seed_everything", "minibatches", "progress", "train_epoch",
     "rng_state", "set_rng_state", "TrainingState", "save_training_state", "load_training_state",
-    "read_training_info", "setup_distributed", "leave_process_group", "wrap_ddp", "rank", "world_size", "is_main_process", "all_gather", "rank_seed",
+    "read_training_info", "setup_distributed", "leave_process_group", "wrap_ddp", "rank", "world_size", "is_main_process", "main_process_first", "all_gather", "rank_seed",
 ]
 
 
@@ -423,6 +424,25 @@ def rank() -> int:
 def is_main_process() -> bool:
     """Whether this process is rank 0 (the one that writes files and prints), or the only one."""
     return rank() == 0
+
+
+@contextlib.contextmanager
+def main_process_first() -> Iterator[None]:
+    """Run the block on process 0 first, then on the others (a no-op in one process).
+
+    For work that fills a cache on disk (word vectors, transformer features):
+    process 0 computes and writes it, and the others, released by a barrier
+    once it is done, read it back instead of computing it again. If process 0
+    fails inside the block, ``torchrun`` stops the others.
+    """
+    if world_size() == 1:
+        yield
+        return
+    if not is_main_process():
+        torch.distributed.barrier()
+    yield
+    if is_main_process():
+        torch.distributed.barrier()
 
 
 #: The tensors of every all_gather so far, kept until the process group is destroyed
