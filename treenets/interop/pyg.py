@@ -24,10 +24,9 @@ from typing import Dict, Optional
 
 import torch
 
-Tensor = torch.Tensor
+from .dgl_graph import LABEL_KEYS, WORD_KEYS  # the same names in a PyG Data's attributes (no DGL import)
 
-WORD_KEYS = ("word_ids", "x")
-LABEL_KEYS = ("labels", "y")
+Tensor = torch.Tensor
 
 
 def _import_pyg():
