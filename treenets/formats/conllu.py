@@ -14,7 +14,10 @@ to a dependency node) are kept in the MISC column as ``Label=VALUE``; other
 MISC items are ignored. A dependency tree written here reads back as the same
 tree (nodes, words, heads, relations, labels), projective or not, so this is
 the lossless file form of dependency trees (brackets are not: see
-:func:`treenets.formats.write_brackets`).
+:func:`treenets.formats.write_brackets`). Two things are filled in on the way:
+a tree without relations is written with ``root`` and ``dep``, which come
+back as its relations, and the ``# text`` comment has its whitespace runs made
+single spaces, as it must stay on one line (the words keep theirs).
 
 The reader and the writer are written here rather than taken from stanza
 (reading a text file should not need stanza's pipeline stack) or from the
