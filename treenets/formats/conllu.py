@@ -167,7 +167,8 @@ def _sentence(block: List[tuple], mwt: List[tuple], text: Optional[str], source:
         sent.dependency = Tree.from_parents(words, [int(h) for h in heads], rels=[_field(f[7]) for _, f in block],
                                             labels=labels if any(lab is not None for lab in labels) else None)
     except ValueError as err:
-        raise ValueError(f"{source}:{block[0][0]}: {label}: {err}") from None
+        raise ValueError(f"{source}:{block[0][0]}: {label}: {err} (node k is word ID k + 1: nodes count from "
+                         f"0)") from None
     return sent
 
 

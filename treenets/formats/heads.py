@@ -69,7 +69,8 @@ def read_heads_files(toks: PathLike, parents: PathLike, rels: Optional[PathLike]
         try:
             trees.append(Tree.from_parents(tokens, heads, rels=rel_list))
         except ValueError as err:
-            raise ValueError(f"{files[1]}:{line}: {err}") from None
+            raise ValueError(f"{files[1]}:{line}: {err} (node k is the line's token k + 1: nodes count from 0, "
+                             f"the file's heads from 1)") from None
     return trees
 
 
