@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from treenets import SentimentModel, Tree, TreeBatch, Vocab
-from treenets.atomic import atomic_write
+from treenets.utils.atomic import atomic_write
 from treenets.data import default_data_dir
 from treenets.testing.reference import reference_forward
 

@@ -54,7 +54,7 @@ from torch import nn
 
 from treenets import ContextualEmbedding, SentimentModel, Vocab
 from treenets.data import default_data_dir, glove_forms, load_sick, load_sst, ptb_unescape
-from treenets.embeddings import build_embedding_matrix
+from treenets.nn.embeddings import build_embedding_matrix
 from treenets.training import minibatches, train_epoch
 
 
@@ -299,7 +299,7 @@ def logistic_probe(xtr, ytr, xdev, ydev, n_classes: int, decays=(1e-3, 1e-2, 1e-
 
 
 def cmd_probe(args) -> dict:
-    from treenets.contextual import _load, resolve_model
+    from treenets.nn.contextual import _load, resolve_model
 
     tokenizer, model = _load(resolve_model(args.model))
     model.eval()

@@ -72,7 +72,7 @@ from benchmarks.common import (
 )
 from treenets import Tree, Vocab
 from treenets.data import DATA_DIR_HELP
-from treenets.sampler import bucketed_batches
+from treenets.structures.sampler import bucketed_batches
 
 
 # ------------------------------------------------------------------ batching
@@ -93,7 +93,7 @@ def chunks(items: Sequence, size: int) -> List[list]:
 
 def batch_groups(trees: Sequence[Tree], size: int, bucket: bool = False, seed: int = 0) -> List[List[int]]:
     """Tree indices per batch: consecutive slices, or (``bucket``) batches of trees of similar
-    height from :func:`treenets.sampler.bucketed_batches`, in a seeded random order."""
+    height from :func:`treenets.structures.sampler.bucketed_batches`, in a seeded random order."""
     if not bucket:
         return chunks(list(range(len(trees))), size)
     return bucketed_batches([t.height for t in trees], size, torch.Generator().manual_seed(seed))

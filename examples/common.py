@@ -24,10 +24,10 @@ from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
 
 import torch
 
-from treenets.atomic import atomic_write
+from treenets.utils.atomic import atomic_write
 from treenets.data import DATA_DIR_HELP, default_data_dir
 from treenets.data.glove import find_vectors
-from treenets.embeddings import build_embedding_matrix
+from treenets.nn.embeddings import build_embedding_matrix
 from treenets.formats import read_vectors
 from treenets.models import TaskModel, load, save_checkpoint
 from treenets.training import (
@@ -36,7 +36,7 @@ from treenets.training import (
     read_training_info, rng_state, save_training_state, seed_everything, setup_distributed, train_epoch,
     world_size, wrap_ddp,
 )
-from treenets.vocab import Vocab
+from treenets.nn.vocab import Vocab
 
 #: The command that downloads the datasets and word vectors.
 DOWNLOAD = "python -m treenets.data"
@@ -293,7 +293,7 @@ def load_word_vectors(vocab, source, **options):
     """The embedding matrix for ``vocab`` from ``source`` (:func:`find_word_vectors`), and its coverage.
 
     Only the vectors of the vocabulary are read, through the cache of
-    :func:`treenets.embeddings.build_embedding_matrix` (``cache=True``): the
+    :func:`treenets.nn.embeddings.build_embedding_matrix` (``cache=True``): the
     first run reads the whole file, later runs with the same vocabulary and
     file read the cached subset. Under ``torchrun`` process 0 fills the cache
     first and the others read it.

@@ -138,7 +138,7 @@ def main(argv=None) -> dict:
 
     if dask is None:
         p.error("this example needs Dask: pip install 'treenets[dask]' (dask[distributed])")
-    from treenets.atomic import atomic_write, temp_name
+    from treenets.utils.atomic import atomic_write, temp_name
 
     blocksize = int(args.blocksize) if args.blocksize.isdigit() else args.blocksize
     t0 = time.perf_counter()

@@ -39,7 +39,7 @@ from common import (
 )
 from treenets.data import load_sick, load_sick_raw, load_sst
 from treenets.data.sst import ptb_unescape
-from treenets.metrics import relatedness_metrics
+from treenets.models.metrics import relatedness_metrics
 from treenets.models import load
 from treenets.models.prediction import iter_sentences
 

@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from treenets.atomic import atomic_write
+from treenets.utils.atomic import atomic_write
 
 
 def run_one(command, seed: int, out: Path) -> dict:

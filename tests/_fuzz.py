@@ -49,7 +49,7 @@ def text(min_size: int = 0, max_size: int = 6, alphabet=_CHARS) -> st.SearchStra
     return st.text(alphabet=alphabet, min_size=min_size, max_size=max_size)
 
 
-#: what a Tree refuses in a token, label or relation (see treenets.tree)
+#: what a Tree refuses in a token, label or relation (see treenets.structures.tree)
 _REFUSED = ({chr(c) for c in range(0x20) if c != 0x09} | {chr(c) for c in range(0x7F, 0xA0)} | {"\u2028", "\u2029"}
             | {chr(c) for c in range(0xD800, 0xE000)})
 

@@ -1,7 +1,7 @@
 """Shared fixtures.
 
 The datasets and stanza models are never committed. Tests find them where the
-library does (:func:`treenets.paths.default_data_dir`, i.e. ``$TREENETS_DATA_DIR``;
+library does (:func:`treenets.utils.paths.default_data_dir`, i.e. ``$TREENETS_DATA_DIR``;
 :func:`treenets.parsers.resolve_stanza_dir`, i.e. ``$STANZA_RESOURCES_DIR``) and
 skip with a reason naming the variable when they are not there. ``.ci/run``
 points both variables at ``../shared`` when that folder exists.
@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from treenets.parsers import resolve_stanza_dir
-from treenets.paths import CACHE_DIR_ENV, default_data_dir
+from treenets.utils.paths import CACHE_DIR_ENV, default_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
@@ -79,7 +79,7 @@ def minilm_dir():
     skips with a reason otherwise (the contextual extra is optional; CI's core lane installs it)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never the network
     pytest.importorskip("transformers", reason="needs the optional extra treenets[contextual] (transformers)")
-    from treenets.contextual import minilm_path
+    from treenets.nn.contextual import minilm_path
 
     try:
         return minilm_path()

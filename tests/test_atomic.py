@@ -1,4 +1,4 @@
-"""treenets.atomic: whole files or none, unique temporary names, leftovers of killed runs removed."""
+"""treenets.utils.atomic: whole files or none, unique temporary names, leftovers of killed runs removed."""
 import os
 import subprocess
 import sys
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from treenets.atomic import atomic_dir, atomic_write, remove_stale, temp_name
+from treenets.utils.atomic import atomic_dir, atomic_write, remove_stale, temp_name
 
 
 def test_write_replaces_only_when_complete(tmp_path):

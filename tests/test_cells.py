@@ -333,5 +333,5 @@ def test_oracles_live_in_treenets_testing_not_the_main_namespace():
 
 
 def test_old_oracle_paths_are_gone():
-    for name in ("treenets.reference", "treenets.interop.dgl_reference"):
+    for name in ("treenets.reference", "treenets.structures.dgl_reference"):
         assert importlib.util.find_spec(name) is None, name

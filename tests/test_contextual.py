@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 from torch import nn
 
 from treenets import NaryTreeLSTM, Tree, TreeBatch, TreeEncoder
-from treenets.contextual import minilm_path, plan_windows, resolve_model
+from treenets.nn.contextual import minilm_path, plan_windows, resolve_model
 
 transformers = pytest.importorskip("transformers", reason="needs the optional extra treenets[contextual] (transformers)")
-from treenets.contextual import ContextualEmbedding  # noqa: E402
+from treenets.nn.contextual import ContextualEmbedding  # noqa: E402
 
 
 def _minilm_or_skip():

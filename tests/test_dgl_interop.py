@@ -470,8 +470,8 @@ def test_treenets_keys_come_before_dgl_keys():
 
 
 # ------------------------------------------------- the conversion cache
-from treenets.interop import dgl_graph as dgl_graph_module  # noqa: E402
-from treenets.propagation import as_tree_batch  # noqa: E402
+from treenets.structures import dgl_graph as dgl_graph_module  # noqa: E402
+from treenets.structures.propagation import as_tree_batch  # noqa: E402
 
 
 def counting_conversions(monkeypatch):

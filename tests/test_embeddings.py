@@ -7,7 +7,7 @@ import torch
 
 from treenets import Vocab
 from treenets.data import glove_forms, load_sick, load_sst_splits
-from treenets.embeddings import (
+from treenets.nn.embeddings import (
     EmbeddingCoverage, Vectors, build_embedding_matrix, embedding_from_matrix, load_embedding, read_vectors,
 )
 
@@ -243,7 +243,7 @@ def test_values_are_ascii_numbers(tmp_path, value):
 def test_nan_vectors_given_as_tensors_are_refused_too():
     """The reader refuses NaN; vectors built in code must not slip one past it."""
     from treenets import SentimentModel, Vocab
-    from treenets.embeddings import embedding_from_matrix
+    from treenets.nn.embeddings import embedding_from_matrix
     from treenets.formats import Vectors
 
     bad = torch.tensor([[0.1, 0.2], [float("nan"), 1.0]])
@@ -306,7 +306,7 @@ def test_damaged_compressed_vectors_name_the_file(tmp_path):
 
 
 def test_cached_subset_is_keyed_by_file_and_words(tmp_path):
-    from treenets.embeddings import read_vectors_cached
+    from treenets.nn.embeddings import read_vectors_cached
 
     source = tmp_path / "vectors.txt"
     source.write_text(GLOVE)

@@ -101,7 +101,7 @@ def test_run_seeds_aggregates(data_dir, tmp_path, capsys):
 
 
 def test_demo(data_dir, capsys):
-    from treenets import demo
+    from treenets.cli import demo
 
     summary = demo.main(["--data-dir", str(data_dir), "--limit", "5", "--hidden", "6", "--embed", "4"])
     assert set(summary) == {"childsum", "nary", "slstm", "sequential"}
@@ -110,7 +110,7 @@ def test_demo(data_dir, capsys):
 
 def test_every_script_states_the_same_default_data_dir(capsys):
     """treenets.data.default_data_dir decides the data folder; every --help says so in the same words."""
-    from treenets import demo
+    from treenets.cli import demo
     from treenets.data import DATA_DIR_HELP
 
     from benchmarks import matmul_share, parse_speed, run, scaling

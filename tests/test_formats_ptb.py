@@ -1,4 +1,4 @@
-"""Tests for treenets.formats.ptb and formats.nltk: nltk.Tree in/out, PTB files, clean-up, binarization."""
+"""Tests for treenets.formats.ptb and structures.nltk: nltk.Tree in/out, PTB files, clean-up, binarization."""
 import textwrap
 
 import pytest
@@ -7,7 +7,6 @@ nltk = pytest.importorskip("nltk", reason="nltk is not installed")
 
 from treenets.formats import (  # noqa: E402
     clean_ptb,
-    from_nltk,
     parse_ptb,
     read_bracket_lines,
     read_ptb,
@@ -15,12 +14,12 @@ from treenets.formats import (  # noqa: E402
     strip_function_tag,
     to_nltk,
 )
-from treenets.tree import Tree  # noqa: E402
+from treenets.structures.tree import Tree  # noqa: E402
 
 
 def binarize(tree, factor="right", **options):
     """Tree.binarize on a Tree or an nltk.Tree."""
-    return (tree if isinstance(tree, Tree) else from_nltk(tree)).binarize(factor=factor, **options)
+    return (tree if isinstance(tree, Tree) else Tree.from_nltk(tree)).binarize(factor=factor, **options)
 
 WSJ = textwrap.dedent("""\
     ( (S
@@ -50,11 +49,11 @@ WORDS_0 = "Pierre Vinken , 61 years old , will join the board as a nonexecutive 
 
 def test_nltk_round_trip():
     nt = nltk.Tree.fromstring("(S (NP (DT the) (NN dog)) (VP (VBZ barks)))")
-    tree = from_nltk(nt)
+    tree = Tree.from_nltk(nt)
     assert tree.words == ["the", "dog", "barks"]
     assert tree.labels[:2] == ["S", "NP"]
     assert to_nltk(tree) == nt
-    assert from_nltk(to_nltk(tree)) == tree
+    assert Tree.from_nltk(to_nltk(tree)) == tree
     with pytest.raises(TypeError):
         to_nltk(nt)
 
@@ -104,7 +103,7 @@ def test_clean_ptb_is_iterative_on_deep_trees():
     node = nltk.Tree("X-1", [nltk.Tree("W", ["w"]), node])
     for _ in range(depth):
         node = nltk.Tree("X-1", [node])
-    out = from_nltk(clean_ptb(node))
+    out = Tree.from_nltk(clean_ptb(node))
     assert out.words == ["w"] and len(out) == depth + 2 and out.labels[0] == "X"
 
 

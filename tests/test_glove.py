@@ -9,7 +9,7 @@ import zipfile
 import pytest
 
 from test_download import Server, listing, make_zip, server, sha256  # noqa: F401 (the fixture)
-from treenets.atomic import temp_name
+from treenets.utils.atomic import temp_name
 from treenets.data import ChecksumError, DownloadError, GLOVE_RELEASES, download_glove, find_vectors
 from treenets.data.download import main as download_main
 

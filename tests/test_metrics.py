@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from treenets.metrics import relatedness_metrics
+from treenets.models.metrics import relatedness_metrics
 
 
 def test_relatedness_metrics_known_values():

@@ -243,7 +243,7 @@ def test_unknown_names_and_paths():
 def test_a_device_this_machine_lacks_is_refused_first():
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
-    from treenets.device import DeviceError
+    from treenets.utils.device import DeviceError
 
     with pytest.raises(DeviceError, match="CUDA is not available"):
         tn.load("no-such-model", device="cuda")

@@ -24,7 +24,7 @@ from treenets.parsers import (  # noqa: E402
     sentences_from_document,
     stanza_tree_to_tree,
 )
-from treenets.tree import Tree  # noqa: E402
+from treenets.structures.tree import Tree  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

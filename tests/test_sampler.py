@@ -4,7 +4,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import treenets as tn
-from treenets.sampler import HeightBucketSampler, bucketed_batches
+from treenets.structures.sampler import HeightBucketSampler, bucketed_batches
 
 
 def _trees(n=60, seed=0):

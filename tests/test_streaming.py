@@ -131,7 +131,7 @@ def test_progress_bar_on_stderr_and_off(capsys):
 
 
 def test_progress_bar_helper(capsys):
-    from treenets.progress import progress_bar
+    from treenets.utils.progress import progress_bar
 
     with progress_bar(total=3, desc="lines", unit="line") as bar:
         bar.update(3)

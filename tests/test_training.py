@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import treenets as tn
-from treenets.sampler import bucketed_batches
+from treenets.structures.sampler import bucketed_batches
 from treenets.training import minibatches, seed_everything, train_epoch
 
 

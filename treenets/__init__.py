@@ -1,29 +1,29 @@
 """treenets: batched Tree-LSTMs over parsed sentences.
 
 text -> parser -> Tree -> TreeBatch -> cell -> (h, c) per node -> head -> loss
+
+The names below are imported when first used (``lazy_loader``), so
+``import treenets`` and ``treenets --version`` do not import torch.
+The package's layers, bottom to top: ``utils``; ``structures``; ``formats``
+and ``data``; ``nn``, ``cells`` and ``heads``; ``parsers``, ``models`` and
+``training``; ``api`` and ``cli`` (see the docs' architecture page).
 """
-from . import formats, parsers
-from .api import EncodedSentence, parse, parse_and_encode
-from .batch import TreeBatch, default_label
-from .cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, SpanMean, TreeCell
-from .contextual import ContextualEmbedding
-from .encoder import TreeEncoder
-from .heads import NodeClassifier, SimilarityHead, sparse_target
-from .parsers import ParsedSentence, Parser
-from .models import RelatednessModel, SentimentModel, known_models, load, load_checkpoint, save_checkpoint
-from .propagation import propagate
-from .sampler import HeightBucketSampler
-from .tree import Tree
-from .vocab import Vocab
+import lazy_loader as _lazy
 
-__version__ = "0.2.0"
+from .utils.version import __version__
 
-__all__ = [
-    "Tree", "TreeBatch", "Vocab", "default_label", "propagate",
-    "TreeCell", "ChildSumTreeLSTM", "NaryTreeLSTM", "SLSTM", "SequentialLSTM", "SpanMean",
-    "TreeEncoder", "NodeClassifier", "SimilarityHead", "sparse_target",
-    "SentimentModel", "RelatednessModel", "save_checkpoint", "load_checkpoint", "load", "known_models",
-    "parse_and_encode", "parse", "EncodedSentence", "HeightBucketSampler",
-    "Parser", "ParsedSentence", "formats", "parsers",
-    "ContextualEmbedding",
-]
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submodules=["api", "cells", "cli", "data", "formats", "heads", "models", "nn", "parsers", "structures",
+                "testing", "training", "utils"],
+    submod_attrs={
+        "api": ["EncodedSentence", "parse", "parse_and_encode"],
+        "structures": ["Tree", "TreeBatch", "default_label", "propagate", "HeightBucketSampler", "ParsedSentence"],
+        "cells": ["SLSTM", "ChildSumTreeLSTM", "NaryTreeLSTM", "SequentialLSTM", "SpanMean", "TreeCell"],
+        "nn": ["ContextualEmbedding", "TreeEncoder", "Vocab"],
+        "heads": ["NodeClassifier", "SimilarityHead", "sparse_target"],
+        "parsers": ["Parser"],
+        "models": ["RelatednessModel", "SentimentModel", "known_models", "load", "load_checkpoint",
+                   "save_checkpoint"],
+    },
+)

@@ -37,14 +37,14 @@ from typing import Deque, Dict, Iterable, Iterator, List, Mapping, Optional, Seq
 
 import torch
 
-from .batch import TreeBatch
+from .structures.batch import TreeBatch
 from .cells import ChildSumTreeLSTM, NaryTreeLSTM
-from .encoder import TreeEncoder
+from .nn.encoder import TreeEncoder
 from .parsers.base import ParsedSentence, Parser, check_tree_kind
 from .parsers.cache import ParseCache
 from .parsers.pool import ParserPool, load_parser, parse_chunk
-from .progress import progress_bar
-from .tree import Tree
+from .utils.progress import progress_bar
+from .structures.tree import Tree
 
 Tensor = torch.Tensor
 
@@ -302,7 +302,7 @@ def parse_sentences(texts: Texts, parser: Parser, cache: CacheArg = True, *, laz
         torch_threads: torch threads in each worker process (``workers > 1``).
         progress: ``True`` for a progress bar (texts parsed) on standard
             error; or a bar of your own (anything with ``update(n)``, such as
-            :func:`treenets.progress.progress_bar`), advanced by the texts
+            :func:`treenets.utils.progress.progress_bar`), advanced by the texts
             parsed and left open.
 
     Returns:
@@ -464,7 +464,7 @@ def parse_and_encode(text_or_texts: Union[str, Texts], tree: Optional[str] = Non
         TypeError: a text is not a string, or a bad ``encoder``.
         ParseError: the parser failed on a text (naming its index).
     """
-    from .device import check_device
+    from .utils.device import check_device
 
     if tree is not None:
         check_tree_kind(tree)

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..batch import TreeBatch
-from ..propagation import as_tree_batch, propagate
+from ..structures.batch import TreeBatch
+from ..structures.propagation import as_tree_batch, propagate
 
 Tensor = torch.Tensor
 
@@ -84,7 +84,7 @@ class TreeCell(nn.Module):
         return propagate(batch, wx_leaf, wx_inner, self.level_step, self.leaf_step, self.hidden_size)
 
     def level_step(self, wx, h_child, c_child, slot, pos):  # pragma: no cover - abstract
-        """States of nodes with children; see :mod:`treenets.propagation`."""
+        """States of nodes with children; see :mod:`treenets.structures.propagation`."""
         raise NotImplementedError
 
     def leaf_step(self, wx):  # pragma: no cover - abstract

@@ -5,8 +5,8 @@ from typing import Sequence
 
 import torch
 
-from ..batch import TreeBatch
-from ..tree import Tree
+from ..structures.batch import TreeBatch
+from ..structures.tree import Tree
 from .child_sum import ChildSumTreeLSTM
 
 

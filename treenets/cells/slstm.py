@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..batch import TreeBatch
+from ..structures.batch import TreeBatch
 from .base import TreeCell, children_by_position
 
 

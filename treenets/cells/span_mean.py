@@ -7,8 +7,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..batch import TreeBatch
-from ..propagation import as_tree_batch, propagate
+from ..structures.batch import TreeBatch
+from ..structures.propagation import as_tree_batch, propagate
 from .base import TreeCell, sum_children
 
 Tensor = torch.Tensor

@@ -23,7 +23,7 @@ from .glove import (
 )
 from .label_transfer import LabelTransferStats, transfer_all, transfer_labels, word_spans
 from .parsed import load_parsed_sick, load_parsed_sst
-from ..paths import DATA_DIR_ENV, DATA_DIR_HELP, default_data_dir
+from ..utils.paths import DATA_DIR_ENV, DATA_DIR_HELP, default_data_dir
 from .sick import (
     SICK_RAW_FILES, SICK_SPLITS, SickPair, SickSentencePair, load_sick, load_sick_raw,
     sick_raw_path, sick_split_dir,

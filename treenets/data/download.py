@@ -27,11 +27,11 @@ Guarantees:
   actual digests. The archives themselves are not pinned by default (pass
   ``archive_checksum``), since the member checksums already fix the content.
 * Files are written to a temporary name in the target folder
-  (``.NAME.PID.RANDOM.part``, :func:`treenets.atomic.temp_name`) and moved into
+  (``.NAME.PID.RANDOM.part``, :func:`treenets.utils.atomic.temp_name`) and moved into
   place with :func:`os.replace` only after every check passed: an interrupted
   or failed download leaves no partial file and never clobbers a good one.
   The ``.part`` files of a killed download are removed by the next download
-  into that folder (:func:`treenets.atomic.remove_stale`).
+  into that folder (:func:`treenets.utils.atomic.remove_stale`).
 * HTTP errors, unreachable hosts, truncated bodies and damaged archives
   (including damaged deflate data) raise :class:`DownloadError` naming the URL.
 * Large files show a tqdm progress bar on stderr (``progress=False`` turns it off).
@@ -53,8 +53,8 @@ import zlib
 from pathlib import Path
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from ..atomic import remove_stale, temp_name
-from ..paths import PathLike, default_data_dir
+from ..utils.atomic import remove_stale, temp_name
+from ..utils.paths import PathLike, default_data_dir
 
 __all__ = [
     "DownloadError", "ChecksumError",
@@ -208,7 +208,7 @@ def _open_url(url: str, timeout: float):
 
 def _temp_in(folder: Path, name: str) -> Path:
     """A new empty ``.NAME.PID.RANDOM.part`` file in ``folder`` (removed by the caller on failure,
-    and by :func:`~treenets.atomic.remove_stale` if the process is killed)."""
+    and by :func:`~treenets.utils.atomic.remove_stale` if the process is killed)."""
     tmp = temp_name(folder / name, "part")
     tmp.touch(exist_ok=False)
     return tmp

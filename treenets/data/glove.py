@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..formats.vectors import zip_member, zip_members
-from ..paths import PathLike
+from ..utils.paths import PathLike
 from .download import _fetch_archive, _root
 
 __all__ = ["GloveRelease", "GLOVE_RELEASES", "GLOVE_FILES", "DEFAULT_GLOVE_FILES", "VectorFile", "download_glove",

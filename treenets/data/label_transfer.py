@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-from ..tree import Tree
+from ..structures.tree import Tree
 
 __all__ = ["word_spans", "transfer_labels", "transfer_all", "LabelTransferStats", "NO_LABEL"]
 

@@ -29,8 +29,8 @@ from typing import List, Optional
 from ..formats.brackets import read_brackets
 from ..formats.conllu import read_conllu
 from ..formats.lines import read_lines
-from ..tree import Tree, as_int
-from ..paths import PathLike
+from ..structures.tree import Tree, as_int
+from ..utils.paths import PathLike
 from .sick import SickPair, _split_name, load_sick
 from .sst import NEUTRAL, SST_SPLITS, check_mode, mode_label
 

@@ -35,8 +35,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from ..formats.heads import read_heads_files
 from ..formats.lines import read_lines
-from ..tree import Tree
-from ..paths import PathLike, resolve_dir
+from ..structures.tree import Tree
+from ..utils.paths import PathLike, resolve_dir
 
 __all__ = [
     "SICK_SPLITS", "SICK_RAW_FILES", "SickPair", "SickSentencePair",

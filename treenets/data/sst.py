@@ -25,7 +25,7 @@ escapes, so ``writer\\/director`` in the file becomes ``writer/director``.
 PTB bracket escapes stay as they are (``-LRB-``, ``-RRB-``, `````,
 ``''``). GloVe was trained on text where brackets are plain ``(`` and ``)``:
 pass :func:`glove_forms` as ``candidates`` to
-:func:`treenets.embeddings.build_embedding_matrix` so that ``-LRB-`` finds
+:func:`treenets.nn.embeddings.build_embedding_matrix` so that ``-LRB-`` finds
 the vector of ``(``, or map tokens yourself with :func:`ptb_unescape`.
 """
 from __future__ import annotations
@@ -35,8 +35,8 @@ from typing import Dict, List, Optional, Sequence, Union
 
 from ..formats.brackets import read_bracket_lines
 from ..formats.lines import read_lines
-from ..tree import Tree, as_int
-from ..paths import PathLike, resolve_dir
+from ..structures.tree import Tree, as_int
+from ..utils.paths import PathLike, resolve_dir
 
 __all__ = [
     "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
@@ -274,7 +274,7 @@ def ptb_unescape(token: str) -> str:
 def glove_forms(token: str) -> List[str]:
     """Forms of a PTB token to try, in order, when looking up a word vector.
 
-    Pass as ``candidates`` to :func:`treenets.embeddings.build_embedding_matrix`.
+    Pass as ``candidates`` to :func:`treenets.nn.embeddings.build_embedding_matrix`.
     The token itself comes first (GloVe 6B has ````` and ``''`` as words), then
     its :func:`ptb_unescape` form (``-LRB-`` -> ``(``).
 

@@ -14,8 +14,10 @@
   vocabulary, SHA-256 sums), never unpickled.
 * :mod:`~treenets.formats.svg`: trees with a class on every node as SVG and HTML pictures.
 * :mod:`~treenets.formats.pretty`: trees with a label on every node drawn as text (nltk).
-* :mod:`~treenets.formats.nltk`: ``nltk.Tree`` in and out; the one conversion from
-  constituency tree objects (nltk's and stanza's).
+* ``nltk.Tree`` in and out: ``Tree.from_nltk`` and :func:`to_nltk`
+  (:mod:`treenets.structures.nltk`, the one conversion from constituency tree
+  objects, nltk's and stanza's; the bracket notation of one tree is
+  :mod:`treenets.structures.brackets`).
 
 This module only re-exports; nltk is imported when first used.
 """
@@ -25,7 +27,7 @@ from .dot import write_dot
 from .heads import read_heads_files, write_heads_files
 from .jsonl import dumps_record, encoded_record
 from .lines import count_lines, iter_lines, read_lines
-from .nltk import from_constituents, from_nltk, to_nltk
+from ..structures.nltk import to_nltk
 from .vectors import Vectors, read_vectors
 from .vocab import read_vocab, write_vocab
 from .model_dir import ModelFiles, read_model_dir, write_model_dir
@@ -38,7 +40,7 @@ __all__ = [
     "read_conllu", "read_conllu_string", "read_conllu_sentences", "write_conllu",
     "read_heads_files", "write_heads_files", "read_lines", "iter_lines", "count_lines", "encoded_record", "dumps_record",
     "write_dot",
-    "from_constituents", "from_nltk", "to_nltk",
+    "to_nltk",
     "Vectors", "read_vectors", "read_vocab", "write_vocab", "read_model_dir", "write_model_dir", "ModelFiles",
     "LabelledTree", "tree_svg", "write_svg", "write_html", "draw_tree",
     "parse_ptb", "read_ptb", "read_ptb_file", "clean_ptb", "strip_function_tag", "unescape_word",

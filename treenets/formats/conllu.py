@@ -30,8 +30,8 @@ from __future__ import annotations
 import os
 from typing import Iterable, List, Optional, Sequence, Union
 
-from ..parsers.base import ParsedSentence
-from ..tree import Tree
+from ..structures.sentence import ParsedSentence
+from ..structures.tree import Tree
 from .lines import bom_tolerant
 
 __all__ = ["read_conllu", "read_conllu_string", "read_conllu_sentences", "write_conllu"]

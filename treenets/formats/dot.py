@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import List
 
-from ..tree import Tree
+from ..structures.tree import Tree
 
 __all__ = ["write_dot"]
 

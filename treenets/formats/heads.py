@@ -14,8 +14,8 @@ import os
 from pathlib import Path
 from typing import List, Optional, Union
 
-from ..atomic import atomic_write
-from ..tree import Tree
+from ..utils.atomic import atomic_write
+from ..structures.tree import Tree
 from .lines import read_lines
 
 __all__ = ["read_heads_files", "write_heads_files"]
@@ -78,7 +78,7 @@ def write_heads_files(trees: List[Tree], toks: PathLike, parents: PathLike, rels
     """Write dependency trees as ``.toks`` / ``.parents`` (/ ``.rels``) lines, which :func:`read_heads_files` reads back.
 
     Every tree is checked before anything is written, and each file is written
-    atomically (:func:`treenets.atomic.atomic_write`); the folders are created.
+    atomically (:func:`treenets.utils.atomic.atomic_write`); the folders are created.
     The format has no place for node labels: they are not written.
 
     Raises:

@@ -12,7 +12,7 @@
       SHA256SUMS         SHA-256 of model.safetensors and vocab.txt, in ``sha256sum`` format
                          (``sha256sum -c SHA256SUMS`` checks it too)
 
-:func:`write_model_dir` writes all four through :func:`treenets.atomic.atomic_dir`,
+:func:`write_model_dir` writes all four through :func:`treenets.utils.atomic.atomic_dir`,
 so a directory is complete or absent. :func:`read_model_dir` checks the sums
 before it parses anything, so a flipped or missing byte is an error naming the
 file, and reads the weights with ``safetensors`` from the bytes it checked: a
@@ -31,7 +31,7 @@ from typing import Dict, List, Mapping, Sequence, Union
 
 import torch
 
-from ..atomic import atomic_dir
+from ..utils.atomic import atomic_dir
 from .vocab import read_vocab, write_vocab
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "CONFIG_FILE", "WEIGHTS_FILE", "VOCAB_FILE", "SUMS_FILE", "ModelFiles",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..tree import Tree
+from ..structures.tree import Tree
 
 __all__ = ["draw_tree"]
 

@@ -19,9 +19,8 @@ import os
 import re
 from typing import Any, List, Optional, Sequence, Union
 
-from ..tree import Tree, check_binarize
+from ..structures.tree import Tree, check_binarize
 from .lines import bom_tolerant
-from .nltk import from_nltk
 
 __all__ = [
     "parse_ptb",
@@ -129,7 +128,7 @@ def _finish(tree: Any, clean: bool, strip_traces: bool, strip_function_tags: boo
             unescape: bool = True) -> Tree:
     if clean and (strip_traces or strip_function_tags):
         tree = clean_ptb(tree, strip_traces=strip_traces, strip_function_tags=strip_function_tags)
-    out = from_nltk(tree)
+    out = Tree.from_nltk(tree)
     if unescape and any(t is not None and "\\" in t for t in out.tokens):
         out = Tree(out.parents, [None if t is None else unescape_word(t) for t in out.tokens], out.labels, out.rels)
     if binarize_factor is not None:

@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-from ..tree import Tree
+from ..structures.tree import Tree
 
 __all__ = ["SENTIMENT_COLORS", "SENTIMENT_SYMBOLS", "OTHER_COLOR", "LabelledTree", "tree_svg", "write_svg",
            "write_html", "label_symbol"]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable, List, Union
 
 from .lines import read_lines
-from ..atomic import atomic_write
+from ..utils.atomic import atomic_write
 
 __all__ = ["read_vocab", "write_vocab"]
 
@@ -27,7 +27,7 @@ def _escape(token: str) -> str:
 
 
 def write_vocab(tokens: Iterable[str], path: PathLike) -> None:
-    """Write ``tokens`` one per line (escaped as above), in id order, atomically (:func:`treenets.atomic.atomic_write`).
+    """Write ``tokens`` one per line (escaped as above), in id order, atomically (:func:`treenets.utils.atomic.atomic_write`).
 
     Raises:
         ValueError: a token that is not a string, or holds a lone surrogate (not UTF-8).

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..batch import TreeBatch
+from ..structures.batch import TreeBatch
 
 Tensor = torch.Tensor
 

@@ -25,13 +25,13 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from ..batch import TreeBatch
+from ..structures.batch import TreeBatch
 from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, SpanMean, TreeCell
-from ..encoder import TreeEncoder
-from ..parsers.base import check_tree_kind
-from ..tree import check_binarize
+from ..nn.encoder import TreeEncoder
+from ..structures.sentence import check_tree_kind
+from ..structures.tree import check_binarize
 from ..formats.vectors import first_non_finite_row
-from ..vocab import Vocab
+from ..nn.vocab import Vocab
 
 Tensor = torch.Tensor
 
@@ -74,7 +74,7 @@ def build_embedding(embedding: EmbeddingArg) -> Optional[nn.Module]:
         raise TypeError(f"embedding must be a module or its saved spec (a dict), not {type(embedding).__name__}")
     kind = embedding.get("kind")
     if kind == "contextual":
-        from ..contextual import ContextualEmbedding
+        from ..nn.contextual import ContextualEmbedding
 
         return ContextualEmbedding.from_config(embedding)
     raise ValueError(f"cannot rebuild an embedding of kind {kind!r} (known: 'contextual'); "

@@ -11,8 +11,8 @@ from typing import Dict, Tuple, Union
 
 import torch
 
-from ..atomic import atomic_write
-from ..vocab import Vocab
+from ..utils.atomic import atomic_write
+from ..nn.vocab import Vocab
 from .base import TaskModel
 from .saving import TASKS
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..formats.brackets import is_bracketed
-from ..tree import Tree
+from ..structures.tree import Tree
 
 __all__ = ["SentimentResult", "iter_sentences", "INPUT_FORMATS"]
 
@@ -69,7 +69,7 @@ def iter_sentences(model, inputs: Any, *, parser=None, cache=True, chunk_size: i
             text and stopped when the iterator ends or is closed. The output
             does not depend on it.
         progress: a bar (anything with ``update(n)``, e.g.
-            :func:`treenets.progress.progress_bar`) advanced by the inputs read.
+            :func:`treenets.utils.progress.progress_bar`) advanced by the inputs read.
 
     Raises:
         TypeError: an input that is neither a string nor a Tree (named by index).

@@ -5,11 +5,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from ..batch import TreeBatch
+from ..structures.batch import TreeBatch
 from ..heads import SimilarityHead
-from ..metrics import relatedness_metrics
-from ..vocab import Vocab
-from ..tree import Tree
+from .metrics import relatedness_metrics
+from ..nn.vocab import Vocab
+from ..structures.tree import Tree
 from .base import EmbeddingArg, TaskModel
 from .prediction import iter_sentences
 

@@ -19,9 +19,9 @@ from typing import Dict, List, Optional, Union
 
 import torch
 
-from ..device import check_device
+from ..utils.device import check_device
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir, write_model_dir
-from ..vocab import Vocab
+from ..nn.vocab import Vocab
 from .base import TaskModel
 from .relatedness import RelatednessModel
 from .sentiment import SentimentModel
@@ -99,7 +99,7 @@ def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "floa
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..utils.version import __version__
 
     return __version__
 
@@ -182,7 +182,7 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
         FileNotFoundError: no directory there, or one of its files missing.
         ValueError: a damaged, truncated or foreign file (named), shapes that
             do not fit the config, or a pickle where the weights should be.
-        treenets.device.DeviceError: a device this machine does not have.
+        treenets.utils.device.DeviceError: a device this machine does not have.
 
     Example:
         >>> model = treenets.load("sst2")                     # doctest: +SKIP

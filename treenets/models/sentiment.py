@@ -5,9 +5,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
 
-from ..batch import TreeBatch
+from ..structures.batch import TreeBatch
 from ..heads import NodeClassifier
-from ..vocab import Vocab
+from ..nn.vocab import Vocab
 from .base import EmbeddingArg, TaskModel
 from .prediction import SentimentResult, iter_sentences
 
@@ -166,7 +166,7 @@ class SentimentModel(TaskModel):
             workers: parse raw text in this many processes (each with its own
                 copy of the parser); the results do not depend on it.
             progress: a bar (anything with ``update(n)``, e.g.
-                :func:`treenets.progress.progress_bar`) advanced by the inputs read.
+                :func:`treenets.utils.progress.progress_bar`) advanced by the inputs read.
 
         Returns:
             one :class:`~treenets.models.prediction.SentimentResult` per

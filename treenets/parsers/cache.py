@@ -2,7 +2,7 @@
 
 Parsing is the slow step (stanza parses about 40 sentences a second on one CPU
 core), so :func:`treenets.parse` keeps every parse in
-``$TREENETS_CACHE_DIR/parses.sqlite`` (see :mod:`treenets.paths`), keyed by the
+``$TREENETS_CACHE_DIR/parses.sqlite`` (see :mod:`treenets.utils.paths`), keyed by the
 text and the parser's :meth:`~treenets.parsers.Parser.cache_key`.
 
 What the cache promises:
@@ -33,8 +33,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
-from ..paths import default_cache_dir
-from ..tree import Tree
+from ..utils.paths import default_cache_dir
+from ..structures.tree import Tree
 from .base import ParsedSentence
 
 __all__ = ["ParseCache", "encode_sentences", "decode_sentences"]

@@ -14,7 +14,7 @@ import json
 from typing import List, Optional, Sequence
 
 from ..formats.ptb import parse_ptb
-from ..tree import check_binarize
+from ..structures.tree import check_binarize
 from .base import ParsedSentence
 
 __all__ = ["BracketParser"]

@@ -30,8 +30,7 @@ import json
 import os
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
-from ..formats.nltk import from_constituents
-from ..tree import Tree, check_binarize
+from ..structures.tree import Tree, check_binarize
 from .base import ParsedSentence
 
 __all__ = ["StanzaParser", "MissingStanzaModelError", "resolve_stanza_dir", "sentences_from_document",
@@ -75,7 +74,7 @@ def resolve_stanza_dir(dir: Optional[Union[str, os.PathLike]] = None) -> str:
 
 
 def stanza_tree_to_tree(tree: Any, strip_root: bool = True) -> Tree:
-    """Convert a stanza constituency tree to a :class:`Tree` (through :func:`treenets.formats.from_constituents`).
+    """Convert a stanza constituency tree to a :class:`Tree` (through :meth:`Tree.from_constituents`).
 
     Args:
         tree: a ``stanza.models.constituency.parse_tree.Tree`` (anything with
@@ -90,7 +89,7 @@ def stanza_tree_to_tree(tree: Any, strip_root: bool = True) -> Tree:
         tree = tree.children[0]
     if not tree.children:
         raise ValueError(f"empty constituency tree {tree!s}: it has no words")
-    return from_constituents(tree, lambda t: t.label, lambda t: list(t.children) or None, lambda t: t.label)
+    return Tree.from_constituents(tree, lambda t: t.label, lambda t: list(t.children) or None, lambda t: t.label)
 
 
 def _where(sent_index: int, sentence: Any, source: Optional[str]) -> str:

@@ -56,7 +56,7 @@ import torch
 from torch import nn
 
 from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, TreeCell
-from ..interop.dgl_graph import _import_dgl
+from ..structures.dgl_graph import _import_dgl
 
 Tensor = torch.Tensor
 

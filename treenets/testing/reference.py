@@ -54,12 +54,12 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from ..batch import TreeBatch
+from ..structures.batch import TreeBatch
 from ..cells.child_sum import ChildSumTreeLSTM
 from ..cells.nary import NaryTreeLSTM
 from ..cells.slstm import SLSTM
 from ..cells.span_mean import SpanMean
-from ..tree import Tree
+from ..structures.tree import Tree
 
 Tensor = torch.Tensor
 

@@ -42,7 +42,7 @@ after the first run no transformer: each sentence's features are a dictionary
 lookup (in Python, per sentence), and an SST epoch costs 1.1-1.2 times a GloVe
 epoch (README, "Transformer features under the tree"). The disk cache (one
 SQLite file per extractor and stored dtype, see
-:class:`~treenets.feature_cache.FeatureCache`) is keyed by the extractor's
+:class:`~treenets.nn.feature_cache.FeatureCache`) is keyed by the extractor's
 identity: a hash of the weights (in the dtype they compute in), the tokenizer,
 the model configuration, the layers, the pooling and ``max_length``; rows by
 the exact token sequence. Frozen features are always returned as stored (in
@@ -69,9 +69,9 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from .data.sst import ptb_unescape
+from ..data.sst import ptb_unescape
 from .feature_cache import FeatureCache
-from .paths import default_cache_dir
+from ..utils.paths import default_cache_dir
 
 __all__ = ["ContextualEmbedding", "minilm_path", "resolve_model", "plan_windows", "MINILM_NAMES", "POOLINGS"]
 
@@ -253,7 +253,7 @@ class ContextualEmbedding(nn.Module):
         embedding_dim: the feature size ``D`` (the model's hidden size).
         tokenizer: the fast tokenizer.
         transformer: the model (a submodule only when fine-tuning).
-        cache: the :class:`~treenets.feature_cache.FeatureCache`, or ``None``.
+        cache: the :class:`~treenets.nn.feature_cache.FeatureCache`, or ``None``.
         stats: counts of sentences served from memory, from disk, and
             computed, and of words fed as the unknown token.
 

@@ -32,6 +32,9 @@ import operator
 import re
 from typing import Callable, List, Optional, Sequence
 
+from .brackets import bracket_arrays, write_brackets
+from .nltk import constituent_arrays, nltk_arrays, to_nltk
+
 __all__ = ["Tree", "BINARIZE_FACTORS", "check_binarize", "as_int"]
 
 #: The ``factor`` values :meth:`Tree.binarize` takes; ``None`` means "do not binarize".
@@ -155,16 +158,26 @@ class Tree:
                 label, more than one word in one bracket, or text after the tree.
                 The message gives the character offset.
         """
-        from .formats.brackets import read_brackets
-
-        return read_brackets(text)
+        return cls(*bracket_arrays(text))
 
     @classmethod
     def from_nltk(cls, tree) -> "Tree":
-        """Convert an ``nltk.Tree`` (:func:`treenets.formats.from_nltk`). Preterminals become nodes carrying a word."""
-        from .formats.nltk import from_nltk
+        """Convert an ``nltk.Tree`` (or a bare word string, giving a one-node tree).
 
-        return from_nltk(tree)
+        Preterminals become nodes carrying a word; nodes are numbered in pre-order.
+
+        Raises:
+            TypeError: if ``tree`` is neither an ``nltk.Tree`` nor a string.
+        """
+        parents, tokens, labels = nltk_arrays(tree)
+        return cls(parents, tokens, labels)
+
+    @classmethod
+    def from_constituents(cls, root, label, children, word=str) -> "Tree":
+        """Convert any constituency tree object (stanza's, say): see
+        :func:`treenets.structures.nltk.constituent_arrays` for the three callables."""
+        parents, tokens, labels = constituent_arrays(root, label, children, word)
+        return cls(parents, tokens, labels)
 
     # ---------------------------------------------------------------- queries
     def __len__(self) -> int:
@@ -271,9 +284,7 @@ class Tree:
 
     # --------------------------------------------------------------- convert
     def to_nltk(self):
-        """Convert to an ``nltk.Tree`` (:func:`treenets.formats.to_nltk`); relations are not kept."""
-        from .formats.nltk import to_nltk
-
+        """Convert to an ``nltk.Tree`` (:func:`treenets.structures.nltk.to_nltk`); relations are not kept."""
         return to_nltk(self)
 
     def binarize(self, factor: str = "right", collapse_unary: bool = True, markov: Optional[int] = None) -> "Tree":
@@ -292,8 +303,6 @@ class Tree:
             raise ValueError("binarize() needs factor 'left' or 'right', not None")
         import nltk.tree.tree as nltk_tree
 
-        from .formats.nltk import from_nltk
-
         tree = self.to_nltk()
         # nltk refuses to binarise past MAX_TREE_DEPTH; its transforms are
         # iterative, so lift the limit to what this tree can reach.
@@ -307,7 +316,7 @@ class Tree:
         finally:
             if old_limit is not None:
                 nltk_tree.MAX_TREE_DEPTH = old_limit
-        return from_nltk(tree)
+        return type(self).from_nltk(tree)
 
     def token_slot(self, node: int) -> int:
         """Where a node's own word sits among its children (by node id): its position in the bracket."""
@@ -319,8 +328,6 @@ class Tree:
         A display form for non-projective dependency trees, whose words print
         in tree order; machine-read paths use the heads and token arrays.
         """
-        from .formats.brackets import write_brackets
-
         return write_brackets(self)
 
     def __repr__(self) -> str:

@@ -5,7 +5,7 @@ Edges run from child to parent. Nodes keep the numbering they came with: for
 then tree 1's, and so on; for :meth:`TreeBatch.from_dgl`,
 :meth:`TreeBatch.from_edge_index` and :meth:`TreeBatch.from_pyg`, the graph's
 node ids. Graphs of other libraries enter and leave only here; the
-conversions live in :mod:`treenets.interop` (``dgl_graph.py``, ``pyg.py``),
+conversions live in :mod:`treenets.structures` (``dgl_graph.py``, ``pyg.py``),
 which imports DGL or PyG only when called.
 
 The schedule: nodes are grouped into *levels* by depth and processed deepest
@@ -463,7 +463,7 @@ class TreeBatch:
         batched graph in :meth:`from_dgl`, gives a batched graph
         (``dgl.unbatch`` splits it back into the same members). Needs DGL.
         """
-        from .interop.dgl_graph import batch_to_dgl
+        from .dgl_graph import batch_to_dgl
 
         return batch_to_dgl(self)
 
@@ -505,7 +505,7 @@ class TreeBatch:
                 not a forest (a cycle), an edge joins two batch members, a named
                 key is missing, or word ids / labels are not 1-D integers.
         """
-        from .interop.dgl_graph import batch_from_dgl
+        from .dgl_graph import batch_from_dgl
 
         return batch_from_dgl(cls, graph, word_key, label_key, child_pos_key, unk_id=unk_id)
 
@@ -540,7 +540,7 @@ class TreeBatch:
                 joins two graphs of ``batch``, a graph of ``batch`` is not one
                 tree, or a tensor has the wrong shape; the message names the node.
         """
-        from .interop.pyg import batch_from_edge_index
+        from .pyg import batch_from_edge_index
 
         return batch_from_edge_index(cls, edge_index, num_nodes, child_pos=child_pos, word_ids=word_ids,
                                      labels=labels, batch=batch)
@@ -557,7 +557,7 @@ class TreeBatch:
         ``data.y`` when 1-D integer with one entry per node. Named keys must
         exist. See :meth:`from_edge_index` for the rules.
         """
-        from .interop.pyg import batch_from_pyg
+        from .pyg import batch_from_pyg
 
         return batch_from_pyg(cls, data, word_key, label_key, child_pos_key)
 
@@ -575,7 +575,7 @@ class TreeBatch:
         (``pip install "treenets[pyg]"``); without it, use
         :attr:`edge_index` and :attr:`tree_index` directly.
         """
-        from .interop.pyg import batch_to_pyg
+        from .pyg import batch_to_pyg
 
         return batch_to_pyg(self, x, node_data)
 

@@ -3,7 +3,7 @@
 :class:`FeatureCache` stores, for one extractor (a model, its tokenizer, the
 layers and pooling: the *identity*), one ``[n_tokens, dim]`` matrix per token
 sequence. It is what makes frozen
-:class:`~treenets.contextual.ContextualEmbedding` features cost, after the
+:class:`~treenets.nn.contextual.ContextualEmbedding` features cost, after the
 first run, what a table lookup costs.
 
 Why SQLite (the standard library's ``sqlite3``): one file, atomic

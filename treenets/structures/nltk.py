@@ -1,25 +1,26 @@
 """Constituency trees from other libraries: ``nltk.Tree`` in and out, and stanza's trees in.
 
-:func:`from_constituents` is the one conversion from a constituency tree
-object to a :class:`~treenets.Tree`; :func:`from_nltk` and the stanza parser
-(:mod:`treenets.parsers.stanza`) both use it. A preterminal (a node whose only
+:func:`constituent_arrays` is the one conversion from a constituency tree
+object to the arrays of a :class:`~treenets.Tree`; ``Tree.from_nltk``,
+``Tree.from_constituents`` (which the stanza parser uses) and
+``Tree.binarize`` (nltk's transforms) go through this module, which imports
+nothing of treenets so that ``Tree`` can use it. A preterminal (a node whose only
 child is a word: ``(DT The)``, SST's ``(2 The)``) becomes one node carrying the
 word and the preterminal's label; phrase nodes carry their label and no word.
 Nodes are numbered in pre-order, so children are left to right. Nothing recurses.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, List, Optional, Sequence
-
-from ..tree import Tree
-
-__all__ = ["from_constituents", "from_nltk", "to_nltk"]
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 
-def from_constituents(root: Any, label: Callable[[Any], Optional[str]],
-                      children: Callable[[Any], Optional[Sequence[Any]]],
-                      word: Callable[[Any], str] = str) -> Tree:
-    """Convert any constituency tree object to a :class:`Tree`.
+__all__ = ["constituent_arrays", "nltk_arrays", "to_nltk"]
+
+
+def constituent_arrays(root: Any, label: Callable[[Any], Optional[str]],
+                       children: Callable[[Any], Optional[Sequence[Any]]],
+                       word: Callable[[Any], str] = str) -> Tuple[List[int], List[Optional[str]], List[Optional[str]]]:
+    """``(parents, tokens, labels)`` of any constituency tree object (``Tree.from_constituents``).
 
     Args:
         root: the root object.
@@ -28,7 +29,7 @@ def from_constituents(root: Any, label: Callable[[Any], Optional[str]],
         word: the text of a word node (default ``str``: nltk's words are strings).
 
     Returns:
-        The tree, nodes in pre-order.
+        The arrays of the tree, nodes in pre-order.
     """
     parents: List[int] = []
     tokens: List[Optional[str]] = []
@@ -51,11 +52,11 @@ def from_constituents(root: Any, label: Callable[[Any], Optional[str]],
         tokens.append(None)
         for child in reversed(list(kids)):
             stack.append((child, nid))
-    return Tree(parents, tokens, labels)
+    return parents, tokens, labels
 
 
-def from_nltk(tree: Any) -> Tree:
-    """Convert an ``nltk.Tree`` (or a bare word string, giving a one-node tree).
+def nltk_arrays(tree: Any) -> Tuple[List[int], List[Optional[str]], List[Optional[str]]]:
+    """``(parents, tokens, labels)`` of an ``nltk.Tree`` (or a bare word string, giving a one-node tree).
 
     Raises:
         TypeError: if ``tree`` is neither an ``nltk.Tree`` nor a string.
@@ -63,13 +64,13 @@ def from_nltk(tree: Any) -> Tree:
     import nltk
 
     if isinstance(tree, str):
-        return Tree([-1], [tree])
+        return [-1], [tree], [None]
     if not isinstance(tree, nltk.Tree):
-        raise TypeError(f"from_nltk expects an nltk.Tree, not {type(tree).__name__}")
-    return from_constituents(tree, lambda t: t.label(), lambda t: None if isinstance(t, str) else list(t))
+        raise TypeError(f"Tree.from_nltk expects an nltk.Tree, not {type(tree).__name__}")
+    return constituent_arrays(tree, lambda t: t.label(), lambda t: None if isinstance(t, str) else list(t))
 
 
-def to_nltk(tree: Tree) -> Any:
+def to_nltk(tree) -> Any:
     """Convert a :class:`Tree` to an ``nltk.Tree``.
 
     A node with a word and no children becomes a preterminal ``Tree(label,
@@ -78,7 +79,7 @@ def to_nltk(tree: Tree) -> Any:
     """
     import nltk
 
-    if not isinstance(tree, Tree):
+    if not all(hasattr(tree, a) for a in ("postorder", "children", "tokens", "labels", "token_slot")):
         raise TypeError(f"to_nltk expects a treenets Tree, not {type(tree).__name__}")
     built: List[object] = [None] * len(tree)
     for node in tree.postorder():

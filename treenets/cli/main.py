@@ -63,7 +63,7 @@ def render_text(result, unicode: bool = True) -> str:
 
 def legend(labels: Sequence[str]) -> str:
     """``"++ very positive, + positive, ..."``: the symbols of the text drawings."""
-    from .formats.svg import label_symbol
+    from ..formats.svg import label_symbol
 
     return ", ".join(f"{label_symbol(x)} {x}" for x in reversed(list(labels)))
 
@@ -79,14 +79,14 @@ def render_json(result) -> str:
 
 def render_svg(results: Iterable) -> str:
     """All predictions as one SVG document, one tree under the other."""
-    from .formats.svg import write_svg
+    from ..formats.svg import write_svg
 
     return write_svg([r.labelled_tree() for r in results]) + "\n"
 
 
 def render_html(results: Iterable, title: str = "treenets predict") -> str:
     """All predictions as a standalone HTML page (inline SVG, a legend)."""
-    from .formats.svg import write_html
+    from ..formats.svg import write_html
 
     return write_html([r.labelled_tree() for r in results], title=title)
 
@@ -96,7 +96,7 @@ def _write_output(text: str, output: Optional[Path]) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    from .atomic import atomic_write
+    from ..utils.atomic import atomic_write
 
     with atomic_write(output, "w", encoding="utf-8") as f:
         f.write(text)
@@ -105,7 +105,7 @@ def _write_output(text: str, output: Optional[Path]) -> None:
 
 # ------------------------------------------------------------------ commands
 def _load_model(args, task: str, command: str):
-    from .models import load
+    from ..models import load
 
     model = load(args.model, device=args.device)
     if model.task != task:
@@ -121,8 +121,8 @@ def _texts(args):
     ``TEXT`` (or ``-``: all of standard input) is one input; ``--input FILE``
     streams one input per line (:func:`treenets.formats.iter_lines`).
     """
-    from .formats import count_lines, iter_lines
-    from .progress import progress_bar
+    from ..formats import count_lines, iter_lines
+    from ..utils.progress import progress_bar
 
     if args.text is not None and args.input is not None:
         raise ValueError("give either the text or --input FILE, not both")
@@ -168,7 +168,7 @@ def cmd_predict(args) -> int:
 
 def _stream_output(parts: Iterable[str], output: Optional[Path], separator: str = "") -> None:
     """Write ``parts`` as they come, to standard output or atomically to ``output``."""
-    from .atomic import atomic_write
+    from ..utils.atomic import atomic_write
 
     if output is None:
         for n, part in enumerate(parts):
@@ -197,8 +197,8 @@ def cmd_similarity(args) -> int:
 
 def cmd_parse(args) -> int:
     """``treenets parse``: the parse trees, as brackets, CoNLL-U or dot."""
-    from .api import default_parser, parse_sentences
-    from .formats import write_brackets, write_conllu, write_dot
+    from ..api import default_parser, parse_sentences
+    from ..formats import write_brackets, write_conllu, write_dot
 
     tree_kind = args.tree or "dependency"
     parser_ = default_parser(tree_kind, args.device)
@@ -216,8 +216,8 @@ def cmd_parse(args) -> int:
 
 def cmd_encode(args) -> int:
     """``treenets encode``: the root state (and with --all-nodes every node's) of every sentence, as JSON Lines."""
-    from .api import parse_and_encode
-    from .formats import dumps_record, encoded_record
+    from ..api import parse_and_encode
+    from ..formats import dumps_record, encoded_record
 
     texts, bar = _texts(args)
     trained = None
@@ -234,7 +234,7 @@ def cmd_encode(args) -> int:
 
 def cmd_cache(args) -> int:
     """``treenets cache info|clear``."""
-    from .parsers import ParseCache
+    from ..parsers import ParseCache
 
     cache = ParseCache()
     if args.action == "clear":
@@ -249,7 +249,7 @@ COMMANDS: Dict[str, Callable] = {"predict": cmd_predict, "similarity": cmd_simil
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``treenets`` command (one subparser per command)."""
-    from . import __version__
+    from ..utils.version import __version__
 
     parser = argparse.ArgumentParser(prog="treenets", description="Tree-LSTMs over parsed sentences: predict "
                                      "sentiment, compare sentences, parse and encode text.")
@@ -308,7 +308,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if getattr(args, "device", None) is not None:
-            from .device import check_device
+            from ..utils.device import check_device
 
             check_device(args.device)  # first, so the answer never depends on what is cached
         return COMMANDS[args.command](args)

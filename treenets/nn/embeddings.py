@@ -32,9 +32,9 @@ from typing import Callable, Collection, Dict, Iterable, List, Mapping, Optional
 import torch
 from torch import nn
 
-from .atomic import atomic_write
-from .formats.vectors import Vectors, first_non_finite_row, read_vectors
-from .paths import default_cache_dir
+from ..utils.atomic import atomic_write
+from ..formats.vectors import Vectors, first_non_finite_row, read_vectors
+from ..utils.paths import default_cache_dir
 
 __all__ = [
     "Vectors", "EmbeddingCoverage", "read_vectors", "read_vectors_cached", "build_embedding_matrix",

@@ -10,7 +10,7 @@ __all__ = ["Vocab", "NORMALIZERS"]
 def _ptb(token: str) -> str:
     global _ptb_unescape
     if _ptb_unescape is None:  # imported on first use: treenets.data is not needed otherwise
-        from .data.sst import ptb_unescape as _ptb_unescape
+        from ..data.sst import ptb_unescape as _ptb_unescape
     return _ptb_unescape(token)
 
 
@@ -106,7 +106,7 @@ class Vocab(Mapping[str, int]):
 
     def save(self, path) -> None:
         """Write one token per line, id = line number (:func:`treenets.formats.write_vocab`)."""
-        from .formats.vocab import write_vocab
+        from ..formats.vocab import write_vocab
 
         write_vocab(self.itos, path)
 
@@ -125,7 +125,7 @@ class Vocab(Mapping[str, int]):
     def load(cls, path, unk: Optional[str] = "<unk>", lower: bool = False,
              normalize: Optional[str] = None) -> "Vocab":
         """A vocabulary saved by :meth:`save` (:func:`treenets.formats.read_vocab`)."""
-        from .formats.vocab import read_vocab
+        from ..formats.vocab import read_vocab
 
         return cls.from_itos(read_vocab(path), unk=unk, lower=lower, normalize=normalize)
 

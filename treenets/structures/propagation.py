@@ -43,7 +43,7 @@ def as_tree_batch(graph) -> TreeBatch:
     """Accept a :class:`TreeBatch`, or a ``dgl.DGLGraph`` (converted through TreeBatch).
 
     A DGL graph is converted once and the batch reused while the graph is
-    unchanged (:func:`treenets.interop.dgl_graph.cached_batch_from_dgl`).
+    unchanged (:func:`treenets.structures.dgl_graph.cached_batch_from_dgl`).
     Word ids and labels are found under treenets' keys or DGL's (``x``,
     ``y``); for other keys, or ``unk_id``, call :meth:`TreeBatch.from_dgl`
     and pass the batch. A PyG ``Data`` is not taken here: its edge direction
@@ -52,7 +52,7 @@ def as_tree_batch(graph) -> TreeBatch:
     if isinstance(graph, TreeBatch):
         return graph
     if type(graph).__name__ == "DGLGraph":
-        from .interop.dgl_graph import cached_batch_from_dgl
+        from .dgl_graph import cached_batch_from_dgl
 
         return cached_batch_from_dgl(TreeBatch, graph)
     hint = ("convert it with TreeBatch.from_pyg(data) (edges child -> parent)"

@@ -6,9 +6,9 @@ from typing import Tuple
 import torch
 from torch import nn
 
-from .batch import TreeBatch
-from .cells.base import TreeCell
-from .propagation import as_tree_batch
+from ..structures.batch import TreeBatch
+from ..cells.base import TreeCell
+from ..structures.propagation import as_tree_batch
 
 Tensor = torch.Tensor
 
@@ -28,7 +28,7 @@ class TreeEncoder(nn.Module):
         embedding: an ``nn.Embedding`` whose size matches ``cell.in_size``, or
             any module with an ``embedding_dim`` whose ``forward(batch)``
             returns the inputs ``[N, embedding_dim]`` itself (zeros at nodes
-            without a word), such as :class:`~treenets.contextual.ContextualEmbedding`.
+            without a word), such as :class:`~treenets.nn.contextual.ContextualEmbedding`.
         cell: any :class:`~treenets.cells.TreeCell`.
 
     Shapes:

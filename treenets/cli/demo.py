@@ -1,6 +1,6 @@
 """Read the SST dev trees, encode them with every cell, and print what came out.
 
-    python -m treenets.demo [--data-dir DIR]
+    python -m treenets.cli.demo [--data-dir DIR]
 
 The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
 ``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST).
@@ -18,8 +18,10 @@ from pathlib import Path
 
 import torch
 
-from . import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, TreeBatch, TreeEncoder, Vocab
-from .data import DATA_DIR_HELP, default_data_dir, load_sst
+from ..cells import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM
+from ..nn import TreeEncoder, Vocab
+from ..structures import TreeBatch
+from ..data import DATA_DIR_HELP, default_data_dir, load_sst
 
 
 def main(argv=None) -> dict:

@@ -46,9 +46,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import torch
 from torch import nn
 
-from .atomic import atomic_dir
-from .models import TaskModel
-from .sampler import bucketed_batches
+from ..utils.atomic import atomic_dir
+from ..models import TaskModel
+from ..structures.sampler import bucketed_batches
 
 T = TypeVar("T")
 
@@ -74,7 +74,7 @@ def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.G
     """Consecutive slices of ``items``, shuffled first when ``generator`` is given.
 
     With ``bucket_by`` (for trees, ``lambda t: t.height``), items of similar key
-    go into the same batch (:func:`treenets.sampler.bucketed_batches`): the
+    go into the same batch (:func:`treenets.structures.sampler.bucketed_batches`): the
     shuffled items are cut into pools of ``pool_batches`` batches, each pool
     is sorted by the key (stably, so ties keep their random order) and cut
     into batches, and the batches are shuffled. A batch of trees of similar height has fewer levels, so each
@@ -103,10 +103,10 @@ def minibatches(items: Sequence[T], batch_size: int, generator: Optional[torch.G
 
 def progress(iterable, total: Optional[int] = None, desc: str = "", enabled: bool = True):
     """``iterable`` wrapped in a transient progress bar on standard error
-    (:func:`treenets.progress.progress_bar`), or as it is when not ``enabled``."""
+    (:func:`treenets.utils.progress.progress_bar`), or as it is when not ``enabled``."""
     if not enabled:
         return iterable
-    from .progress import progress_bar
+    from ..utils.progress import progress_bar
 
     return progress_bar(iterable, total=total, desc=desc, leave=False)
 
@@ -326,7 +326,7 @@ def save_training_state(path: Union[str, Path], *, model: nn.Module, optimizers:
     and scheduler states, generator and random states; read with
     ``torch.load(weights_only=True)``) and ``state.json`` (the epoch and
     ``info``). It appears whole or not at all: a run killed while saving
-    leaves the previous state in place (:func:`treenets.atomic.atomic_dir`).
+    leaves the previous state in place (:func:`treenets.utils.atomic.atomic_dir`).
 
     Args:
         path: the folder (e.g. ``OUT/last``); replaced as a whole.
