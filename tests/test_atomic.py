@@ -72,3 +72,99 @@ def test_leftovers_of_dead_processes_are_removed(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, "keep.tmp"])
     with atomic_write(tmp_path / "best.pt") as f:  # writers clean up first
         f.write(b"")
+
+
+# ------------------------------------------------- a kill at every step of a folder write
+_STEPS = ("replace", "rename", "mkdir", "rmdir", "unlink", "fsync")
+
+
+def _killed_at(step: int, write, exchange: bool) -> bool:
+    """Run ``write()`` in a forked child that dies (``os._exit``, no cleanup) right after its
+    ``step``-th file-system operation; whether it died before finishing."""
+    import time
+
+    import treenets.utils.atomic as atomic
+
+    pid = os.fork()
+    if pid == 0:  # the child: count the operations that change the file system, die after the step-th
+        try:
+            count = [0]
+
+            def counted(fn):
+                def wrapper(*args, **kwargs):
+                    out = fn(*args, **kwargs)
+                    count[0] += 1
+                    if count[0] == step:
+                        os._exit(137)
+                    return out
+                return wrapper
+
+            for name in _STEPS:
+                setattr(os, name, counted(getattr(os, name)))
+            atomic._exchange = counted(atomic._exchange) if exchange else (lambda a, b: False)
+            if step == 0:
+                os._exit(137)
+            write()
+            os._exit(0)
+        except BaseException:
+            os._exit(1)
+    deadline = time.monotonic() + 60
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            raise AssertionError(f"the write killed at step {step} hung")
+        time.sleep(0.005)
+    code = os.waitstatus_to_exitcode(status)
+    assert code in (0, 137), f"the write failed at step {step} (exit {code})"
+    return code == 137
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork to kill a write at each step")
+@pytest.mark.parametrize("exchange", [True, False], ids=["exchange", "two-renames"])
+def test_a_kill_at_every_step_leaves_a_complete_copy(tmp_path, exchange):
+    from treenets.utils.atomic import recover_dir
+
+    target = tmp_path / "last"
+
+    def write(epoch):
+        def run():
+            with atomic_dir(target) as d:
+                for name in ("state.pt", "state.json"):
+                    (d / name).write_text(str(epoch))
+        return run
+
+    write(1)()
+    epoch, step, kills = 1, 0, 0
+    while True:
+        killed = _killed_at(step, write(epoch + 1), exchange)
+        recover_dir(target)  # what a reader does first
+        found = {p.name: p.read_text() for p in target.iterdir()}
+        assert sorted(found) == ["state.json", "state.pt"], (step, found)
+        assert len(set(found.values())) == 1 and int(found["state.pt"]) in (epoch, epoch + 1), (step, found)
+        epoch = int(found["state.pt"])
+        write(epoch + 1)()  # the next write succeeds, and its copy is read back
+        epoch += 1
+        assert (target / "state.pt").read_text() == str(epoch)
+        if not killed:
+            break
+        step, kills = step + 1, kills + 1
+    assert kills >= 4  # mkdir, the swap (one exchange or two renames), the removal of the old copy
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "last"]
+    remove_stale(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["last"], leftovers
+
+
+def test_recover_dir_puts_the_previous_copy_back(tmp_path):
+    from treenets.utils.atomic import backup_name, recover_dir
+
+    target = tmp_path / "last"
+    backup = backup_name(target)
+    backup.mkdir()
+    (backup / "state.json").write_text("1")
+    assert recover_dir(target) and (target / "state.json").read_text() == "1" and not backup.exists()
+    backup.mkdir()  # an old copy beside a complete one is removed
+    assert not recover_dir(target) and not backup.exists() and (target / "state.json").read_text() == "1"
