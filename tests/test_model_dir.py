@@ -1,5 +1,9 @@
 """Model directories: save/load round trip, eval mode, checks that refuse damaged, foreign and pickled files."""
 import hashlib
+import os
+import re
+import subprocess
+import sys
 import json
 import pickle
 
@@ -116,11 +120,17 @@ class _Exploit:
         return (open, (self.marker, "w"))
 
 
-def _resum(folder):
-    data = (folder / WEIGHTS_FILE).read_bytes()
-    lines = [line for line in (folder / SUMS_FILE).read_text().splitlines() if not line.endswith(WEIGHTS_FILE)]
-    lines.append(f"{hashlib.sha256(data).hexdigest()}  {WEIGHTS_FILE}")
+def _resum(folder, name=WEIGHTS_FILE):
+    """Update SHA256SUMS for an edited file, as someone changing a model on purpose would."""
+    data = (folder / name).read_bytes()
+    lines = [line for line in (folder / SUMS_FILE).read_text().splitlines() if not line.endswith("  " + name)]
+    lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}")
     (folder / SUMS_FILE).write_text("\n".join(lines) + "\n")
+
+
+def _write_config(folder, config):
+    (folder / "config.json").write_text(json.dumps(config))
+    _resum(folder, "config.json")
 
 
 @pytest.mark.parametrize("resum", [False, True], ids=["sums-unchanged", "sums-updated"])
@@ -135,7 +145,7 @@ def test_a_pickle_in_place_of_the_weights_is_refused_and_never_run(saved, tmp_pa
         _resum(folder)
     with pytest.raises(ValueError, match=WEIGHTS_FILE) as err:
         tn.load(folder)
-    assert ("pickle" in str(err.value)) if resum else ("SHA-256" in str(err.value))
+    assert "pickle" in str(err.value)  # its header is read (and refused) before its bytes are summed
     assert not marker.exists()
 
 
@@ -177,17 +187,17 @@ def test_shapes_are_checked_against_the_config(saved):
     model, folder = saved
     config = json.loads((folder / "config.json").read_text())
     config["model"]["hidden_size"] = 7
-    (folder / "config.json").write_text(json.dumps(config))
+    _write_config(folder, config)
     with pytest.raises(ValueError, match=r"model.safetensors: tensor .* has shape"):
         tn.load(folder)
     config["model"]["hidden_size"] = 6
     config["model"]["vocab_size"] = 99
-    (folder / "config.json").write_text(json.dumps(config))
+    _write_config(folder, config)
     with pytest.raises(ValueError, match="vocabulary has 99 words"):
         tn.load(folder)
     config["model"]["vocab_size"] = len(model.vocab)
     config["model"]["cell"] = "gru"
-    (folder / "config.json").write_text(json.dumps(config))
+    _write_config(folder, config)
     with pytest.raises(ValueError, match="config.json: cannot build a SentimentModel.*unknown cell"):
         tn.load(folder)
 
@@ -195,10 +205,10 @@ def test_shapes_are_checked_against_the_config(saved):
 def test_foreign_and_future_configs(saved):
     _, folder = saved
     config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "format_version": 99}))
+    _write_config(folder, {**config, "format_version": 99})
     with pytest.raises(ValueError, match="newer"):
         tn.load(folder)
-    (folder / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
+    _write_config(folder, {"architectures": ["BertModel"]})
     with pytest.raises(ValueError, match="not a treenets model config"):
         tn.load(folder)
 
@@ -288,3 +298,152 @@ def test_nothing_unpickles_a_users_file():
                 assert not re.search(r"\bpickle\.load\(|open\(", text), path
                 continue
             assert not re.search(r"\bpickle\.loads?\(", text), path
+
+
+# ------------------------------------------------- integrity: sums, sizes, files (issue 19)
+def _config(folder):
+    return json.loads((folder / "config.json").read_text())
+
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, list):
+        return list(reversed(value)) + ["x"]
+    if isinstance(value, dict):
+        return {**value, "x": 1}
+    return "x"
+
+
+@pytest.mark.parametrize("name", ["sst2", "sick"])
+def test_editing_any_field_of_a_shipped_config_fails_the_checksum(tmp_path, name):
+    import shutil
+
+    from treenets.models.saving import pretrained_root
+
+    original = _config(pretrained_root() / name)
+    fields = [(section, key) for section in ("model", "vocab") for key in original[section]]
+    fields += [(None, key) for key in original if key not in ("model", "vocab")]
+    for section, key in fields:
+        folder = tmp_path / f"{section}-{key}"
+        shutil.copytree(pretrained_root() / name, folder)
+        config = json.loads(json.dumps(original))
+        where = config if section is None else config[section]
+        where[key] = _changed(where[key])
+        (folder / "config.json").write_text(json.dumps(config, indent=2))
+        with pytest.raises(ValueError, match=r"config\.json is damaged or was changed: its SHA-256"):
+            tn.load(folder)
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("n_classes", 1e9, r"\"model.n_classes\" must be an integer"),
+    ("hidden_size", 1e5, r"\"model.hidden_size\" must be an integer"),
+    ("hidden_size", 100_000, r"\"model.hidden_size\" must be from 1 to 65,536"),
+    ("hidden_size", [6], r"\"model.hidden_size\" must be an integer"),
+    ("embed_size", {"a": 1}, r"\"model.embed_size\" must be an integer"),
+    ("vocab_size", True, r"\"model.vocab_size\" must be an integer"),
+    ("freeze_embeddings", "no", r"\"model.freeze_embeddings\" must be true or false"),
+    ("dropout", 1.5, r"\"model.dropout\" must be a finite number in \[0, 1\)"),
+    ("dropout", [0.5], r"\"model.dropout\" must be a finite number"),
+    ("masked_classes", "2", r"\"model.masked_classes\" must be a list of class ids"),
+    ("masked_classes", [7], r"masked_classes \(7,\) must name classes in 0..4"),
+    ("labels", "abcde", r"\"model.labels\" must be a list of strings"),
+    ("cell", ["nary"], r"\"model.cell\" must be a string or null"),
+    ("cell_options", {"output_gate": "no"}, r"\"model.cell_options.output_gate\" must be true or false"),
+])
+def test_config_fields_are_checked_one_line_naming_file_and_field(saved, field, value, message):
+    _, folder = saved
+    config = _config(folder)
+    config["model"][field] = value
+    _write_config(folder, config)
+    with pytest.raises(ValueError, match=message) as err:
+        tn.load(folder)
+    assert str(err.value).startswith(str(folder / "config.json")) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("text, message", [
+    ('"dropout": NaN', r"config\.json: NaN is not a number JSON allows"),
+    ('"dropout": 1e400', r"config\.json: the number 1e400 is too large for a float"),
+    ('"dropout": ' + "9" * 5000, r"config\.json:\d+: an integer of 5,000 digits"),
+])
+def test_non_finite_and_huge_numbers_in_the_config_name_file_and_line(saved, text, message):
+    _, folder = saved
+    config = (folder / "config.json").read_text()
+    config = re.sub(r'"dropout": [0-9.e-]+', text, config)
+    assert text in config
+    (folder / "config.json").write_text(config)
+    _resum(folder, "config.json")
+    with pytest.raises(ValueError, match=message):
+        tn.load(folder)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="address-space limits (RLIMIT_AS) are Linux's")
+def test_a_huge_hidden_size_is_refused_without_allocating_it(saved):
+    """hidden_size 12000 (with its sums updated): an N-ary cell of 5.7 GB, refused from the header's shapes
+    under an address-space limit of 1.5 GB more than the process has."""
+    _, folder = saved
+    config = _config(folder)
+    config["model"]["hidden_size"] = 12000
+    _write_config(folder, config)
+    script = (
+        "import resource, re, treenets as tn, torch, treenets.models.saving\n"
+        "size = int(re.search(r'VmSize:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (size + (3 << 29), resource.RLIM_INFINITY))\n"
+        "try:\n"
+        f"    tn.load({str(folder)!r})\n"
+        "except ValueError as err:\n"
+        "    print('REFUSED', err)\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert "REFUSED" in out.stdout, out.stdout + out.stderr
+    assert "tensor 'encoder.cell.W.weight' has shape [24, 8], but" in out.stdout and "[48000, 8]" in out.stdout
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes and symlinks (POSIX)")
+@pytest.mark.parametrize("name", [WEIGHTS_FILE, "config.json", "vocab.txt", SUMS_FILE])
+@pytest.mark.parametrize("kind", ["dev-zero", "fifo", "outside", "folder"])
+def test_only_regular_files_inside_the_directory_are_read(saved, tmp_path, name, kind):
+    _, folder = saved
+    file = folder / name
+    file.unlink()
+    if kind == "dev-zero":
+        file.symlink_to("/dev/zero")
+    elif kind == "fifo":
+        os.mkfifo(file)
+    elif kind == "outside":
+        (tmp_path / "elsewhere").write_text("x")
+        file.symlink_to(tmp_path / "elsewhere")
+    else:
+        file.mkdir()
+    expect = {"dev-zero": "outside", "fifo": "named pipe", "outside": "outside", "folder": "a folder"}[kind]
+    with pytest.raises(ValueError, match=f"{name}.*{expect}"):
+        tn.load(folder)  # at once: a FIFO read would hang, /dev/zero fill the memory
+
+
+def test_a_symlink_inside_the_directory_is_followed(saved):
+    model, folder = saved
+    (folder / "weights.bin").write_bytes((folder / WEIGHTS_FILE).read_bytes())
+    (folder / WEIGHTS_FILE).unlink()
+    (folder / WEIGHTS_FILE).symlink_to("weights.bin")
+    assert tn.load(folder).config == model.config
+
+
+def test_bytes_past_the_header_sizes_are_not_read(saved):
+    _, folder = saved
+    size = (folder / WEIGHTS_FILE).stat().st_size
+    with open(folder / WEIGHTS_FILE, "r+b") as f:
+        f.truncate(2 << 30)  # a sparse 2 GB file behind a header that gives its true size
+    with pytest.raises(ValueError, match=f"{WEIGHTS_FILE} is 2,147,483,648 bytes, but its header makes it "
+                                         f"{size:,} bytes"):
+        tn.load(folder)
+
+
+def test_a_directory_without_the_config_sum_says_how_to_add_it(saved):
+    _, folder = saved
+    lines = [ln for ln in (folder / SUMS_FILE).read_text().splitlines() if not ln.endswith("config.json")]
+    (folder / SUMS_FILE).write_text("\n".join(lines) + "\n")
+    with pytest.raises(ValueError, match="no SHA-256 for config.json.*sha256sum config.json >> SHA256SUMS"):
+        tn.load(folder)

@@ -76,12 +76,22 @@ def test_repr():
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(min_size=0, max_size=6), min_size=1, max_size=8))
+@given(st.lists(st.text(min_size=0, max_size=6), min_size=1, max_size=8, unique=True))
 def test_save_load_round_trips_any_token(tmp_path_factory, tokens):
     path = tmp_path_factory.mktemp("v") / "vocab.txt"
     vocab = Vocab.from_itos(tokens, unk=None)
     vocab.save(path)
     assert Vocab.load(path, unk=None).itos == tokens
+
+
+def test_a_duplicate_token_is_refused_naming_both_lines(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("the\ncat\nthe\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"vocab\.txt:3: the token 'the' is already line 1"):
+        Vocab.load(path)
+    with pytest.raises(ValueError, match="token 2 'a' is also token 0"):
+        Vocab.from_itos(["a", "b", "a"], unk=None).save(tmp_path / "v2.txt")
+    assert not (tmp_path / "v2.txt").exists()
 
 
 def test_load_names_a_bad_escape(tmp_path):

@@ -10,7 +10,9 @@ Windows); other Unicode line separators (``\\x0b``, ``\\x0c``, ``\\x1c``-``\\x1e
 ``\\x85``, ``\\u2028``, ``\\u2029``), which :meth:`str.splitlines` would split at,
 are part of the text. A UTF-8 byte-order mark at the start of the file is
 dropped. Text that is not UTF-8 raises a ``ValueError`` naming the file and
-the line.
+the line, and so does a line longer than ``max_line_bytes`` (default
+:data:`MAX_LINE_BYTES`): no more than that is ever read into memory for one
+line, so ``--input /dev/zero`` is a one-line error, not a full memory.
 """
 from __future__ import annotations
 
@@ -21,9 +23,30 @@ import sys
 from pathlib import Path
 from typing import IO, Iterator, List, Union
 
-__all__ = ["iter_lines", "read_lines", "count_lines"]
+__all__ = ["iter_lines", "read_lines", "count_lines", "MAX_LINE_BYTES"]
 
 PathLike = Union[str, "os.PathLike[str]"]
+#: The longest line :func:`iter_lines` reads by default, in bytes (characters for text streams): 16 MiB.
+MAX_LINE_BYTES = 16 << 20
+
+
+def _bounded(source, name: str, limit: int) -> Iterator:
+    """The lines of an open file, each read with at most ``limit`` bytes (or characters) plus its end
+    (an iterable without ``readline`` yields its lines whole; they are checked once read)."""
+    def read():
+        while True:
+            line = source.readline(limit + 1)
+            if not line:
+                return
+            yield line
+
+    lines = read() if hasattr(source, "readline") else iter(source)
+    for number, line in enumerate(lines, 1):
+        if len(line) > limit and not (len(line) == limit + 1 and line[-1:] in (b"\n", "\n")):
+            raise ValueError(f"{name}:{number}: a line longer than {limit:,} "
+                             f"{'characters' if isinstance(line, str) else 'bytes'} (max_line_bytes); "
+                             f"nothing after this line was read")
+        yield line
 
 
 def _strip_end(line: str) -> str:
@@ -47,7 +70,8 @@ def _decoded(raw: Iterator[bytes], name: str, encoding: str, drop_bom: bool = Tr
         yield _strip_end(line)
 
 
-def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8", drop_bom: bool = True) -> Iterator[str]:
+def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8", drop_bom: bool = True,
+               max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[str]:
     """Yield every line of ``source``, without its line end; item n is line n + 1.
 
     Args:
@@ -64,26 +88,28 @@ def iter_lines(source: Union[PathLike, IO], *, encoding: str = "utf-8", drop_bom
 
     Raises:
         FileNotFoundError: no such file.
-        ValueError: a line that is not valid ``encoding`` text (naming the
-            file and line).
+        ValueError: a line that is not valid ``encoding`` text, or longer
+            than ``max_line_bytes`` (naming the file and line).
     """
     if isinstance(source, (str, os.PathLike)):
         if os.fspath(source) == "-":
             stdin = sys.stdin
             buffer = getattr(stdin, "buffer", None)
             if buffer is None:  # a replaced sys.stdin (tests, notebooks) that holds text
-                yield from (_strip_end(line) for line in stdin)
+                yield from (_strip_end(line) for line in _bounded(stdin, "<stdin>", max_line_bytes))
             else:
-                yield from _decoded(iter(buffer), "<stdin>", encoding, drop_bom)
+                yield from _decoded(_bounded(buffer, "<stdin>", max_line_bytes), "<stdin>", encoding, drop_bom)
             return
         path = Path(source)
         with open(path, "rb") as f:
-            yield from _decoded(iter(f), str(path), encoding, drop_bom)
+            yield from _decoded(_bounded(f, str(path), max_line_bytes), str(path), encoding, drop_bom)
         return
     if isinstance(source, io.TextIOBase):
-        yield from (_strip_end(line) for line in source)
+        name = str(getattr(source, "name", "<file>"))
+        yield from (_strip_end(line) for line in _bounded(source, name, max_line_bytes))
     else:
-        yield from _decoded(iter(source), str(getattr(source, "name", "<file>")), encoding, drop_bom)
+        name = str(getattr(source, "name", "<file>"))
+        yield from _decoded(_bounded(source, name, max_line_bytes), name, encoding, drop_bom)
 
 
 def bom_tolerant(encoding: str) -> str:

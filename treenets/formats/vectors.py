@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import math
 import os
 import zipfile
 import zlib
@@ -267,6 +268,9 @@ def _read(f: IO[bytes], path: str, fmt: str, dim: Optional[int], words: Optional
             raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is not a number{hint}") from None
         if not np.isfinite(row).all():
             bad = parts[1 + int(np.flatnonzero(~np.isfinite(row))[0])]
+            if math.isfinite(float(bad)):  # "1e39": a finite number that float32 cannot hold
+                raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is too large for float32 "
+                                 f"(at most {float(np.finfo(np.float32).max):.4g} in magnitude)")
             raise ValueError(f"{path}:{lineno}: value {bad!r} of token {token!r} is not finite (NaN or inf); "
                              f"a non-finite vector would turn every state that sees it into NaN")
         seen.add(token)

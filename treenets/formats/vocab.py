@@ -30,9 +30,11 @@ def write_vocab(tokens: Iterable[str], path: PathLike) -> None:
     """Write ``tokens`` one per line (escaped as above), in id order, atomically (:func:`treenets.utils.atomic.atomic_write`).
 
     Raises:
-        ValueError: a token that is not a string, or holds a lone surrogate (not UTF-8).
+        ValueError: a token that is not a string, holds a lone surrogate (not
+            UTF-8), or is already in the list (:func:`read_vocab` would refuse the file).
     """
     lines = []
+    seen = {}
     for i, tok in enumerate(tokens):
         if not isinstance(tok, str):
             raise ValueError(f"token {i} is a {type(tok).__name__}, not a str: {tok!r}")
@@ -40,6 +42,8 @@ def write_vocab(tokens: Iterable[str], path: PathLike) -> None:
             tok.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError(f"token {i} {tok!r} holds a lone surrogate, which UTF-8 cannot store") from None
+        if seen.setdefault(tok, i) != i:
+            raise ValueError(f"token {i} {tok!r} is also token {seen[tok]}; a vocabulary holds each token once")
         lines.append(_escape(tok) + "\n")
     with atomic_write(path, "w", encoding="utf-8", newline="") as f:
         f.write("".join(lines))
@@ -50,11 +54,13 @@ def read_vocab(path: PathLike) -> List[str]:
 
     Raises:
         FileNotFoundError: if the file does not exist.
-        ValueError: undecodable text or an unknown escape, naming ``file:line``.
+        ValueError: undecodable text, an unknown escape, or a token that is
+            already on an earlier line (two ids for one word), naming ``file:line``.
     """
     path = Path(path)
     lines = read_lines(path)
     tokens = []
+    seen = {}
     for number, line in enumerate(lines, 1):
         def unescape(m: "re.Match[str]") -> str:
             if m.group(1) not in _UNESCAPE:
@@ -62,5 +68,10 @@ def read_vocab(path: PathLike) -> List[str]:
                                  f"(only \\\\, \\n and \\r are escaped)")
             return _UNESCAPE[m.group(1)]
 
-        tokens.append(_ESCAPED.sub(unescape, line) if "\\" in line else line)
+        token = _ESCAPED.sub(unescape, line) if "\\" in line else line
+        if token in seen:
+            raise ValueError(f"{path}:{number}: the token {token!r} is already line {seen[token]}; a vocabulary "
+                             f"holds each token once (one id per word)")
+        seen[token] = number
+        tokens.append(token)
     return tokens

@@ -13,9 +13,10 @@ Pretrained models ship inside the package, under ``treenets/pretrained/<name>/``
 from __future__ import annotations
 
 import importlib.resources
+import math
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import torch
 
@@ -104,7 +105,80 @@ def _version() -> str:
     return __version__
 
 
-def _model_from_files(files) -> TaskModel:
+#: The range of every size in a config's "model" section: past it a config is refused before anything is built.
+SIZE_RANGES = {"vocab_size": (0, 50_000_000), "embed_size": (1, 65_536), "hidden_size": (1, 65_536),
+               "sim_hidden": (1, 65_536), "n_classes": (2, 100_000), "n_ary": (1, 64), "max_length": (1, 1 << 20)}
+_BOOLS = {"freeze_embeddings", "output_gate", "leaf_input_only", "finetune", "lower"}
+_FLOATS = {"dropout": (0.0, 1.0)}
+_STRINGS = {"cell", "tree", "binarize", "leaf", "pooling", "unk", "normalize", "model_name_or_path", "kind"}
+
+
+def _field_error(where, field: str, value: Any, want: str) -> ValueError:
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return ValueError(f"{where}: \"{field}\" must be {want}, not {shown}")
+
+
+def check_config_fields(section: Dict, where, prefix: str = "model") -> None:
+    """Refuse a field of a config section of the wrong type or out of range, naming the file and field.
+
+    Sizes (:data:`SIZE_RANGES`) are integers in range (not ``1e9``, ``true``
+    or a list); switches are ``true`` or ``false`` (not ``"no"``); ``dropout``
+    is a finite number in [0, 1); names are strings or ``null``;
+    ``masked_classes`` a list of class ids; ``labels`` a list of strings.
+    Nested sections (``cell_options``, ``embedding``) are checked the same way.
+    """
+    for key, value in section.items():
+        field = f"{prefix}.{key}"
+        if key in SIZE_RANGES:
+            low, high = SIZE_RANGES[key]
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise _field_error(where, field, value, f"an integer from {low} to {high:,}")
+            if not low <= value <= high:
+                raise _field_error(where, field, value, f"from {low} to {high:,} (a size past it is refused "
+                                                        f"before anything is allocated)")
+        elif key in _BOOLS:
+            if not isinstance(value, bool):
+                raise _field_error(where, field, value, "true or false")
+        elif key in _FLOATS:
+            low, high = _FLOATS[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not low <= value < high:
+                raise _field_error(where, field, value, f"a finite number in [{low:g}, {high:g})")
+        elif key in _STRINGS:
+            if value is not None and not isinstance(value, str):
+                raise _field_error(where, field, value, "a string or null")
+        elif key == "masked_classes":
+            if not isinstance(value, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in value):
+                raise _field_error(where, field, value, "a list of class ids (integers)")
+        elif key == "labels":
+            if value is not None and (not isinstance(value, list) or not all(isinstance(x, str) for x in value)):
+                raise _field_error(where, field, value, "a list of strings")
+        elif key == "layers":
+            if not isinstance(value, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in value):
+                raise _field_error(where, field, value, "a list of layer numbers (integers)")
+        elif key in ("cell_options", "embedding"):
+            if value is None and key == "cell_options":
+                continue
+            if not isinstance(value, dict):
+                raise _field_error(where, field, value, "an object")
+            check_config_fields(value, where, field)
+        elif key == "identity":
+            continue  # hashes, compared as they are
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise _field_error(where, field, value, "a finite number")
+
+
+class _Placeholder(torch.nn.Module):
+    """Stands for a contextual embedding in the shape check: its size, no transformer."""
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.embedding_dim = dim
+
+
+def _build(files, device: Optional[str] = None) -> TaskModel:
+    """The model the config describes; on the ``meta`` device, nothing is allocated (and a contextual
+    embedding is a placeholder of its size), so that shapes can be checked first."""
     where = files.path / CONFIG_FILE
     config = files.config
     task = config.get("task")
@@ -114,10 +188,12 @@ def _model_from_files(files) -> TaskModel:
     vocab_info = config.get("vocab")
     if not isinstance(options, dict) or not isinstance(vocab_info, dict):
         raise ValueError(f"{where}: needs a \"model\" and a \"vocab\" section (objects)")
+    check_config_fields(options, where, "model")
+    check_config_fields(vocab_info, where, "vocab")
+    if "size" in vocab_info:
+        check_config_fields({"vocab_size": vocab_info["size"]}, where, "vocab")
     options = dict(options)
     lower = vocab_info.get("lower", False)
-    if not isinstance(lower, bool):
-        raise ValueError(f"{where}: \"vocab\".\"lower\" must be true or false, not {lower!r}")
     try:
         vocab = Vocab.from_itos(files.vocab, unk=vocab_info.get("unk"), lower=lower,
                                 normalize=vocab_info.get("normalize"))
@@ -132,11 +208,51 @@ def _model_from_files(files) -> TaskModel:
                          f"holds {len(vocab)}")
     if vocab_info.get("unk") is not None and vocab.unk is None:
         raise ValueError(f"{where}: the unknown word {vocab_info['unk']!r} is not in the vocabulary")
+    if device == "meta" and isinstance(options.get("embedding"), dict):
+        dim = embed_size if embed_size is not None else options["embedding"].get("embedding_dim")
+        if not isinstance(dim, int) or isinstance(dim, bool):
+            raise _field_error(where, "model.embed_size", dim, "an integer")
+        options["embedding"] = _Placeholder(dim)
     try:
-        model = TASKS[task](vocab, embed_size, hidden_size, **options)
+        with torch.device(device) if device is not None else _nothing():
+            model = TASKS[task](vocab, embed_size, hidden_size, **options)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: cannot build a {TASKS[task].__name__} from its \"model\" section: {err}") from None
     return model
+
+
+class _nothing:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _check_shapes(files) -> None:
+    """Compare every tensor shape the config implies (a model built on the ``meta`` device, which
+    allocates nothing) with the weights' safetensors header, before anything is built for real."""
+    weights = files.path / WEIGHTS_FILE
+    expected = {name: tuple(t.shape) for name, t in _build(files, "meta").state_dict().items()
+                if not name.startswith("encoder.embedding.") or EMBEDDING == name}
+    if isinstance(files.config.get("model", {}).get("embedding"), dict):
+        expected.pop(EMBEDDING, None)
+        stored = {k: v for k, v in files.shapes.items() if not k.startswith("encoder.embedding.")}
+    else:
+        stored = dict(files.shapes)
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{weights} does not fit {files.path / CONFIG_FILE}: missing tensors {missing[:5]}, "
+                         f"unexpected tensors {unexpected[:5]}")
+    for name, want in expected.items():
+        if stored[name] != want:
+            raise ValueError(f"{weights}: tensor {name!r} has shape {list(stored[name])}, but "
+                             f"{files.path / CONFIG_FILE} makes it {list(want)}")
+
+
+def _model_from_files(files) -> TaskModel:
+    return _build(files)
 
 
 def _load_weights(model: TaskModel, files) -> None:
@@ -191,7 +307,7 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
     """
     dev = check_device(device)
     path = resolve_model(name_or_dir)
-    files = read_model_dir(path)
+    files = read_model_dir(path, before_weights=_check_shapes)
     model = _model_from_files(files)
     _load_weights(model, files)
     metadata = files.config.get("metadata")
