@@ -87,6 +87,46 @@ def test_a_tree_that_is_not_a_tree_is_parsed_again(tmp_path):
     assert parser.calls == 2
 
 
+def test_a_one_byte_change_in_a_row_is_a_miss(tmp_path):
+    """Every row carries the SHA-256 of its parser, text and JSON: a changed word (still valid JSON, still a
+    tree) is parsed again, not used."""
+    parser = FakeParser()
+    parse_sentences(["alpha beta"], parser, cache=tmp_path)
+    with sqlite3.connect(tmp_path / "parses.sqlite") as conn:
+        (stored,) = conn.execute("SELECT sentences FROM parses").fetchone()
+        assert '"alpha"' in stored
+        conn.execute("UPDATE parses SET sentences = ?", (stored.replace('"alpha"', '"alphA"'),))
+    assert parse_sentences(["alpha beta"], parser, cache=tmp_path)[0][0].words == ["alpha", "beta"]
+    assert parser.calls == 2
+    parse_sentences(["alpha beta"], parser, cache=tmp_path)
+    assert parser.calls == 2  # rewritten
+
+
+def test_rows_of_the_old_format_are_misses(tmp_path):
+    parser = FakeParser()
+    cache = ParseCache(tmp_path)
+    parse_sentences(["alpha beta"], parser, cache=tmp_path)
+    with sqlite3.connect(tmp_path / "parses.sqlite") as conn:  # a format-1 row: plain JSON, plain text
+        conn.execute("UPDATE parses SET key = 'old', text = 'alpha beta', sentences = '[]'")
+    assert parse_sentences(["alpha beta"], parser, cache=tmp_path)[0][0].words == ["alpha", "beta"]
+    assert parser.calls == 2 and cache.info()["entries"] == 2
+
+
+def test_a_lone_surrogate_from_a_custom_parser_round_trips(tmp_path):
+    class Surrogates(FakeParser):
+        def parse(self, texts):
+            out = super().parse(texts)
+            for sentences in out:
+                sentences[0].lemmas[0] = "\udc80x"  # what a parser decoding with surrogateescape gives
+            return out
+
+    parser = Surrogates()
+    text = "cafe ok"
+    fresh = parse_sentences([text], parser, cache=tmp_path)
+    cached = parse_sentences([text], parser, cache=tmp_path)
+    assert parser.calls == 1 and cached == fresh and cached[0][0].lemmas[0] == "\udc80x"
+
+
 def test_four_threads_share_one_cache(tmp_path):
     texts = [f"t{i} u{i} v{i}" for i in range(40)]
     expected = parse_sentences(texts, FakeParser(), cache=False)

@@ -39,13 +39,16 @@ from .base import ParsedSentence
 
 __all__ = ["ParseCache", "encode_sentences", "decode_sentences"]
 
-_FORMAT = 1  # bump when the stored layout changes: old rows are then ignored and rewritten
+# bump when the stored layout changes: old rows are then ignored (their keys differ) and rewritten.
+# 2: ``sentences`` is "<sha256 of parser, text and JSON> <JSON>", checked on read (a mismatch is a miss);
+#    ``text`` and the JSON are ASCII (json escapes), so a lone surrogate from a custom parser round-trips.
+_FORMAT = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS parses (
     key TEXT PRIMARY KEY,       -- sha256 of (format, parser key, text)
     parser TEXT NOT NULL,       -- sha256 of the parser key
     text TEXT NOT NULL,
-    sentences TEXT NOT NULL     -- JSON, see encode_sentences
+    sentences TEXT NOT NULL     -- "<sha256> <JSON>", see encode_sentences and _sealed
 );
 CREATE TABLE IF NOT EXISTS parsers (
     hash TEXT PRIMARY KEY,
@@ -101,7 +104,20 @@ def encode_sentences(sentences: Sequence[ParsedSentence]) -> str:
         "words": s.words, "text": s.text, "upos": s.upos, "xpos": s.xpos, "lemmas": s.lemmas, "feats": s.feats,
         "tokens": s.tokens, "word_to_token": s.word_to_token, "index": s.index,
         "dependency": _tree_record(s.dependency), "constituency": _tree_record(s.constituency),
-    } for s in sentences], ensure_ascii=False)
+    } for s in sentences], ensure_ascii=True)  # ASCII: lone surrogates (from a custom parser) as \\udXXX
+
+
+def _sealed(parser: str, text: str, payload: str) -> str:
+    """A row's ``sentences`` value: the JSON behind its SHA-256 (with the parser and the text)."""
+    return f"{_sha(parser, text, payload)} {payload}"
+
+
+def _unsealed(parser: str, text: str, value: Any) -> Optional[str]:
+    """The JSON of a row whose checksum holds, else ``None`` (a flipped byte anywhere: a miss)."""
+    if not isinstance(value, str) or len(value) < 66 or value[64] != " ":
+        return None
+    payload = value[65:]
+    return payload if _sha(parser, text, payload) == value[:64] else None
 
 
 def _strings(value: Any, n: Optional[int], name: str) -> list:
@@ -234,7 +250,8 @@ class ParseCache:
         if conn is None or not texts:
             return out
         parser = _sha(parser_key)
-        keys = [_sha(str(_FORMAT), parser_key, t) for t in texts]
+        stored = [json.dumps(t) for t in texts]  # ASCII, as put() stores it
+        keys = [_sha(str(_FORMAT), parser_key, t) for t in stored]
         rows: Dict[str, Tuple[str, str, str]] = {}
         try:
             for start in range(0, len(keys), 500):
@@ -246,12 +263,15 @@ class ParseCache:
         except sqlite3.Error as err:
             self._off(f"it cannot be read ({err})")
             return out
-        for i, (key, text) in enumerate(zip(keys, texts)):
+        for i, (key, text, kept) in enumerate(zip(keys, texts, stored)):
             row = rows.get(key)
-            if row is None or row[0] != parser or row[1] != text:
+            if row is None or row[0] != parser or row[1] != kept:
                 continue
+            payload = _unsealed(parser, kept, row[2])
+            if payload is None:
+                continue  # a changed byte: parsed again and rewritten
             try:
-                sentences = decode_sentences(row[2])
+                sentences = decode_sentences(payload)
             except ValueError:
                 continue  # a damaged entry is parsed again and rewritten
             if text.strip() and not sentences:
@@ -265,8 +285,11 @@ class ParseCache:
         if conn is None or self._readonly:
             return
         parser = _sha(parser_key)
-        rows = [(_sha(str(_FORMAT), parser_key, text), parser, text, encode_sentences(sentences))
-                for text, sentences in items]
+        rows = []
+        for text, sentences in items:
+            kept = json.dumps(text)
+            rows.append((_sha(str(_FORMAT), parser_key, kept), parser, kept,
+                         _sealed(parser, kept, encode_sentences(sentences))))
         if not rows:
             return
         try:
