@@ -51,10 +51,41 @@ def test_a_different_transformer_is_refused_and_named(minilm_dir, tmp_path):
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     payload["config"]["embedding"]["identity"]["weights"] = "0" * 64
     torch.save(payload, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="other.pt is damaged or was changed"):  # the checkpoint's own checksum
+        tn.load_checkpoint(tmp_path / "other.pt")
+    from treenets.utils.digest import content_digest
+
+    payload.pop("sha256")
+    torch.save({**payload, "sha256": content_digest(payload)}, tmp_path / "other.pt")  # changed on purpose
     with pytest.raises(ValueError, match="weights differ"):
         tn.load_checkpoint(tmp_path / "other.pt")
     with pytest.raises(ValueError, match="kind 'glove'"):
         build_embedding({"kind": "glove"})
+
+
+def test_a_saved_spec_cannot_choose_files_or_download(minilm_dir, tmp_path):
+    """A saved model names its transformer by identity and an allowed folder; it never picks the cache's place,
+    a folder outside the allowed ones, or a Hub name."""
+    model = sentiment(tn.ContextualEmbedding("all-MiniLM-L6-v2", cache=False))
+    spec = model.config["embedding"]
+    with pytest.raises(ValueError, match="not 'cache'.*machine's choice"):
+        build_embedding({**spec, "cache": str(tmp_path / "anywhere")})
+    assert not (tmp_path / "anywhere").exists()
+    with pytest.raises(ValueError, match="needs its 'identity'"):
+        build_embedding({k: v for k, v in spec.items() if k != "identity"})
+    for name in ("bert-base-uncased", str(minilm_dir / ".." / ".." / ".."), str(tmp_path)):
+        with pytest.raises(ValueError, match="not in an allowed place.*never downloads"):
+            build_embedding({**spec, "model_name_or_path": name})
+    # a folder under a root the user allows is fine (here: a copy of MiniLM)
+    import shutil
+
+    shutil.copytree(minilm_dir, tmp_path / "models" / "minilm")
+    model2 = sentiment(tn.ContextualEmbedding(tmp_path / "models" / "minilm", cache=False))
+    model2.save(tmp_path / "dir")
+    with pytest.raises(ValueError, match="not in an allowed place"):
+        tn.load(tmp_path / "dir")
+    again = tn.load(tmp_path / "dir", transformer_roots=[tmp_path / "models"])
+    assert again.encoder.embedding.source == str((tmp_path / "models" / "minilm").resolve())
 
 
 def test_a_custom_embedding_module_is_named_in_the_config():

@@ -351,3 +351,32 @@ def test_read_vectors_limit_reads_only_the_first_lines(tmp_path):
         read_vectors(path)  # the whole file: every line checked
     with pytest.raises(ValueError, match="limit must be an integer >= 0"):
         read_vectors(path, limit=-1)
+
+
+def test_a_changed_cache_entry_is_a_miss(tmp_path):
+    """Entries carry a checksum of what they hold: a changed value that torch.load still reads, a flipped bit
+    anywhere, or an entry of an older treenets (no checksum) is read again from the source, never used."""
+    from treenets.nn.embeddings import read_vectors_cached
+
+    source = tmp_path / "vectors.txt"
+    source.write_text(GLOVE)
+    cache = tmp_path / "cache"
+    first = read_vectors_cached(source, {"the", "movie"}, cache_dir=cache)
+    (entry,) = cache.iterdir()
+    payload = torch.load(entry, weights_only=True)
+    payload["vectors"][0, 0] += 1  # a changed value, the checksum left as it was
+    torch.save(payload, entry)
+    again = read_vectors_cached(source, {"the", "movie"}, cache_dir=cache)
+    assert torch.equal(again.vectors, first.vectors)
+    payload = torch.load(entry, weights_only=True)
+    payload.pop("sha256")  # an entry written before entries carried checksums
+    payload["vectors"][0, 0] += 1
+    torch.save(payload, entry)
+    assert torch.equal(read_vectors_cached(source, {"the", "movie"}, cache_dir=cache).vectors, first.vectors)
+    good = entry.read_bytes()
+    for offset in range(0, len(good), max(1, len(good) // 40)):  # a flipped bit at 40 places
+        data = bytearray(good)
+        data[offset] ^= 0x10
+        entry.write_bytes(bytes(data))
+        got = read_vectors_cached(source, {"the", "movie"}, cache_dir=cache)
+        assert got.words == first.words and torch.equal(got.vectors, first.vectors), offset

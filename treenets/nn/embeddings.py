@@ -34,6 +34,7 @@ from torch import nn
 
 from ..utils.atomic import atomic_write
 from ..formats.vectors import Vectors, first_non_finite_row, read_vectors
+from ..utils.digest import content_digest
 from ..utils.paths import default_cache_dir
 
 __all__ = [
@@ -242,7 +243,9 @@ def read_vectors_cached(path: PathLike, words: Collection[str], *, fmt: str = "a
     modification time, and the zip member), the reading options and the set of
     ``words``: a changed file or another vocabulary is read again. Entries are
     plain data read with ``torch.load(weights_only=True)``, written atomically,
-    and checked against their key when read. A cache that cannot be written
+    and checked against their key and their checksum
+    (:func:`treenets.utils.digest.content_digest`) when read: a changed byte is a
+    miss, read again from the source. A cache that cannot be written
     gives one warning and the vectors are returned all the same.
 
     Args:
@@ -265,7 +268,8 @@ def read_vectors_cached(path: PathLike, words: Collection[str], *, fmt: str = "a
     if entry.is_file():
         try:
             payload = torch.load(entry, weights_only=True)
-            if payload.get("key") == key:
+            stored = payload.pop("sha256", None)  # entries of an older treenets have none: a miss
+            if payload.get("key") == key and stored == content_digest(payload):
                 return Vectors(payload["words"], payload["vectors"], source=payload["source"],
                                duplicates=payload["duplicates"])
         except Exception:  # a damaged entry is read again from the source and replaced
@@ -273,8 +277,9 @@ def read_vectors_cached(path: PathLike, words: Collection[str], *, fmt: str = "a
     vectors = read_vectors(path, fmt=fmt, dim=dim, words=words, member=member)
     try:
         with atomic_write(entry) as f:
-            torch.save({"key": key, "words": vectors.words, "vectors": vectors.vectors, "source": vectors.source,
-                        "duplicates": vectors.duplicates}, f)
+            payload = {"key": key, "words": vectors.words, "vectors": vectors.vectors, "source": vectors.source,
+                       "duplicates": vectors.duplicates}
+            torch.save({**payload, "sha256": content_digest(payload)}, f)
     except OSError as err:
         if not _warned_cache:
             _warned_cache = True

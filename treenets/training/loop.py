@@ -46,7 +46,9 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequ
 import torch
 from torch import nn
 
-from ..utils.atomic import atomic_dir
+from ..utils.atomic import atomic_dir, recover_dir
+from ..utils.digest import content_digest
+from ..formats.model_dir import read_regular_file
 from ..models import TaskModel
 from ..structures.sampler import bucketed_batches
 
@@ -244,7 +246,7 @@ def rank_seed(seed: int, process: int) -> int:
 
 # ----------------------------------------------------------- training state
 _STATE_FORMAT = "treenets.training_state"
-_STATE_VERSION = 1
+_STATE_VERSION = 2  # 2: state.json and state.pt carry checksums; version 1 (none) is still read
 _TENSORS = "state.pt"
 _INFO = "state.json"
 
@@ -325,7 +327,8 @@ def save_training_state(path: Union[str, Path], *, model: nn.Module, optimizers:
     The folder holds ``state.pt`` (tensors and plain data: weights, optimizer
     and scheduler states, generator and random states; read with
     ``torch.load(weights_only=True)``) and ``state.json`` (the epoch and
-    ``info``). It appears whole or not at all: a run killed while saving
+    ``info``), each with a checksum that the readers verify (``state.pt``'s
+    covers ``state.json``'s too, so the two files are one unit). It appears whole or not at all: a run killed while saving
     leaves the previous state in place (:func:`treenets.utils.atomic.atomic_dir`).
 
     Args:
@@ -346,6 +349,7 @@ def save_training_state(path: Union[str, Path], *, model: nn.Module, optimizers:
     header = {"format": _STATE_FORMAT, "version": _STATE_VERSION, "epoch": int(epoch),
               "world_size": len(rng) if rng is not None else 1, "info": info}
     try:
+        header["sha256"] = _header_digest(header)
         text = json.dumps(header, indent=1, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise ValueError(f"info must be plain JSON data: {err}") from None
@@ -353,31 +357,50 @@ def save_training_state(path: Union[str, Path], *, model: nn.Module, optimizers:
                "schedulers": [s.state_dict() for s in schedulers],
                "generator": generator.get_state() if generator is not None else None,
                "rng": list(rng) if rng is not None else [rng_state()]}
+    payload["sha256"] = content_digest({**payload, "header": header["sha256"]})  # the two files: one unit
     with atomic_dir(path) as tmp:
         torch.save(payload, tmp / _TENSORS)
         (tmp / _INFO).write_text(text + "\n", encoding="utf-8")
     return path
 
 
+def _header_digest(header: Dict[str, Any]) -> str:
+    """The SHA-256 of ``state.json``'s content (its ``sha256`` entry left out), in a canonical JSON form."""
+    body = {k: v for k, v in header.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, allow_nan=False).encode("utf-8")).hexdigest()
+
+
 def read_training_info(path: Union[str, Path]) -> Dict[str, Any]:
     """The ``state.json`` of a training state folder: ``epoch``, ``world_size``, ``info`` (no tensors are read).
 
+    A folder left without its copy by a write killed half way is put back
+    first (:func:`treenets.utils.atomic.recover_dir`).
+
     Raises:
         FileNotFoundError: no ``state.json`` in ``path``.
-        ValueError: it is not a treenets training state.
+        ValueError: it is not a treenets training state, or it was changed or
+            damaged (its checksum does not match); the message names the file.
     """
+    recover_dir(path)
     file = Path(path) / _INFO
     if not file.is_file():
         raise FileNotFoundError(f"no training state at {path} ({file} is missing)")
     try:
-        header = json.loads(file.read_text(encoding="utf-8"))
+        header = json.loads(read_regular_file(file, 64 << 20, what="training state file").decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{file} is not a treenets training state: {err}") from None
     if not isinstance(header, dict) or header.get("format") != _STATE_FORMAT:
         raise ValueError(f"{file} is not a treenets training state (no format {_STATE_FORMAT!r})")
-    if header.get("version") != _STATE_VERSION:
+    if header.get("version") not in (1, _STATE_VERSION):
         raise ValueError(f"{file} is version {header.get('version')} of the training state; this treenets "
-                         f"reads version {_STATE_VERSION}")
+                         f"reads versions 1 and {_STATE_VERSION}")
+    if header["version"] >= 2:
+        try:
+            good = header.get("sha256") == _header_digest(header)
+        except (TypeError, ValueError):
+            good = False
+        if not good:
+            raise ValueError(f"{file} is damaged or was changed: its checksum does not match its content")
     return header
 
 
@@ -385,11 +408,11 @@ def load_training_state(path: Union[str, Path], map_location: Any = "cpu") -> Tr
     """Read a folder written by :func:`save_training_state`.
 
     Nothing is unpickled but plain data: ``state.pt`` is read with
-    ``torch.load(weights_only=True)``.
+    ``torch.load(weights_only=True)``. Both files' checksums are verified.
 
     Raises:
         FileNotFoundError: no training state in ``path``.
-        ValueError: a damaged or foreign state.
+        ValueError: a damaged, changed or foreign state (naming the file).
     """
     header = read_training_info(path)
     file = Path(path) / _TENSORS
@@ -399,6 +422,11 @@ def load_training_state(path: Union[str, Path], map_location: Any = "cpu") -> Tr
         payload = torch.load(file, map_location=map_location, weights_only=True)
     except Exception as err:  # torn, foreign, or holding objects other than plain data
         raise ValueError(f"{file} is not a treenets training state: {err}") from None
+    if header["version"] >= 2:
+        stored = payload.pop("sha256", None) if isinstance(payload, dict) else None
+        if stored is None or stored != content_digest({**payload, "header": header["sha256"]}):
+            raise ValueError(f"{file} is damaged or was changed: the checksum of what it holds does not match the "
+                             f"one stored with it (or {_INFO} beside it is from another save)")
     try:
         return TrainingState(epoch=int(header["epoch"]), info=dict(header.get("info") or {}),
                              model=payload["model"], optimizers=list(payload["optimizers"]),

@@ -7,9 +7,10 @@ from .version import __version__
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["atomic", "device", "paths", "progress", "version"],
+    submodules=["atomic", "device", "digest", "paths", "progress", "version"],
     submod_attrs={
-        "atomic": ["atomic_write", "atomic_dir", "temp_name", "remove_stale"],
+        "atomic": ["atomic_write", "atomic_dir", "temp_name", "remove_stale", "recover_dir"],
+        "digest": ["content_digest"],
         "device": ["DeviceError", "check_device"],
         "paths": ["DATA_DIR_ENV", "DATA_DIR_HELP", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir",
                   "resolve_dir"],
