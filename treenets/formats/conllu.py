@@ -42,6 +42,11 @@ _FORBIDDEN = ("\t", "\n", "\r")
 LABEL_KEY = "Label"
 
 
+#: The most characters of an ID or HEAD field (a range "a-b" of two 18-digit numbers); a longer one is refused
+#: by line before it is converted (Python refuses integers of over 4,300 digits with no file or line).
+_MAX_NUMBER = 40
+
+
 def _is_int(text: str) -> bool:
     # ASCII digits only: str.isdigit() accepts superscripts and other scripts' digits
     return text.isascii() and text.isdigit()
@@ -81,6 +86,10 @@ def _parse_lines(lines: Iterable[str], source: str) -> List[ParsedSentence]:
             raise ValueError(f"{source}:{number}: expected 10 tab-separated fields, found {len(fields)}: "
                              f"{line[:60]!r}")
         ident = fields[0]
+        for column, value in (("ID", ident), ("HEAD", fields[6])):
+            if len(value) > _MAX_NUMBER:
+                raise ValueError(f"{source}:{number}: the {column} column holds {len(value):,} characters "
+                                 f"({value[:12]}...); IDs and heads are word numbers")
         if "." in ident:
             continue  # an empty node: not part of the basic tree
         if "-" in ident:

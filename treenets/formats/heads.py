@@ -31,6 +31,9 @@ def _heads(text: str, where: str, tokens: List[str], tokens_where: str) -> List[
     out = []
     for i, head in enumerate(heads):
         digits = head[1:] if head.startswith("-") else head
+        if len(digits) > 18:  # a word number; Python refuses over 4,300 digits with no file or line
+            raise ValueError(f"{where}: head of token {i + 1} ({tokens[i]!r}) has {len(digits):,} digits "
+                             f"({head[:12]}...); heads are word numbers")
         if not (digits.isascii() and digits.isdigit()):
             raise ValueError(f"{where}: head {head!r} of token {i + 1} ({tokens[i]!r}) is not an integer")
         out.append(int(head))

@@ -229,6 +229,9 @@ def _read(f: IO[bytes], path: str, fmt: str, dim: Optional[int], words: Optional
             if fmt == "word2vec" and not header:
                 raise ValueError(f"{path}:{lineno}: expected a word2vec header 'count dim', got {line[:60]!r}")
             if header and fmt != "glove":
+                if max(len(fields[0]), len(fields[1])) > 18:  # Python refuses over 4,300 digits, unlocated
+                    raise ValueError(f"{path}:{lineno}: a word2vec header 'count dim' of numbers with "
+                                     f"{len(fields[0]):,} and {len(fields[1]):,} digits")
                 expected_count, header_dim = int(fields[0]), int(fields[1])
                 if header_dim < 1:
                     raise ValueError(f"{path}:{lineno}: header dimension {header_dim} must be positive")

@@ -348,7 +348,7 @@ class Tree:
 
 
 # ---------------------------------------------------------------------- helpers
-_INT_TEXT = re.compile(r"-?[0-9]+")
+_INT_TEXT = re.compile(r"-?[0-9]{1,4300}")  # Python refuses longer: not an integer here (no unlocated error)
 
 
 def as_int(value: object) -> Optional[int]:
