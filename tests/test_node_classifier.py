@@ -137,3 +137,6 @@ def test_masked_class_is_trained_but_never_predicted():
     assert loss.item() > 0
     with pytest.raises(ValueError, match="masked_classes"):
         NodeClassifier(4, 2, masked_classes=(0,))
+    for wrong in ("1", [True], [1.0], ["1"]):  # "1" was applied as class 1 but saved as ["1"]
+        with pytest.raises(ValueError, match="masked_classes must be a list of class ids"):
+            NodeClassifier(4, 3, masked_classes=wrong)

@@ -227,3 +227,103 @@ def test_all_gather_without_a_process_group_is_the_object():
 
     state = rng_state()
     assert all_gather(state) == [state]
+
+
+def _flips(data: bytes, n: int):
+    """``n`` copies of ``data``, each with one bit flipped, spread over the whole file."""
+    for k in range(n):
+        out = bytearray(data)
+        offset = (k * len(data)) // n + k % 7
+        out[offset] ^= 1 << (k % 8)
+        yield offset, bytes(out)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def test_a_flipped_bit_in_the_training_state_is_an_error_naming_the_file(tmp_path):
+    """Every flipped bit either fails to load, with the file named, or leaves what is loaded unchanged
+    (a bit in zip bookkeeping that nothing reads); the state never loads with changed values."""
+    from treenets.training import load_training_state, save_training_state
+
+    _, model, opts, sched = _setup_sst()
+    generator = seed_everything(3)
+    save_training_state(tmp_path / "s", model=model, optimizers=opts, schedulers=sched, generator=generator,
+                        epoch=2, info={"best_score": 0.5})
+    good = load_training_state(tmp_path / "s")
+    for name in ("state.pt", "state.json"):
+        original = (tmp_path / "s" / name).read_bytes()
+        caught = 0
+        for offset, data in _flips(original, 40 if name == "state.pt" else 20):
+            (tmp_path / "s" / name).write_bytes(data)
+            try:
+                state = load_training_state(tmp_path / "s")
+            except ValueError as err:
+                assert name in str(err), (offset, str(err))
+                caught += 1
+                continue
+            assert _same(state.model, good.model) and _same(state.optimizers, good.optimizers), offset
+            assert state.epoch == good.epoch and state.info == good.info and _same(state.rng, good.rng), offset
+        (tmp_path / "s" / name).write_bytes(original)
+        assert caught >= (20 if name == "state.pt" else 18), (name, caught)
+
+
+def test_state_json_and_state_pt_are_one_unit(tmp_path):
+    from treenets.training import load_training_state, save_training_state
+
+    _, model, opts, _ = _setup_sst()
+    save_training_state(tmp_path / "a", model=model, optimizers=opts, epoch=1)
+    save_training_state(tmp_path / "b", model=model, optimizers=opts, epoch=2)
+    (tmp_path / "a" / "state.json").write_bytes((tmp_path / "b" / "state.json").read_bytes())
+    with pytest.raises(ValueError, match=r"state\.pt is damaged or was changed.*state\.json beside it"):
+        load_training_state(tmp_path / "a")
+
+
+def test_a_flipped_bit_in_a_checkpoint_is_an_error_naming_the_file(tmp_path):
+    _, model, _, _ = _setup_sst()
+    tn.save_checkpoint(tmp_path / "m.pt", model, epoch=3)
+    good, _ = tn.load_checkpoint(tmp_path / "m.pt")
+    original = (tmp_path / "m.pt").read_bytes()
+    caught = 0
+    for offset, data in _flips(original, 40):
+        (tmp_path / "m.pt").write_bytes(data)
+        try:
+            loaded, extra = tn.load_checkpoint(tmp_path / "m.pt")
+        except ValueError as err:
+            assert "m.pt" in str(err), (offset, str(err))
+            caught += 1
+            continue
+        assert _same(loaded.state_dict(), good.state_dict()) and extra == {"epoch": 3}, offset
+        assert loaded.config == good.config and loaded.vocab.itos == good.vocab.itos, offset
+    assert caught >= 20, caught  # the rest fell on zip bookkeeping that nothing reads: loaded unchanged
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork to kill a write at each step")
+def test_a_kill_at_every_step_of_the_state_write_leaves_a_state_to_resume_from(tmp_path):
+    """save_training_state killed after each file-system operation (a forked child that dies without any
+    cleanup): a complete state, the old epoch or the new one, is always there to resume from."""
+    from test_atomic import _killed_at
+
+    from treenets.training import load_training_state, save_training_state
+
+    _, model, opts, _ = _setup_sst()
+    target = tmp_path / "run" / "last"
+    save_training_state(target, model=model, optimizers=opts, epoch=1)
+    step, epoch = 0, 1
+    while True:
+        killed = _killed_at(step, lambda: save_training_state(target, model=model, optimizers=opts,
+                                                              epoch=epoch + 1), exchange=True)
+        got = load_training_state(target).epoch
+        assert got in (epoch, epoch + 1), (step, got)
+        epoch = got
+        if not killed:
+            break
+        step += 1
+    assert step >= 4

@@ -1,6 +1,7 @@
 """Per-node classification head for SST sentiment."""
 from __future__ import annotations
 
+import numbers
 from typing import Dict, Optional, Sequence
 
 import torch
@@ -43,6 +44,9 @@ class NodeClassifier(nn.Module):
         super().__init__()
         if n_classes < 2:
             raise ValueError(f"n_classes must be at least 2, got {n_classes}")
+        if isinstance(masked_classes, (str, bytes)) or not all(
+                isinstance(k, numbers.Integral) and not isinstance(k, bool) for k in masked_classes):
+            raise ValueError(f"masked_classes must be a list of class ids (integers), not {masked_classes!r}")
         self.masked_classes = tuple(int(k) for k in masked_classes)
         if any(not 0 <= k < n_classes for k in self.masked_classes) or n_classes - len(set(self.masked_classes)) < 2:
             raise ValueError(f"masked_classes {self.masked_classes} must name classes in 0..{n_classes - 1} "
