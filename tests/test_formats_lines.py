@@ -1,6 +1,7 @@
 """treenets.formats.lines: one text per line, streamed, never merged, errors naming file and line."""
 import io
 import itertools
+import os
 import sys
 
 import pytest
@@ -90,3 +91,17 @@ def test_a_byte_order_mark_is_dropped_by_every_reader_of_text_files(tmp_path):
     assert read_conllu(tmp_path / "c.conllu") == [dep]
     (tmp_path / "v.txt").write_text("the 1 2\ncat 3 4\n", encoding="utf-8-sig")
     assert read_vectors(tmp_path / "v.txt").words == ["the", "cat"]
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_an_endless_line_is_a_one_line_error_naming_it():
+    """--input /dev/zero: no more than max_line_bytes is read, then an error naming file and line."""
+    with pytest.raises(ValueError, match=r"^/dev/zero:1: a line longer than 65,536 bytes \(max_line_bytes\)"):
+        next(iter_lines("/dev/zero", max_line_bytes=1 << 16))
+
+
+@pytest.mark.parametrize("wrap", [io.BytesIO, lambda b: io.StringIO(b.decode())], ids=["bytes", "text"])
+def test_the_line_cap_counts_the_line_without_its_end(wrap):
+    assert list(iter_lines(wrap(b"abcd\nefgh\nij"), max_line_bytes=4)) == ["abcd", "efgh", "ij"]
+    with pytest.raises(ValueError, match=r":3: a line longer than 4"):
+        list(iter_lines(wrap(b"abcd\nefgh\nijklm\nx"), max_line_bytes=4))
