@@ -327,3 +327,24 @@ def test_a_kill_at_every_step_of_the_state_write_leaves_a_state_to_resume_from(t
             break
         step += 1
     assert step >= 4
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("hidden_size", 12000, r"m\.pt: tensor 'encoder\.cell\.W\.weight' has shape \[20, 6\], but its config makes "
+                           r"it \[48000, 6\]"),
+    ("n_classes", 1e9, r"\"config\.n_classes\" must be an integer"),
+    ("freeze_embeddings", "no", r"\"config\.freeze_embeddings\" must be true or false"),
+    ("dropout", float("nan"), r"\"config\.dropout\" must be a finite number"),
+])
+def test_a_checkpoint_config_is_checked_before_anything_is_built(tmp_path, field, value, message):
+    """Changed on purpose (its checksum updated): still refused, before the model is built for real."""
+    from treenets.utils.digest import content_digest
+
+    _, model, _, _ = _setup_sst()
+    tn.save_checkpoint(tmp_path / "m.pt", model)
+    payload = torch.load(tmp_path / "m.pt", weights_only=True)
+    payload.pop("sha256")
+    payload["config"][field] = value
+    torch.save({**payload, "sha256": content_digest(payload)}, tmp_path / "m.pt")
+    with pytest.raises(ValueError, match=message):
+        tn.load_checkpoint(tmp_path / "m.pt")

@@ -17,7 +17,7 @@ from ..utils.atomic import atomic_write
 from ..utils.digest import content_digest
 from ..nn.vocab import Vocab
 from .base import TaskModel
-from .saving import TASKS
+from .saving import TASKS, check_config_fields, compare_shapes, meta_shapes
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 
@@ -89,10 +89,19 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu", *,
             raise ValueError(f"its 'extra' entry is a {type(payload['extra']).__name__}, not a dict")
         if not isinstance(v["lower"], bool):
             raise ValueError(f"its vocabulary's 'lower' is {v['lower']!r}, not true or false")
+        check_config_fields(config, "its config", "config")
         vocab = Vocab.from_itos(v["itos"], unk=v["unk"], lower=v["lower"], normalize=v.get("normalize"))
         vocab_size = config.pop("vocab_size")
         if vocab_size != len(vocab):
             raise ValueError(f"its config says {vocab_size} words but its vocabulary has {len(vocab)}")
+        state = payload["state_dict"]
+        if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+            raise ValueError("its 'state_dict' is not a dict of tensors")
+        # the shapes the config implies, from a build that allocates nothing, before the real one
+        compare_shapes(meta_shapes(payload["task"], vocab, config.get("embed_size"), config.get("hidden_size"),
+                                   {k: v for k, v in config.items() if k not in ("embed_size", "hidden_size")}),
+                       {k: tuple(t.shape) for k, t in state.items()}, isinstance(config.get("embedding"), dict),
+                       path, "its config")
         if isinstance(config.get("embedding"), dict) and config["embedding"].get("kind") == "contextual":
             from ..nn.contextual import ContextualEmbedding
 

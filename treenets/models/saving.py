@@ -12,6 +12,7 @@ Pretrained models ship inside the package, under ``treenets/pretrained/<name>/``
 """
 from __future__ import annotations
 
+import contextlib
 import importlib.resources
 import math
 import os
@@ -194,41 +195,53 @@ def _build(files, device: Optional[str] = None, transformer_roots: Sequence[Path
         except (ValueError, FileNotFoundError, ModuleNotFoundError) as err:
             raise type(err)(f"{where}: \"model.embedding\": {err}") from None
     try:
-        with torch.device(device) if device is not None else _nothing():
+        with torch.device(device) if device is not None else contextlib.nullcontext():
             model = TASKS[task](vocab, embed_size, hidden_size, **options)
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: cannot build a {TASKS[task].__name__} from its \"model\" section: {err}") from None
     return model
 
 
-class _nothing:
-    def __enter__(self):
-        return None
+def compare_shapes(expected: Dict[str, tuple], stored: Dict[str, tuple], contextual: bool, weights, config) -> None:
+    """Refuse stored tensor shapes (``name -> shape``) that differ from those a model built from
+    ``config`` has (``expected``, from a ``meta``-device build), naming both files. A contextual
+    embedding's own tensors are left out (the transformer's come from its own folder)."""
+    expected = {k: tuple(v) for k, v in expected.items()
+                if not k.startswith("encoder.embedding.") or (k == EMBEDDING and not contextual)}
+    stored = {k: tuple(v) for k, v in stored.items()
+              if not k.startswith("encoder.embedding.") or (k == EMBEDDING and not contextual)}
+    missing = sorted(set(expected) - set(stored))
+    unexpected = sorted(set(stored) - set(expected))
+    if missing or unexpected:
+        raise ValueError(f"{weights} does not fit {config}: missing tensors {missing[:5]}, "
+                         f"unexpected tensors {unexpected[:5]}")
+    for name, want in expected.items():
+        if stored[name] != want:
+            raise ValueError(f"{weights}: tensor {name!r} has shape {list(stored[name])}, but "
+                             f"{config} makes it {list(want)}")
 
-    def __exit__(self, *exc):
-        return False
+
+def meta_shapes(task: str, vocab: Vocab, embed_size, hidden_size, options: Dict) -> Dict[str, tuple]:
+    """The tensor shapes of the model ``TASKS[task](vocab, embed_size, hidden_size, **options)``, from a
+    build on the ``meta`` device: nothing is allocated, so a size of 12,000 costs nothing. A contextual
+    embedding's spec stands as a placeholder of its size."""
+    options = dict(options)
+    if isinstance(options.get("embedding"), dict):
+        dim = embed_size if embed_size is not None else options["embedding"].get("embedding_dim")
+        if not isinstance(dim, int) or isinstance(dim, bool):
+            raise ValueError(f"\"embed_size\" must be an integer, not {dim!r}")
+        options["embedding"] = _Placeholder(dim)
+    with torch.device("meta"):
+        model = TASKS[task](vocab, embed_size, hidden_size, **options)
+    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
 def _check_shapes(files) -> None:
     """Compare every tensor shape the config implies (a model built on the ``meta`` device, which
     allocates nothing) with the weights' safetensors header, before anything is built for real."""
-    weights = files.path / WEIGHTS_FILE
-    expected = {name: tuple(t.shape) for name, t in _build(files, "meta").state_dict().items()
-                if not name.startswith("encoder.embedding.") or EMBEDDING == name}
-    if isinstance(files.config.get("model", {}).get("embedding"), dict):
-        expected.pop(EMBEDDING, None)
-        stored = {k: v for k, v in files.shapes.items() if not k.startswith("encoder.embedding.")}
-    else:
-        stored = dict(files.shapes)
-    missing = sorted(set(expected) - set(stored))
-    unexpected = sorted(set(stored) - set(expected))
-    if missing or unexpected:
-        raise ValueError(f"{weights} does not fit {files.path / CONFIG_FILE}: missing tensors {missing[:5]}, "
-                         f"unexpected tensors {unexpected[:5]}")
-    for name, want in expected.items():
-        if stored[name] != want:
-            raise ValueError(f"{weights}: tensor {name!r} has shape {list(stored[name])}, but "
-                             f"{files.path / CONFIG_FILE} makes it {list(want)}")
+    expected = {name: tuple(t.shape) for name, t in _build(files, "meta").state_dict().items()}
+    contextual = isinstance(files.config.get("model", {}).get("embedding"), dict)
+    compare_shapes(expected, files.shapes, contextual, files.path / WEIGHTS_FILE, files.path / CONFIG_FILE)
 
 
 def _model_from_files(files, transformer_roots: Sequence[PathLike] = ()) -> TaskModel:
