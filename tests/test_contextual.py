@@ -538,6 +538,6 @@ def test_spec_rebuilds_an_equal_module_and_refuses_another(minilm, tiny_roberta)
     assert torch.equal(again.embed_sentences(sentence)[0], emb.embed_sentences(sentence)[0])
     with pytest.raises(ValueError, match="tokenizer, weights"):
         ContextualEmbedding.from_config({**spec, "model_name_or_path": str(tiny_roberta), "layers": [1, 2]},
-                                        cache=False)
+                                        roots=[tiny_roberta.parent], cache=False)
     with pytest.raises(ValueError, match="kind"):
         ContextualEmbedding.from_config({**spec, "kind": "glove"})

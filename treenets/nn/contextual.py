@@ -485,6 +485,8 @@ class ContextualEmbedding(nn.Module):
                 be the ones the model was trained on). The message names what
                 differs.
         """
+        if config.get("kind", "contextual") != "contextual":
+            raise ValueError(f"not a contextual embedding spec (kind {config.get('kind')!r})")
         extra = sorted(set(config) - set(SPEC_FIELDS))
         if extra:
             raise ValueError(f"a saved contextual embedding holds only {', '.join(SPEC_FIELDS)}; not "
@@ -497,9 +499,7 @@ class ContextualEmbedding(nn.Module):
         module = cls.__new__(cls)
         object.__setattr__(module, "_saved_source", source)
         config = {k: v for k, v in config.items()}
-        kind = config.pop("kind", "contextual")
-        if kind != "contextual":
-            raise ValueError(f"not a contextual embedding spec (kind {kind!r})")
+        config.pop("kind", None)
         saved = config.pop("identity", None)
         module.__init__(**config, **options)
         module.__dict__.pop("_saved_source", None)
