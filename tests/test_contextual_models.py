@@ -51,7 +51,7 @@ def test_a_different_transformer_is_refused_and_named(minilm_dir, tmp_path):
     payload = torch.load(tmp_path / "m.pt", weights_only=True)
     payload["config"]["embedding"]["identity"]["weights"] = "0" * 64
     torch.save(payload, tmp_path / "other.pt")
-    with pytest.raises(ValueError, match="other.pt is damaged or was changed"):  # the checkpoint's own checksum
+    with pytest.raises(ValueError, match="other.pt is a damaged treenets checkpoint: the checksum"):  # the checkpoint's own checksum
         tn.load_checkpoint(tmp_path / "other.pt")
     from treenets.utils.digest import content_digest
 

@@ -341,6 +341,10 @@ def test_vocab_round_trip(examples, tmp_path):
             with pytest.raises(ValueError, match="lone surrogate"):
                 Vocab.from_itos(tokens, unk=None).save(path)
             return
+        if len(set(tokens)) != len(tokens):  # a token twice: two ids for one word, refused
+            with pytest.raises(ValueError, match="is also token"):
+                Vocab.from_itos(tokens, unk=None).save(path)
+            return
         Vocab.from_itos(tokens, unk=None).save(path)
         assert read_vocab(path) == tokens
 

@@ -249,6 +249,9 @@ def test_damaged_checkpoint_names_the_problem(tmp_path):
     payload = torch.load(tmp_path / "ok.pt", weights_only=True)
     payload["vocab"]["itos"] = payload["vocab"]["itos"][:2]
     torch.save(payload, tmp_path / "short.pt")
+    with pytest.raises(ValueError, match="short.pt is a damaged treenets checkpoint: the checksum"):
+        tn.load_checkpoint(tmp_path / "short.pt")
+    torch.save(_sealed(payload), tmp_path / "short.pt")  # changed on purpose, its checksum updated
     with pytest.raises(ValueError, match="damaged.*3 words but its vocabulary has 2"):
         tn.load_checkpoint(tmp_path / "short.pt")
 
@@ -259,6 +262,16 @@ def test_relatedness_mismatched_batches():
     two = model.batch([tn.Tree.chain(["a"]), tn.Tree.chain(["b"])])
     with pytest.raises(ValueError, match="1 left trees but 2 right trees"):
         model(one, two)
+
+
+def _sealed(payload):
+    """``payload`` with its checksum recomputed: a change made on purpose, which the checks after it must catch."""
+    from treenets.utils.digest import content_digest
+
+    if not isinstance(payload, dict) or "sha256" not in payload:
+        return payload
+    body = {k: v for k, v in payload.items() if k != "sha256"}
+    return {**body, "sha256": content_digest(body)}
 
 
 def _corrupt(base, what):
@@ -300,7 +313,7 @@ def test_corrupt_payloads_are_a_value_error_naming_the_file(tmp_path, what):
     model = tn.SentimentModel(tn.Vocab(["a", "b"]), 4, 3)
     tn.save_checkpoint(tmp_path / "ok.pt", model)
     base = torch.load(tmp_path / "ok.pt", weights_only=True)
-    torch.save(_corrupt(base, what), tmp_path / "bad.pt")
+    torch.save(_sealed(_corrupt(base, what)), tmp_path / "bad.pt")
     with pytest.raises(ValueError, match=r"bad\.pt is (not a|a damaged) treenets checkpoint"):
         tn.load_checkpoint(tmp_path / "bad.pt")
 

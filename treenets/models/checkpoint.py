@@ -78,8 +78,8 @@ def load_checkpoint(path: Union[str, Path], map_location="cpu", *,
                              f"version {_VERSION})")
         stored = payload.pop("sha256", None)
         if stored != content_digest(payload):
-            raise ValueError(f"{path} is damaged or was changed: the checksum of what it holds does not match "
-                             f"the one stored with it (flipped bits, or an edit)")
+            raise ValueError(f"{path} is a damaged treenets checkpoint: the checksum of what it holds does not "
+                             f"match the one stored with it (flipped bits, or an edit)")
     try:
         config = dict(payload["config"])
         v = payload["vocab"]
