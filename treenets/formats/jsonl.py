@@ -60,13 +60,16 @@ def prediction_record(result: Any, decimals: int = 6) -> Dict[str, Any]:
             "probs": {k: round(v, decimals) for k, v in result.probs.items()}, "tree": str(tree), "nodes": nodes}
 
 
-def error_record(error: Any) -> Dict[str, Any]:
+def error_record(error: Any, *, line: Optional[int] = None) -> Dict[str, Any]:
     """The JSON record of an input that could not be processed: ``{"input": N, "error": "why"}``.
 
-    ``error`` is a :class:`~treenets.parsers.ParseError` (its ``input``, from
-    1, and its ``reason``, the message without the position).
+    Args:
+        error: a :class:`~treenets.parsers.ParseError` (its ``input``, from
+            1, and its ``reason``, the message without the position).
+        line: the input's number (from 1); default ``error.input``.
     """
-    return {"input": getattr(error, "input", None), "error": str(getattr(error, "reason", None) or error)}
+    where = getattr(error, "input", None) if line is None else line
+    return {"input": None if where is None else int(where), "error": str(getattr(error, "reason", None) or error)}
 
 
 def encoded_record(result: Any, *, line: Optional[int] = None, all_nodes: bool = False,
