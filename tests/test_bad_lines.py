@@ -119,7 +119,6 @@ def test_the_refused_characters():
     assert check_text("\x1b[0m").startswith("control character U+001B at character 1")
 
 
-@pytest.mark.slow
 def test_the_real_parser_loses_only_the_bad_line(stanza_dir, tmp_path, monkeypatch, capsys):
     pytest.importorskip("stanza", reason="stanza is not installed (pip install 'treenets[stanza]')")
     monkeypatch.setenv("STANZA_RESOURCES_DIR", str(stanza_dir))
