@@ -48,7 +48,6 @@ from .nn.untrained import default_encoder
 from .parsers.base import Parser, check_tree_kind
 from .parsers.registry import default_parser
 from .parsers.run import CacheArg, check_positive, parse_sentences
-from .structures.tree import Tree
 
 __all__ = ["parse_and_encode", "parse", "parse_sentences", "default_parser", "EncodedSentence", "batch_results",
            "HashingVocab", "default_encoder", "DEFAULT_ENCODER", "UNTRAINED"]

@@ -17,6 +17,7 @@ This module only re-exports; stanza and nltk are imported when first used.
 from .base import TREE_KINDS, ParsedSentence, ParseError, Parser, RemoteCause, check_tree_kind
 from .cache import ParseCache
 from .nltk import BracketParser
+from .limits import DEFAULT_LIMITS, LONG_SENTENCES, LimitError, TextLimits
 from .pool import ParserPool, WorkerDied, load_parser, parse_chunk, parse_each
 from .registry import default_parser, stanza_parser
 from .run import REFUSED_CHARACTERS, check_text, open_cache, parse_sentences
@@ -27,4 +28,5 @@ __all__ = [
     "StanzaParser", "MissingStanzaModelError", "resolve_stanza_dir", "sentences_from_document", "stanza_tree_to_tree",
     "BracketParser", "ParseCache", "ParserPool", "WorkerDied", "load_parser", "parse_chunk", "parse_each",
     "default_parser", "stanza_parser", "parse_sentences", "check_text", "open_cache", "REFUSED_CHARACTERS",
+    "TextLimits", "LimitError", "DEFAULT_LIMITS", "LONG_SENTENCES",
 ]

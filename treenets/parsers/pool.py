@@ -47,6 +47,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, List, Optional, Sequence, Union
 
+from .limits import LimitError
 from .base import ParsedSentence, ParseError
 
 __all__ = ["ParserPool", "WorkerDied", "parse_chunk", "parse_each", "load_parser"]
@@ -111,39 +112,65 @@ def _checked(out, texts: Sequence[str], inputs: Sequence[int]) -> List[List[Pars
     return [list(sentences) for sentences in out]
 
 
+def _limit_at(err: Exception, n: int) -> Optional[int]:
+    """The text a :class:`LimitError` names (its place in the call), if it names one."""
+    at = getattr(err, "index", None) if isinstance(err, LimitError) else None
+    return at if isinstance(at, int) and 0 <= at < n else None
+
+
+def _reason(err: Exception) -> str:
+    return str(err) if isinstance(err, LimitError) else f"{type(err).__name__}: {err}"
+
+
 def parse_each(parser: Any, texts: Sequence[str], inputs: Sequence[int]) -> List[Union[List[ParsedSentence],
                                                                                      ParseError]]:
     """Like :func:`parse_chunk`, but a text that fails does not fail the others: its
     :class:`ParseError` stands in its place (the texts are parsed together, and one
-    by one only when that fails)."""
-    texts = list(texts)
+    by one only when that fails; a :class:`LimitError` that names its text is
+    pinned to it at once, and the texts around it are parsed together again)."""
+    texts, inputs = list(texts), list(inputs)
+    if not texts:
+        return []
     try:
         return _checked(parser.parse(texts), texts, inputs)  # type: ignore[return-value]
-    except Exception:
+    except Exception as err:
+        at = _limit_at(err, len(texts))
+        if at is not None:
+            error = failed(inputs[at], texts[at], _reason(err))
+            error.__cause__ = err
+            return (parse_each(parser, texts[:at], inputs[:at]) + [error]  # type: ignore[operator]
+                    + parse_each(parser, texts[at + 1:], inputs[at + 1:]))
         if len(texts) == 1:
-            return [_error_of(parser, texts[0], inputs[0])]
+            return [_failure(texts[0], inputs[0], err)]
     return [_error_of(parser, t, n) for t, n in zip(texts, inputs)]
+
+
+def _failure(text: str, input: int, err: Exception) -> ParseError:
+    error = failed(input, text, _reason(err))
+    error.__cause__ = err
+    return error
 
 
 def _error_of(parser: Any, text: str, input: int) -> Union[List[ParsedSentence], ParseError]:
     try:
         return _checked(parser.parse([text]), [text], [input])[0]
     except Exception as err:
-        error = failed(input, text, f"{type(err).__name__}: {err}")
-        error.__cause__ = err
-        return error
+        return _failure(text, input, err)
 
 
 def _locate(parser: Any, texts: List[str], inputs: Sequence[int], err: Exception):
+    at = _limit_at(err, len(texts))
+    if at is not None:  # the parser said which text: no need to try them one by one
+        return failed(inputs[at], texts[at], _reason(err), inputs), err
     if len(texts) > 1:
         for n, text in zip(inputs, texts):
             try:
                 parser.parse([text])
             except Exception as alone:
-                return failed(n, text, f"{type(alone).__name__}: {alone}", inputs), alone
+                return failed(n, text, _reason(alone), inputs), alone
         return ParseError(f"{_span(inputs)} failed together, though each parses alone: "
                           f"{type(err).__name__}: {err}", None, None, inputs), err
-    return failed(inputs[0], texts[0], f"{type(err).__name__}: {err}", inputs), err
+    return failed(inputs[0], texts[0], _reason(err), inputs), err
 
 
 # ------------------------------------------------------------ in the workers
