@@ -57,9 +57,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
 
-def measure(argv: List[str], env: Dict[str, str]) -> Dict:
+def measure(argv: List[str], env: Dict[str, str], cwd: str) -> Dict:
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     cpu: Dict[int, float] = {}
     while proc.poll() is None:
         for pid in children(proc.pid):
@@ -95,7 +95,7 @@ def main(argv=None) -> Dict:
             cmd = [sys.executable, "-m", "treenets", args.command, "--input", str(path), "--workers",
                    str(args.workers), "--no-cache", "--quiet"] + (["--format", "json"] if args.command == "predict"
                                                                    else [])
-            result = measure(cmd, env)
+            result = measure(cmd, env, checkout)  # `-m` puts the working folder first on sys.path
             results[checkout] = result
             print(f"{checkout}: exit {result['exit']}, {result['wall_s']} s wall, worker CPU seconds "
                   f"{result['worker_cpu_s']}", flush=True)

@@ -132,3 +132,10 @@ def test_the_real_parser_loses_only_the_bad_line(stanza_dir, tmp_path, monkeypat
     assert [(r["input"], "error" in r) for r in records] == [(1, False), (2, False), (3, True), (4, False),
                                                             (5, False)]
     assert records[2]["error"].startswith("control character U+0000 at character 5")
+
+
+def test_workers_that_cannot_run_end_the_run():
+    """Workers that die on every text are not respawned for each of them: three in a row end the run."""
+    texts = [f"t{i} DIE" for i in range(8)]
+    with pytest.raises(RuntimeError, match="died on 3 texts in a row, each parsed alone .*they cannot run"):
+        list(parse_sentences(texts, ChainParser(die_on="DIE"), cache=False, lazy=True, workers=2, batch_size=8))

@@ -54,6 +54,8 @@ __all__ = ["ParserPool", "WorkerDied", "parse_chunk", "parse_each", "load_parser
 
 #: How often a worker checks that the process that started it is still alive (seconds).
 PARENT_POLL_S = 0.5
+#: Workers that die on this many texts in a row, each parsed alone, cannot run at all.
+DEATHS_IN_A_ROW = 3
 
 
 class WorkerDied(ParseError):
@@ -263,6 +265,7 @@ class ParserPool:
         self.start_method = start_method
         self.kinds = getattr(parser, "kinds", ())
         self._executor: Optional[ProcessPoolExecutor] = None
+        self._deaths = 0  # texts in a row on which a worker died, each parsed alone
 
     def __repr__(self) -> str:
         return f"ParserPool({self.parser!r}, workers={self.workers}, torch_threads={self.torch_threads})"
@@ -323,12 +326,25 @@ class ParserPool:
                        ) -> List[Union[List[ParsedSentence], ParseError]]:
         """The outcomes of a chunk whose worker died: parsed again alone, then (if a worker
         dies again) text by text, so only the texts that kill a worker get a :class:`WorkerDied`
-        naming them, and the others their sentences."""
+        naming them, and the others their sentences.
+
+        Raises:
+            RuntimeError: workers died on :data:`DEATHS_IN_A_ROW` texts in a row, each
+                parsed alone: the workers cannot run at all (rather than respawning
+                them for every text).
+        """
         texts, inputs = list(texts), list(inputs)
         try:
-            return self.result(self.submit(texts, inputs), inputs)
+            out = self.result(self.submit(texts, inputs), inputs)
+            self._deaths = 0
+            return out
         except WorkerDied as err:
             if len(texts) == 1:
+                self._deaths += 1
+                if self._deaths >= DEATHS_IN_A_ROW:
+                    raise RuntimeError(f"parser worker processes died on {self._deaths} texts in a row, each parsed "
+                                       f"alone (the last: input {inputs[0]}): they cannot run (out of memory? a "
+                                       f"broken installation?)") from err.__cause__
                 died = failed(inputs[0], texts[0], "a parser worker process died while parsing it alone (killed, "
                               "or out of memory?)", cls=WorkerDied)
                 died.__cause__ = err.__cause__
