@@ -95,7 +95,7 @@ def main(argv=None) -> Dict:
             cmd = [sys.executable, "-m", "treenets", args.command, "--input", str(path), "--workers",
                    str(args.workers), "--no-cache", "--quiet"] + (["--format", "json"] if args.command == "predict"
                                                                    else [])
-            result = measure(cmd, env, checkout)  # `-m` puts the working folder first on sys.path
+            result = measure(cmd, env, checkout)  # `-m` imports from the working folder first
             results[checkout] = result
             print(f"{checkout}: exit {result['exit']}, {result['wall_s']} s wall, worker CPU seconds "
                   f"{result['worker_cpu_s']}", flush=True)
