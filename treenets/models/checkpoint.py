@@ -17,7 +17,8 @@ from ..utils.atomic import atomic_write
 from ..utils.digest import content_digest
 from ..nn.vocab import Vocab
 from .base import TaskModel
-from .saving import TASKS, check_config_fields, compare_shapes, meta_shapes
+from .config_check import check_config_fields, compare_shapes, meta_shapes
+from .tasks import TASKS
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 

