@@ -12,7 +12,6 @@ Pretrained models ship inside the package, under ``treenets/pretrained/<name>/``
 """
 from __future__ import annotations
 
-import importlib.resources
 import os
 from pathlib import Path
 from typing import Dict, List, Optional, Union
@@ -20,6 +19,7 @@ from typing import Dict, List, Optional, Union
 import torch
 
 from ..utils.device import check_device
+from ..utils.paths import pretrained_root
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir, write_model_dir
 from ..nn.vocab import Vocab
 from .base import TaskModel
@@ -37,11 +37,6 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 
 class UnknownModelError(ValueError):
     """A model name that is neither a pretrained model nor a directory."""
-
-
-def pretrained_root() -> Path:
-    """The folder of the pretrained models shipped with the package (``treenets/pretrained``)."""
-    return Path(str(importlib.resources.files("treenets").joinpath("pretrained")))
 
 
 def known_models() -> List[str]:
