@@ -37,6 +37,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, List, Optional, Sequence
@@ -108,6 +109,9 @@ _WORKER_SETUP_ERROR: Optional[BaseException] = None
 def _init_worker(payload: bytes, torch_threads: Optional[int]) -> None:
     """Runs once in every worker process: threads, then the parser, then its models."""
     global _WORKER_PARSER, _WORKER_SETUP_ERROR
+    # Ctrl-C reaches every process of the terminal's process group: the parent stops the pool (and the command
+    # exits 130 quietly); a worker that took it too would print its own KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         if torch_threads is not None:
             os.environ["OMP_NUM_THREADS"] = str(torch_threads)
