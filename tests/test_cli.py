@@ -315,3 +315,19 @@ except KeyboardInterrupt:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130 and "KeyboardInterrupt" not in err and "Traceback" not in err, err
+
+
+def test_a_closed_standard_output_ends_quietly():
+    """`treenets models | head -0`: the reader has gone before the first write; status 141, no message."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(__import__("pathlib").Path(tn.__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "treenets", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # before the command writes (it takes ~0.1 s to start)
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert proc.returncode == 141 and err == "", err

@@ -45,10 +45,9 @@ import os
 import signal
 import sys
 import warnings
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 FORMATS = ("brackets", "conllu", "dot")
 PREDICT_FORMATS = ("text", "json", "svg", "html")
@@ -455,8 +454,7 @@ def _cache_options(p: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------ the table of subcommands
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """One subcommand of ``treenets``: what runs, its options, and its help.
 
     Attributes:
@@ -469,6 +467,9 @@ class Command:
         model: the default-model line of the help (which model, or why none).
         default_model: the pretrained model used without ``--model`` (marked by ``treenets models``).
         stdin: what ``-`` (standard input) means to it, for its help; ``None``: it reads none.
+
+    A named tuple, not a dataclass: ``dataclasses`` imports ``inspect``, a tenth of what ``treenets --version``
+    costs.
     """
 
     name: str
