@@ -49,7 +49,7 @@ def cases(before: Optional[Path]) -> Dict[str, tuple]:
 
 def measure(repeats: int, before: Optional[Path]) -> Dict[str, Dict[str, float]]:
     runs = cases(before)
-    # from an empty folder: `python -m` puts the working folder first on sys.path, which would shadow PYTHONPATH
+    # from an empty folder: `python -m` imports from the working folder first, before PYTHONPATH
     cwd = tempfile.mkdtemp(prefix="cli_startup-")
     times: Dict[str, List[float]] = {name: [] for name in runs}
     for _ in range(repeats):
