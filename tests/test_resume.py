@@ -135,4 +135,6 @@ def test_killed_process_resumes(data_dir, tmp_path):
         assert resumed[key] == whole[key], key
     same_weights(tmp_path / "run", tmp_path / "whole")
     # nothing half-written is left behind (a temporary folder of the killed process is removed)
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best", "best.pt", "last", "metrics.json"]
+    tensorboard = ["tensorboard"] if tensorboard_available() else []  # fit's events, when installed
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best", "best.pt", "last", "metrics.json",
+                                                                    "metrics.jsonl", *tensorboard]
