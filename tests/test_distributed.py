@@ -11,7 +11,7 @@ import torch
 
 import _ddp_worker as worker
 from conftest import EXAMPLES, REPO
-from treenets.training import train_epoch
+from treenets.training import tensorboard_available, train_epoch
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="this torch has no torch.distributed")
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, REPO, load_example as load
-from treenets.training import load_training_state, read_training_info
+from treenets.training import load_training_state, read_training_info, tensorboard_available
 
 TEST_KEYS = {"sst": ("best_epoch", "dev_root_acc", "test_root_acc", "test_node_acc"),
              "sick": ("best_epoch", "dev_pearson", "test_pearson", "test_spearman", "test_mse")}
