@@ -32,7 +32,9 @@ them, parse SICK with stanza and train on that:
     python examples/prepare_parses.py --only sick-dependency --out runs/parses
     python examples/train_sick.py --sick-dir runs/parses/sick
 
-After every epoch the run's state goes to ``OUT/last``; ``--resume OUT``
+Training is :func:`treenets.training.fit`. After every epoch the run's state
+goes to ``OUT/last`` and its metrics to ``OUT/metrics.jsonl`` (and
+``OUT/tensorboard/`` when tensorboard is installed); ``--resume OUT``
 continues a killed run. ``torchrun --nproc_per_node N examples/train_sick.py``
 trains on N processes (gloo on CPU, nccl with ``--device cuda``).
 

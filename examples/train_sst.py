@@ -29,7 +29,9 @@ The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
 ``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST, SICK
 and GloVe).
 
-After every epoch the run's state goes to ``OUT/last``; ``--resume OUT``
+Training is :func:`treenets.training.fit`. After every epoch the run's state
+goes to ``OUT/last`` and its metrics to ``OUT/metrics.jsonl`` (and
+``OUT/tensorboard/`` when tensorboard is installed); ``--resume OUT``
 continues a killed run. ``torchrun --nproc_per_node N examples/train_sst.py``
 trains on N processes (gloo on CPU, nccl with ``--device cuda``).
 
