@@ -8,14 +8,14 @@ from treenets.parsers import DEFAULT_LIMITS, LimitError, ParseError, TextLimits,
 
 
 def test_defaults_and_validation():
-    assert DEFAULT_LIMITS.max_words == 250 and DEFAULT_LIMITS.long_sentences == "error"
+    assert DEFAULT_LIMITS.max_words == 400 and DEFAULT_LIMITS.long_sentences == "error"
     for bad in (0, -1, 2.5, True, "10"):
         with pytest.raises(ValueError, match="max_words must be a positive integer"):
             TextLimits(max_words=bad)
     with pytest.raises(ValueError, match="long_sentences must be one of"):
         TextLimits(long_sentences="truncate")
     assert TextLimits(max_chars=None).max_chars is None
-    assert DEFAULT_LIMITS.replace(max_words=10).max_words == 10 and DEFAULT_LIMITS.max_words == 250
+    assert DEFAULT_LIMITS.replace(max_words=10).max_words == 10 and DEFAULT_LIMITS.max_words == 400
 
 
 def test_characters_per_text():

@@ -78,7 +78,7 @@ class TextLimits:
 
     max_chars: Optional[int] = 100_000
     max_token_chars: Optional[int] = 1_000
-    max_words: Optional[int] = 250
+    max_words: Optional[int] = 400
     long_sentences: str = "error"
 
     def __post_init__(self) -> None:
