@@ -163,3 +163,17 @@ def test_defaults_train_and_log(tmp_path, caplog):
                      tensorboard=False)
     assert "epoch 2: train loss" in caplog.text
     assert not same_state(before, model.state_dict()) and result.epoch in (1, 2)
+
+
+def test_the_docs_example_runs():
+    """docs/training.md's python block runs as written (until the docs test runs every page's blocks)."""
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "training.md"
+    blocks = re.findall(r"```python\n(.*?)```", page.read_text(encoding="utf-8"), re.S)
+    assert blocks
+    for block in blocks:
+        namespace = {}
+        exec(compile(block, str(page), "exec"), namespace)
+    assert namespace["more"].metrics == namespace["result"].metrics
