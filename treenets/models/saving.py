@@ -13,7 +13,6 @@ Pretrained models ship inside the package, under ``treenets/pretrained/<name>/``
 from __future__ import annotations
 
 import contextlib
-import importlib.resources
 import os
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
@@ -21,6 +20,7 @@ from typing import List, Optional, Sequence, Union
 import torch
 
 from ..utils.device import check_device
+from ..utils.paths import pretrained_root
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir
 from ..nn.vocab import Vocab
 from .base import TaskModel
@@ -34,11 +34,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 class UnknownModelError(ValueError):
     """A model name that is neither a pretrained model nor a directory."""
-
-
-def pretrained_root() -> Path:
-    """The folder of the pretrained models shipped with the package (``treenets/pretrained``)."""
-    return Path(str(importlib.resources.files("treenets").joinpath("pretrained")))
 
 
 def known_models() -> List[str]:

@@ -13,7 +13,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "digest": ["content_digest"],
         "device": ["DeviceError", "check_device"],
         "paths": ["DATA_DIR_ENV", "DATA_DIR_HELP", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir",
-                  "resolve_dir"],
+                  "resolve_dir", "pretrained_root"],
         "progress": ["progress_bar"],
     },
 )
