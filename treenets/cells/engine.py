@@ -31,6 +31,7 @@ values and gradients (tested against the float64 oracle).
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import threading
@@ -112,9 +113,7 @@ def compile_unavailable_reason(device: torch.device) -> Optional[str]:
         if cxx is None or shutil.which(str(cxx)) is None:
             return f"no C++ compiler for inductor's CPU backend ({cxx!r} not found; install g++ or set CXX)"
     elif device.type == "cuda":
-        try:
-            import triton  # noqa: F401
-        except ImportError:
+        if importlib.util.find_spec("triton") is None:
             return "triton is not installed (inductor's CUDA backend needs it)"
     else:
         return f"the compiled engine supports cpu and cuda, not {device.type}"
@@ -239,8 +238,9 @@ def level_step_for(cell, engine: str) -> Callable:
     if engine == "compiled":
         step = cache.get("compiled")
         if step is None:
+            _allow_recompiles()
             compiled = torch.compile(cell.level_step, dynamic=True, fullgraph=True)
-            step = cache["compiled"] = padded(compiled, _compile_sizes)
+            step = cache["compiled"] = padded(_at_offset_zero(compiled), _compile_sizes)
         return step
     if engine == "cuda_graphs":
         step = cache.get("cuda_graphs")
@@ -248,6 +248,30 @@ def level_step_for(cell, engine: str) -> Callable:
             step = cache["cuda_graphs"] = padded(_CudaGraphSteps(cell), _cuda_graph_sizes)
         return step
     raise ValueError(f"level_step_for takes a resolved engine (eager, compiled, cuda_graphs), not {engine!r}")
+
+
+#: compilations kept per cell class: one per configuration (hidden size, options), dtype and gradient mode
+RECOMPILE_LIMIT = 64
+
+
+def _allow_recompiles() -> None:
+    # dynamo keeps its compilations per code object: every configuration of one cell class shares
+    # ``level_step``'s, and its default limit (8) is reached by a few configurations
+    from torch._dynamo import config
+
+    name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
+    if getattr(config, name) < RECOMPILE_LIMIT:
+        setattr(config, name, RECOMPILE_LIMIT)
+
+
+def _at_offset_zero(step: Callable) -> Callable:
+    """``step`` on contiguous inputs that start their storage: a level's rows are views into the
+    batch's tensors (or an expanded bias), and dynamo specialises storage offsets 0 and 1 and
+    strides (a recompilation per pattern otherwise)."""
+    def run(*args):
+        return step(*(a if a.storage_offset() == 0 and a.is_contiguous() else a.clone(
+            memory_format=torch.contiguous_format) for a in args))
+    return run
 
 
 class _LevelModule(torch.nn.Module):
