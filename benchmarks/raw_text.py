@@ -38,7 +38,7 @@ def raw_sentences(n: int) -> list:
     texts = []
     for split in ("dev", "test"):
         path = default_data_dir() / "sst" / f"{split}.txt"
-        for tree in read_bracket_lines(path):
+        for tree in read_bracket_lines(path.read_text(encoding="utf-8").splitlines()):
             texts.append(ptb_unescape(" ".join(tree.words)))
             if len(texts) == n:
                 return texts

@@ -148,6 +148,11 @@ def test_compiled_engine_matches_the_oracle_and_eager():
     with torch.no_grad():
         torch.testing.assert_close(other(batch, x, engine="compiled"), other(batch, x, engine="eager"),
                                    atol=1e-12, rtol=0)
+    # backward twice through one graph (retain_graph): no donated buffers in the compiled backward
+    xx = x.clone().requires_grad_(True)
+    h, _ = other(batch, xx, engine="compiled")
+    h.sum().backward(retain_graph=True)
+    h.sum().backward()
     assert eng._CACHE_ATTR in other.__dict__
     clone = copy.deepcopy(other)
     assert eng._CACHE_ATTR not in clone.__dict__

@@ -239,6 +239,7 @@ def level_step_for(cell, engine: str) -> Callable:
         step = cache.get("compiled")
         if step is None:
             _allow_recompiles()
+            _keep_buffers()
             compiled = torch.compile(cell.level_step, dynamic=True, fullgraph=True)
             step = cache["compiled"] = padded(_at_offset_zero(compiled), _compile_sizes)
         return step
@@ -262,6 +263,18 @@ def _allow_recompiles() -> None:
     name = "recompile_limit" if hasattr(config, "recompile_limit") else "cache_size_limit"
     if getattr(config, name) < RECOMPILE_LIMIT:
         setattr(config, name, RECOMPILE_LIMIT)
+
+
+def _keep_buffers() -> None:
+    """No AOTAutograd donated buffers: they forbid ``backward(retain_graph=True)`` through a compiled
+    step (gradcheck, two losses backward through one forward). The setting is read when a backward
+    graph is compiled, which may be after the call returned, so it is set for the process."""
+    try:
+        from torch._functorch import config
+    except ImportError:  # pragma: no cover - older torch
+        return
+    if getattr(config, "donated_buffer", False):
+        config.donated_buffer = False
 
 
 def _at_offset_zero(step: Callable) -> Callable:
