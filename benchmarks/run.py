@@ -4,7 +4,10 @@ One command times, in one process on one machine, three implementations of
 the same Tree-LSTM sharing the same weights:
 
 * ``treenets``: :class:`treenets.TreeBatch` + the level-synchronous engine
-  (``model.encoder(batch)``: embedding, then ``cell(batch, x)``);
+  (``model.encoder(batch)``: embedding, then ``cell(batch, x)``), eager;
+* ``compiled``: the same with the compiled level step (``engine="compiled"``,
+  :mod:`treenets.cells.engine`), compiled in the untimed warm-up, whose time is
+  reported as ``warmup_seconds``; skipped, saying why, where it cannot run;
 * ``dgl``: DGL's own ``tree_lstm`` example recipe, ``dgl.batch`` of per-tree
   graphs + ``dgl.prop_nodes_topo`` with message/reduce/apply functions
   (:mod:`treenets.testing.dgl_reference`, run only where ``import dgl`` works);
