@@ -6,6 +6,8 @@ the treebank's tokens), one after the other:
 * ``stanza_pipeline``: the floor, stanza's own ``Pipeline.process`` with the processors
   the model's parser uses (``model.parser().processors``), in bulk, on the
   already loaded pipeline of that parser;
+* with ``--chunked K``: the same pipeline called on chunks of ``K`` texts
+  (``predict`` hands the parser ``batch_size`` texts at a time, 64 by default);
 * ``predict_cold``: ``model.predict(texts, cache=<empty cache file>)``:
   parsing, tree conversion, cache writes, batching, the model;
 * ``predict_warm``: the same call again (every parse a cache hit);
@@ -52,6 +54,8 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", default="1", help="comma list of worker counts for predict (1 = in process)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads in this process")
     ap.add_argument("--profile", action="store_true", help="cProfile predict_cold (1 worker)")
+    ap.add_argument("--chunked", type=int, default=0, metavar="K",
+                    help="also time stanza's pipeline on chunks of K texts (predict's batch_size is 64)")
     args = ap.parse_args(argv)
 
     import stanza
@@ -88,6 +92,10 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         timed("stanza_pipeline", lambda: pipeline.process([Document([], text=t) for t in texts]))
+        if args.chunked:
+            timed(f"stanza_pipeline_chunks{args.chunked}",
+                  lambda: [pipeline.process([Document([], text=t) for t in texts[i:i + args.chunked]])
+                           for i in range(0, len(texts), args.chunked)])
         cache = Path(tmp) / "cold.sqlite"
         if args.profile:
             prof = cProfile.Profile()
