@@ -131,7 +131,7 @@ def make_runner(name: str, base: SentimentModel, device, dgl):
 
 
 def items_for(name: str, trees: Sequence[Tree], vocab, device):
-    if name == "treenets":
+    if name in ("treenets", "compiled"):
         return list(trees)
     if name == "dgl":
         return tree_graphs(trees, vocab)
