@@ -78,9 +78,16 @@ class _CountingLimitedParser:
 
 def test_parse_chunk_names_the_text_a_limit_refused_without_parsing_each_alone():
     parser = _CountingLimitedParser()
-    with pytest.raises(ParseError, match="text 12 .*over the limit of 5") as info:
+    with pytest.raises(ParseError, match="input 12 .*over the limit of 5") as info:
         parse_chunk(parser, ["ok", "fine", "much too long", "ok"], [10, 11, 12, 13])
-    assert info.value.index == 12 and parser.calls == 1
+    assert info.value.input == 12 and parser.calls == 1
+    # the loop's parse_each: the refused text gets its error, the texts around it are parsed together again
+    from treenets.parsers import parse_each
+
+    parser = _CountingLimitedParser()
+    out = parse_each(parser, ["ok", "fine", "much too long", "ok"], [10, 11, 12, 13])
+    assert out[:2] == [[], []] and out[3] == [] and isinstance(out[2], ParseError) and out[2].input == 12
+    assert parser.calls == 3
 
 
 # ------------------------------------------------------------------ stanza
@@ -135,3 +142,23 @@ def test_bracket_parser_checks_characters_per_text():
     with pytest.raises(LimitError, match="over the limit of 45 \\(max_chars\\)") as info:
         parser.parse(["(X a)", "(S (NP (DT The) (NN cat)) (VP (VBZ sleeps)) (. .))"])
     assert info.value.index == 1
+
+
+def test_command_line_limits(stanza_dir, tmp_path, monkeypatch, capsys):
+    """--max-words reaches the parser: over it a one-line error (exit 2), or a split with --split-long-sentences."""
+    pytest.importorskip("stanza", reason="stanza is not installed (pip install 'treenets[stanza]')")
+    from treenets.cli import main
+
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    assert main(["parse", "--max-words", "3", "The film was good."]) == 2
+    err = capsys.readouterr().err
+    assert "over the limit of 3" in err and len(err.strip().splitlines()) == 1
+    assert main(["parse", "--max-words", "3", "--split-long-sentences", "The film was good."]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2  # 5 words (with the full stop) in pieces of 3 and 2
+    lines = tmp_path / "in.txt"
+    lines.write_text("A fine film.\n" + _words(12) + "\nGood.\n")
+    assert main(["encode", "--model", "sick", "--max-words", "10", "--input", str(lines), "--quiet"]) == 1
+    records = [r for r in capsys.readouterr().out.splitlines() if r.strip()]
+    assert '"input": 2, "error"' in records[1] and "over the limit of 10" in records[1]
+    assert len(records) == 3
