@@ -49,6 +49,14 @@ def error(response, status, code):
     return body
 
 
+def test_cli_refuses_an_unknown_model_before_serving(capsys):
+    from treenets.cli import main
+
+    assert main(["serve", "--model", "no-such-model", "--port", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown model 'no-such-model'" in err and "sst2" in err
+
+
 # ------------------------------------------------------------------ health, models, page
 def test_health_ready_models_and_schema(server, client):
     assert client.get("/healthz").json() == {"status": "ok"}
