@@ -217,6 +217,8 @@ def test_limits(client, server):
     assert "sentence 2" in body["message"]
     body = error(client.post("/v1/similarity", json={"pairs": [{"a": "Fine.", "b": long}]}), 413, "limit_exceeded")
     assert body["limit"] == "max_words" and "pairs[0].b" in body["message"]
+    body = error(client.post("/v1/predict", json={"texts": ["A " + "x" * 1500 + " film."]}), 413, "limit_exceeded")
+    assert body["limit"] == "max_token_chars"  # the parsing layer's limit (treenets.parsers.TextLimits)
     big = {"texts": ["x" * 5000]}
     body = error(client.post("/v1/predict", json=big), 413, "limit_exceeded")
     assert (body["limit"], body["value"]) == ("max_request_bytes", 4000)

@@ -153,11 +153,15 @@ class ServerState:
                                f"({self.settings.request_timeout:g} s)", limit="request_timeout",
                                value=self.settings.request_timeout) from None
             except (ValueError, TypeError, RuntimeError) as err:  # the library's word on a bad text
-                from ..parsers.base import ParseError
+                from ..parsers import LimitError, ParseError
 
                 if isinstance(err, RuntimeError) and not isinstance(err, ParseError):
                     raise
-                raise ApiError(422, "invalid_input", " ".join(str(err).split()) or type(err).__name__) from None
+                message = " ".join(str(err).split()) or type(err).__name__
+                limit = err if isinstance(err, LimitError) else err.__cause__
+                if isinstance(limit, LimitError):  # the parsing layer's own limits (treenets.parsers.TextLimits)
+                    raise ApiError(413, "limit_exceeded", message, limit=limit.limit, value=limit.value) from None
+                raise ApiError(422, "invalid_input", message) from None
 
 
 def _static_dir():
