@@ -262,6 +262,25 @@ COMMANDS: Dict[str, Callable] = {"predict": cmd_predict, "similarity": cmd_simil
                                  "encode": cmd_encode, "cache": cmd_cache, "serve": cmd_serve}
 
 
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``treenets serve`` (the fields of :class:`treenets.serve.ServeSettings`)."""
+    p.add_argument("--model", action="append", default=None, metavar="NAME|DIR",
+                   help="a model to serve (repeat for several; default: sst5, sst2 and sick)")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="parser processes per parser (default 1: a thread)")
+    p.add_argument("--parse-trees", default="dependency,constituency",
+                   help="tree kinds /v1/parse offers, comma-separated ('' for none)")
+    p.add_argument("--max-batch", type=int, default=64, help="texts gathered into one batch (default 64)")
+    p.add_argument("--max-wait", type=float, default=0.005, help="seconds a batch waits for more (default 0.005)")
+    p.add_argument("--max-queue", type=int, default=256, help="requests admitted at once; more get 503")
+    p.add_argument("--request-timeout", type=float, default=30.0, help="seconds per request, then 504")
+    p.add_argument("--max-request-bytes", type=int, default=1_000_000, help="largest request body (413)")
+    p.add_argument("--max-texts", type=int, default=64, help="texts or pairs per request (413)")
+    p.add_argument("--max-words", type=int, default=100, help="words per sentence (413)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``treenets`` command (one subparser per command)."""
     from ..utils.version import __version__
@@ -316,21 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", parents=[device], help="serve the models over HTTP, with a sentiment-tree page",
                        description="An HTTP API (/v1/predict, /v1/similarity, /v1/parse, /v1/encode) and a page at / "
                                    "(see the docs' serving page). Needs the serve extra.")
-    p.add_argument("--model", action="append", default=None, metavar="NAME|DIR",
-                   help="a model to serve (repeat for several; default: sst5, sst2 and sick)")
-    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
-    p.add_argument("--workers", type=int, default=1, help="parser processes per parser (default 1: a thread)")
-    p.add_argument("--parse-trees", default="dependency,constituency",
-                   help="tree kinds /v1/parse offers, comma-separated ('' for none)")
-    p.add_argument("--max-batch", type=int, default=64, help="texts gathered into one batch (default 64)")
-    p.add_argument("--max-wait", type=float, default=0.005, help="seconds a batch waits for more (default 0.005)")
-    p.add_argument("--max-queue", type=int, default=256, help="requests admitted at once; more get 503")
-    p.add_argument("--request-timeout", type=float, default=30.0, help="seconds per request, then 504")
-    p.add_argument("--max-request-bytes", type=int, default=1_000_000, help="largest request body (413)")
-    p.add_argument("--max-texts", type=int, default=64, help="texts or pairs per request (413)")
-    p.add_argument("--max-words", type=int, default=100, help="words per sentence (413)")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    _serve_options(p)
     return parser
 
 

@@ -30,5 +30,5 @@ def check_texts(texts: Sequence[str], field: str, max_texts: int, max_words: int
     for i, text in enumerate(texts):
         for k, n in enumerate(sentence_lengths(text)):
             if n > max_words:
-                raise LimitExceeded("max_words", max_words, f"{field}[{i}]{suffix}: sentence {k + 1} has {n} words, over "
-                                                            f"max_words ({max_words} per sentence)")
+                raise LimitExceeded("max_words", max_words, f"{field}[{i}]{suffix}: sentence {k + 1} has {n} "
+                                                            f"words, over max_words ({max_words} per sentence)")
