@@ -60,7 +60,8 @@ class ServerProcess:
                 time.sleep(0.3)
 
     def log(self) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> int:
