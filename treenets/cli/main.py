@@ -18,7 +18,12 @@ merging lines; every JSON record says which line (``input``, from 1) and which
 sentence of that line (``sentence``, from 1) it is. A progress bar goes to
 standard error (``--quiet`` turns it off), and ``--workers N`` parses in N
 processes with the same output.
-Errors are one line on standard error, and the exit status is 2: an unknown
+A line of ``--input`` that cannot be processed (the parser fails on it, it
+holds a control character, a parser worker dies on it) loses nothing else:
+it gets an error record (``{"input": 150, "error": "..."}``) in JSON, or one
+line on standard error naming its line number (from 1) otherwise; every other
+line gets its records, in order; the exit status is then 1.
+Other errors are one line on standard error, and the exit status is 2: an unknown
 model (the known ones are listed), missing stanza models (how to get them), a
 device this machine does not have (checked before anything else, so the
 message does not depend on the parse cache), damaged model files.
@@ -57,7 +62,7 @@ def _unicode_ok(stream) -> bool:
 # ------------------------------------------------------------------ rendering
 def render_text(result, unicode: bool = True) -> str:
     """One prediction for a terminal: a header line, the text, and the tree with a class on every node."""
-    return (f"sentence {result.sentence + 1} of input {result.input + 1}: {result.label} "
+    return (f"sentence {result.sentence} of input {result.input}: {result.label} "
             f"({result.probs[result.label]:.2f})\n{result.text}\n{result.draw(unicode=unicode)}\n")
 
 
@@ -69,12 +74,28 @@ def legend(labels: Sequence[str]) -> str:
 
 
 def render_json(result) -> str:
-    """One prediction as one line of JSON: ``input`` (the input's line number, from 1),
-    ``sentence`` (from 1), ``text``, ``label``, ``probs``, ``tree`` and ``nodes``."""
-    record = result.to_dict()
-    record["input"] = result.input + 1
-    record["sentence"] = result.sentence + 1
+    """One prediction as one line of JSON (:func:`treenets.formats.jsonl.prediction_record`): ``input``
+    (the input's line number, from 1), ``sentence`` (from 1), ``text``, ``label``, ``probs``, ``tree`` and
+    ``nodes``; for an input that failed, :func:`~treenets.formats.jsonl.error_record`."""
+    from ..formats.jsonl import error_record, prediction_record
+
+    record = error_record(result) if isinstance(result, Exception) else prediction_record(result)
     return json.dumps(record, ensure_ascii=False)
+
+
+def report_failed(error, stream=None) -> None:
+    """One line on standard error for an input line that failed: ``treenets: line N: why``."""
+    where = f"line {error.input}" if getattr(error, "input", None) is not None else "input"
+    print(f"treenets: {where}: {_one_line(getattr(error, 'reason', None) or error)}", file=stream or sys.stderr)
+
+
+def _failures(failed: int, total: str) -> int:
+    """The exit status of an ``--input`` run: 1 when some lines failed (said on standard error), else 0."""
+    if failed:
+        print(f"treenets: {failed} {'line' if failed == 1 else 'lines'} of the input could not be processed "
+              f"({total})", file=sys.stderr)
+        return 1
+    return 0
 
 
 def render_svg(results: Iterable) -> str:
@@ -141,29 +162,44 @@ def cmd_predict(args) -> int:
     """``treenets predict``: the sentiment of every sentence and phrase."""
     model = _load_model(args, "sentiment", "predict")
     texts, bar = _texts(args)
-    count = 0
+    count = failed = 0
     with bar:
+        # --input: a line that fails yields its error and the run goes on; one TEXT: its error is the answer
         results = model.predict(texts, batch_size=args.batch_size, cache=not args.no_cache, lazy=True,
-                                workers=args.workers, progress=bar)
+                                workers=args.workers, progress=bar,
+                                errors="yield" if args.input is not None else "raise")
         if args.format in ("svg", "html"):  # one picture of every tree
-            results = list(results)
-            count = len(results)
-            _write_output(render_svg(results) if args.format == "svg" else render_html(results), args.output)
+            kept = []
+            for r in results:
+                if isinstance(r, Exception):
+                    failed += 1
+                    report_failed(r)
+                else:
+                    kept.append(r)
+            count = len(kept)
+            _write_output(render_svg(kept) if args.format == "svg" else render_html(kept), args.output)
         else:  # streamed, one sentence at a time
             unicode = _unicode_ok(sys.stdout) if args.output is None else True
 
             def parts():
-                nonlocal count
+                nonlocal count, failed
                 for r in results:
+                    if isinstance(r, Exception):
+                        failed += 1
+                        if args.format == "json":
+                            yield render_json(r) + "\n"
+                        else:
+                            report_failed(r)
+                        continue
                     count += 1
                     yield render_json(r) + "\n" if args.format == "json" else render_text(r, unicode)
                 if count and args.format == "text":
                     yield f"{legend(model.predicted_labels)}\n"
 
             _stream_output(parts(), args.output, separator="" if args.format == "json" else "\n")
-    if not count:
+    if not count and not failed:
         print("treenets: no sentences in the input", file=sys.stderr)
-    return 0
+    return _failures(failed, f"{count} sentences predicted")
 
 
 def _stream_output(parts: Iterable[str], output: Optional[Path], separator: str = "") -> None:
@@ -197,8 +233,9 @@ def cmd_similarity(args) -> int:
 
 def cmd_parse(args) -> int:
     """``treenets parse``: the parse trees, as brackets, CoNLL-U or dot."""
-    from ..api import default_parser, parse_sentences
+    from ..api import default_parser
     from ..formats import write_brackets, write_conllu, write_dot
+    from ..parsers.run import parse_sentences
 
     tree_kind = args.tree or "dependency"
     parser_ = default_parser(tree_kind, args.device)
@@ -217,19 +254,26 @@ def cmd_parse(args) -> int:
 def cmd_encode(args) -> int:
     """``treenets encode``: the root state (and with --all-nodes every node's) of every sentence, as JSON Lines."""
     from ..api import parse_and_encode
-    from ..formats import dumps_record, encoded_record
+    from ..formats import dumps_record, encoded_record, error_record
 
     texts, bar = _texts(args)
     trained = None
+    count = failed = 0
     with bar, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for r in parse_and_encode(texts, args.tree, encoder=args.model, device=args.device,
-                                  cache=not args.no_cache, lazy=True, workers=args.workers, progress=bar):
+                                  cache=not args.no_cache, lazy=True, workers=args.workers, progress=bar,
+                                  errors="yield" if args.input is not None else "raise"):
+            if isinstance(r, Exception):  # a line that failed: its record, in its place
+                failed += 1
+                print(dumps_record(error_record(r)), flush=True)
+                continue
+            count += 1
             print(dumps_record(encoded_record(r, all_nodes=args.all_nodes)), flush=args.input is None)
             trained = r.trained
     if trained is False:
         print("note: untrained seeded encoder; leave out --model untrained for trained states", file=sys.stderr)
-    return 0
+    return _failures(failed, f"{count} sentences encoded")
 
 
 def cmd_cache(args) -> int:
