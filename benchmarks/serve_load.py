@@ -148,7 +148,7 @@ def check(done: List[Dict], model) -> Dict:
     texts = sorted({t for d in done if d["kind"] == "valid" for t in d["texts"]})
     expected = {}
     for r in model.predict(texts, batch_size=64):
-        expected.setdefault(texts[r.input - _first()], []).append(r)
+        expected.setdefault(texts[r.input - 1], []).append(r)
     wrong, worst, bad_errors, lost = [], 0.0, [], 0
     for d in done:
         if d["got"] is None:
@@ -182,17 +182,10 @@ def check(done: List[Dict], model) -> Dict:
             "distinct_texts": len(texts)}
 
 
-def _first() -> int:
-    from treenets.formats import jsonl
-
-    return 1 if hasattr(jsonl, "prediction_record") else 0
-
-
 def _record(result) -> Dict:
-    record = result.to_dict()
-    if not _first():
-        record["input"], record["sentence"] = result.input + 1, result.sentence + 1
-    return record
+    from treenets.formats.jsonl import prediction_record
+
+    return prediction_record(result)
 
 
 def cli_sample(texts: List[str], model: str, cache_dir: str) -> Dict:

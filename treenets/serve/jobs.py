@@ -6,8 +6,8 @@ it joins the items of several requests into one call of the same function the
 :func:`treenets.api.parse_sentences`, :func:`treenets.parse_and_encode`) and
 cuts the results back into one list per request, each counted from that
 request's first text. The ``*_records`` functions turn them into the JSON
-records the command prints (``SentimentResult.to_dict``,
-:func:`treenets.formats.encoded_record`), so a record from the server equals
+records the command prints (:func:`treenets.formats.jsonl.prediction_record`,
+:func:`treenets.formats.jsonl.encoded_record`), so a record from the server equals
 one from ``treenets ... --format json``.
 """
 from __future__ import annotations
@@ -27,23 +27,15 @@ def _offsets(jobs: Sequence[Sequence[Any]]) -> List[int]:
     return out
 
 
-def _first() -> int:
-    """The number of an input's first position in the library's results: 1 once ``input``/``sentence``
-    count from 1 there (``treenets.formats.jsonl.prediction_record``), 0 before (``text_index``)."""
-    from ..formats import jsonl
-
-    return 1 if hasattr(jsonl, "prediction_record") else 0
-
-
-def _split(jobs: Sequence[Sequence[Any]], results: Sequence[Any], field: str) -> List[List[Any]]:
+def _split(jobs: Sequence[Sequence[Any]], results: Sequence[Any]) -> List[List[Any]]:
     """Results of one call over the texts of several requests -> one list per request, each result's
-    ``field`` (its input's position) counted again from that request's first text."""
-    starts, first = _offsets(jobs), _first()
+    ``input`` (its text's number, from 1) counted again from that request's first text."""
+    starts = _offsets(jobs)
     owner = [k for k, items in enumerate(jobs) for _ in items]
     out: List[List[Any]] = [[] for _ in jobs]
     for r in results:
-        k = owner[getattr(r, field) - first]
-        out[k].append(dataclasses.replace(r, **{field: getattr(r, field) - starts[k]}))
+        k = owner[r.input - 1]
+        out[k].append(dataclasses.replace(r, input=r.input - starts[k]))
     return out
 
 
@@ -52,7 +44,7 @@ def predict_job(model, parser, cache, input_format: str):
         texts = [t for items in jobs for t in items]
         results = model.predict(texts, batch_size=max(1, len(texts)), parser=parser, cache=cache,
                                 input_format=input_format)
-        return _split(jobs, results, "input")
+        return _split(jobs, results)
     return run
 
 
@@ -67,13 +59,12 @@ def node_titles(result) -> List[str]:
 
 def predict_records(results, svg: bool) -> List[Dict[str, Any]]:
     """The records of ``treenets predict --format json`` (plus each tree as SVG when asked)."""
+    from ..formats.jsonl import prediction_record
     from ..formats.svg import LabelledTree, write_svg
 
     records = []
     for r in results:
-        record = r.to_dict()
-        if not _first():  # the record of `treenets predict --format json` counts from 1 (cli.render_json)
-            record["input"], record["sentence"] = r.input + 1, r.sentence + 1
+        record = prediction_record(r)
         if svg:
             record["svg"] = write_svg([LabelledTree(r.tree, r.node_labels, node_titles(r), None)])
         records.append(record)
@@ -129,8 +120,7 @@ def encode_job(model, parser, cache):
         texts = [t for items in jobs for t in items]
         results = parse_and_encode(texts, encoder=model, parser=parser, cache=cache, batch_size=max(1, len(texts)),
                                    parse_batch_size=max(1, len(texts)))
-        return _split(jobs, results, "text_index" if hasattr(results[0] if results else None, "text_index")
-                      else "input")
+        return _split(jobs, results)
     return run
 
 
