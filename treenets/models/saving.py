@@ -12,7 +12,6 @@ Pretrained models ship inside the package, under ``treenets/pretrained/<name>/``
 """
 from __future__ import annotations
 
-import importlib.resources
 import os
 from pathlib import Path
 from typing import List, Optional, Union
@@ -20,6 +19,7 @@ from typing import List, Optional, Union
 import torch
 
 from ..utils.device import check_device
+from ..utils.paths import pretrained_root
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir
 from ..nn.vocab import Vocab
 from .base import TaskModel
@@ -32,11 +32,6 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 class UnknownModelError(ValueError):
     """A model name that is neither a pretrained model nor a directory."""
-
-
-def pretrained_root() -> Path:
-    """The folder of the pretrained models shipped with the package (``treenets/pretrained``)."""
-    return Path(str(importlib.resources.files("treenets").joinpath("pretrained")))
 
 
 def known_models() -> List[str]:

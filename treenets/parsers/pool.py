@@ -41,6 +41,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -200,6 +201,9 @@ def _init_worker(payload: bytes, torch_threads: Optional[int], parent: Optional[
     if parent is not None and watched != parent:  # the parent died before this worker got here
         os._exit(1)
     threading.Thread(target=_watch_parent, args=(watched,), name="treenets-parent-watch", daemon=True).start()
+    # Ctrl-C reaches every process of the terminal's process group: the parent stops the pool (and the command
+    # exits 130 quietly); a worker that took it too would print its own KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         if torch_threads is not None:
             os.environ["OMP_NUM_THREADS"] = str(torch_threads)
