@@ -552,8 +552,10 @@ def _cache_options(p: argparse.ArgumentParser) -> None:
 
 
 def _serve_options(p: argparse.ArgumentParser) -> None:
-    """The options of ``treenets serve`` (the fields of :class:`treenets.serve.ServeSettings`)."""
-    _device_options(p)
+    """The options of ``treenets serve`` (the fields of :class:`treenets.serve.ServeSettings`). Not
+    :func:`_device_options`: the server's --max-words is its own limit, checked before any work is queued."""
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (checked before anything else)")
+    p.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
     p.add_argument("--model", action="append", default=None, metavar="NAME|DIR",
                    help="a model to serve (repeat for several; default: sst5, sst2 and sick)")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
