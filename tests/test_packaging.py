@@ -46,3 +46,9 @@ def test_load_works_from_an_installed_wheel(wheel, tmp_path):
                           env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[:2] == ["SentimentModel", "False"]
+
+
+def test_the_wheel_holds_the_serve_page(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for file in ("index.html", "app.js", "style.css"):
+        assert f"treenets/serve/static/{file}" in names

@@ -399,6 +399,21 @@ def cmd_cache(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    """``treenets serve``: the HTTP API and the sentiment-tree page (the ``serve`` extra)."""
+    try:
+        from ..serve import ServeSettings, serve
+    except ImportError as err:
+        raise ImportError(f"treenets serve needs the serve extra: pip install \"treenets[serve]\" ({err})") from None
+    names = ("host", "port", "workers", "max_batch", "max_wait", "max_queue", "request_timeout",
+             "max_request_bytes", "max_texts", "max_words", "device")
+    settings = ServeSettings(models=tuple(args.model or ServeSettings.models), cache=not args.no_cache,
+                             parse_trees=tuple(k for k in args.parse_trees.split(",") if k),
+                             **{n: getattr(args, n) for n in names})
+    serve(settings, log_level=args.log_level)
+    return 0
+
+
 def _mib(n: int) -> str:
     return f"{n / 2 ** 20:.1f} MiB"
 
@@ -536,6 +551,28 @@ def _cache_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["info", "clear"], help="info: where the cache is and its size; clear: empty it")
 
 
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``treenets serve`` (the fields of :class:`treenets.serve.ServeSettings`). Not
+    :func:`_device_options`: the server's --max-words is its own limit, checked before any work is queued."""
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (checked before anything else)")
+    p.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
+    p.add_argument("--model", action="append", default=None, metavar="NAME|DIR",
+                   help="a model to serve (repeat for several; default: sst5, sst2 and sick)")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    p.add_argument("--workers", type=_positive, default=1, help="parser processes per parser (default 1: a thread)")
+    p.add_argument("--parse-trees", default="dependency,constituency",
+                   help="tree kinds /v1/parse offers, comma-separated ('' for none)")
+    p.add_argument("--max-batch", type=_positive, default=64, help="texts gathered into one batch (default 64)")
+    p.add_argument("--max-wait", type=float, default=0.005, help="seconds a batch waits for more (default 0.005)")
+    p.add_argument("--max-queue", type=_positive, default=256, help="requests admitted at once; more get 503")
+    p.add_argument("--request-timeout", type=float, default=30.0, help="seconds per request, then 504")
+    p.add_argument("--max-request-bytes", type=_positive, default=1_000_000, help="largest request body (413)")
+    p.add_argument("--max-texts", type=_positive, default=64, help="texts or pairs per request (413)")
+    p.add_argument("--max-words", type=_positive, default=100, help="words per sentence (413)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+
+
 # ------------------------------------------------------------------ the table of subcommands
 class Command(NamedTuple):
     """One subcommand of ``treenets``: what runs, its options, and its help.
@@ -619,6 +656,15 @@ COMMANDS: Dict[str, Command] = {c.name: c for c in [
             "the parse cache: where it is and its size, or empty it",
             "Show the on-disk parse cache ($TREENETS_CACHE_DIR/parses.sqlite) as JSON, or empty it.",
             ("treenets cache info", "treenets cache clear"), _NO_MODEL),
+    Command("serve", cmd_serve, _serve_options,
+            "serve the models over HTTP: a JSON API and a page of sentiment trees (the serve extra)",
+            "Load the models and their parsers once and answer HTTP requests: /v1/predict, /v1/similarity, "
+            "/v1/parse, /v1/encode, /v1/models, /healthz, /readyz, and a page at / where typed text is drawn as "
+            "coloured sentiment trees. Concurrent requests are batched; limits answer 413, bad requests 422 "
+            "(see the docs' serving page). Needs pip install \"treenets[serve]\".",
+            ("treenets serve", "treenets serve --model sst2 --port 8080 --workers 2",
+             "treenets serve --model sst2 --model sick --max-texts 16 --max-words 60"),
+            "sst5, sst2 and sick (every --model given instead)"),
 ]}
 
 
