@@ -56,9 +56,24 @@ def _unicode_ok(stream) -> bool:
 
 # ------------------------------------------------------------------ rendering
 def render_text(result, unicode: bool = True) -> str:
-    """One prediction for a terminal: a header line, the text, and the tree with a class on every node."""
-    return (f"sentence {result.sentence + 1} of input {result.input + 1}: {result.label} "
-            f"({result.probs[result.label]:.2f})\n{result.text}\n{result.draw(unicode=unicode)}\n")
+    """One prediction for a terminal: a header line, the text, why (deciding phrases, flips), and the tree
+    with a class on every node."""
+    head = result.headline() if hasattr(result, "headline") else f"{result.label} ({result.probs[result.label]:.2f})"
+    why = ""
+    if getattr(result, "polarity", None) is not None:
+        phrases = "; ".join(f'"{p}"' for p in result.deciding_phrases())
+        flips = result.explanation()["flips"]
+        why = f"decided by: {phrases}"
+        if flips:
+            why += "; flips: " + "; ".join(f'"{f["phrase"]}" ({f["from"]} -> {f["to"]})' for f in flips)
+        why += "\n"
+    return (f"sentence {result.sentence + 1} of input {result.input + 1}: {head}\n{result.text}\n{why}"
+            f"{result.draw(unicode=unicode)}\n")
+
+
+def render_document(document) -> str:
+    """The verdict for a whole input, the first line printed for it."""
+    return f"input {document.input + 1}: {document}\n"
 
 
 def legend(labels: Sequence[str]) -> str:
@@ -68,12 +83,16 @@ def legend(labels: Sequence[str]) -> str:
     return ", ".join(f"{label_symbol(x)} {x}" for x in reversed(list(labels)))
 
 
-def render_json(result) -> str:
+def render_json(result, document=None) -> str:
     """One prediction as one line of JSON: ``input`` (the input's line number, from 1),
-    ``sentence`` (from 1), ``text``, ``label``, ``probs``, ``tree`` and ``nodes``."""
+    ``sentence`` (from 1), ``text``, ``label``, ``probs``, ``tree`` and ``nodes``; with a polarity
+    model also ``polarity``, ``polarity_probs``, ``deciding``, ``flips``, ``coverage``, ``warnings``,
+    and ``document``: the verdict for the whole input (the same on each of its sentences)."""
     record = result.to_dict()
     record["input"] = result.input + 1
     record["sentence"] = result.sentence + 1
+    if document is not None:
+        record["document"] = document.to_dict()
     return json.dumps(record, ensure_ascii=False)
 
 
@@ -148,15 +167,23 @@ def cmd_predict(args) -> int:
         if args.format in ("svg", "html"):  # one picture of every tree
             results = list(results)
             count = len(results)
+            for doc, _ in _documents(model, results):
+                if doc is not None and doc.warnings:
+                    print(f"treenets: note: input {doc.input + 1}: {doc.warnings[0]}", file=sys.stderr)
             _write_output(render_svg(results) if args.format == "svg" else render_html(results), args.output)
         else:  # streamed, one sentence at a time
             unicode = _unicode_ok(sys.stdout) if args.output is None else True
 
             def parts():
                 nonlocal count
-                for r in results:
-                    count += 1
-                    yield render_json(r) + "\n" if args.format == "json" else render_text(r, unicode)
+                for doc, group in _documents(model, results):
+                    if doc is not None and doc.warnings:  # one line on stderr per input the model cannot read
+                        print(f"treenets: note: input {doc.input + 1}: {doc.warnings[0]}", file=sys.stderr)
+                    if doc is not None and args.format == "text":
+                        yield render_document(doc)
+                    for r in group:
+                        count += 1
+                        yield render_json(r, doc) + "\n" if args.format == "json" else render_text(r, unicode)
                 if count and args.format == "text":
                     yield f"{legend(model.predicted_labels)}\n"
 
@@ -164,6 +191,18 @@ def cmd_predict(args) -> int:
     if not count:
         print("treenets: no sentences in the input", file=sys.stderr)
     return 0
+
+
+def _documents(model, results):
+    """``(document verdict or None, sentence results)`` for every input, in order."""
+    import itertools
+
+    from ..models.document import aggregate
+
+    for _, group in itertools.groupby(results, key=lambda r: r.input):
+        group = list(group)
+        doc = aggregate(group, *model.polarity_rule()) if group[0].polarity is not None else None
+        yield doc, group
 
 
 def _stream_output(parts: Iterable[str], output: Optional[Path], separator: str = "") -> None:

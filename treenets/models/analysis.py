@@ -51,9 +51,15 @@ NEGATORS = frozenset({"not", "n't", "no", "never", "nothing", "none", "nobody", 
 CONTRAST_WORDS = frozenset({"but", "however", "although", "though", "yet"})
 
 
-def gold_polarity(label: int) -> int:
+def _class(label) -> int:
+    """A node's gold SST class as an int (labels read from brackets are strings); -1 for none."""
+    return -1 if label is None else int(label)
+
+
+def gold_polarity(label) -> int:
     """SST's five classes to polarity ids: 0, 1 -> 0 (negative), 2 -> 1 (neutral), 3, 4 -> 2 (positive);
-    -1 (no label) stays -1."""
+    -1 or ``None`` (no label) is -1."""
+    label = _class(label)
     return -1 if label < 0 else (0 if label < 2 else 1 if label == 2 else 2)
 
 
@@ -198,8 +204,8 @@ def composition_metrics(scored: Sequence[ScoredTree]) -> Dict[str, Dict]:
         if gold_root >= 0:
             sst3[0] += int(s.polarity[root]) == gold_root
             sst3[1] += 1
-        if s.fine is not None and t.labels[root] >= 0:
-            fine[0] += int(s.fine[root]) == t.labels[root]
+        if s.fine is not None and _class(t.labels[root]) >= 0:
+            fine[0] += int(s.fine[root]) == _class(t.labels[root])
             fine[1] += 1
         if gold_root == 1:
             neutral["n"] += 1
