@@ -44,8 +44,10 @@ def test_cli_reports_errors(stanza_env, capsys):
 def test_predict_text(stanza_env, capsys):
     assert cli.main(["predict", "The movie was not bad at all. I loved it!"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("sentence 1 of input 1: ") and "sentence 2 of input 1: " in out
-    assert "The movie was not bad at all." in out
+    # the verdict for the whole input first, then each sentence
+    assert out.startswith("input 1: ") and "over 2 sentences" in out.splitlines()[0]
+    assert "\nsentence 1 of input 1: " in out and "sentence 2 of input 1: " in out
+    assert "The movie was not bad at all.\ndecided by: " in out
     lines = out.splitlines()
     assert "++ very positive, + positive, 0 neutral, - negative, -- very negative" == lines[-1]
     # a label on every node: the first drawing has as many symbols as its tree has nodes

@@ -212,3 +212,33 @@ def test_fixture_is_well_formed():
     cats = {r["category"] for r in rows}
     assert cats == {"negated_praise", "negated_criticism", "but_pos", "but_neg", "neutral"}
     assert all(sum(r["category"] == c for r in rows) >= 8 for c in cats)
+
+
+# ------------------------------------------------------------------ which model to use
+def test_known_models_say_what_they_are_recommended_for():
+    cards = tn.known_models(details=True)
+    assert [c["name"] for c in cards] == tn.known_models()
+    for card in cards:
+        assert card["task"] in ("sentiment", "relatedness") and isinstance(card["available"], bool)
+        assert all(isinstance(rank, int) for rank in card["recommended_for"].values())
+    for use in ("sentiment", "binary", "relatedness"):
+        name = tn.default_model(use)
+        card = next(c for c in cards if c["name"] == name)
+        assert card["available"] and use in card["recommended_for"]
+        better = [c for c in cards if use in c["recommended_for"]
+                  and c["recommended_for"][use] < card["recommended_for"][use]]
+        assert all(not c["available"] for c in better)  # the best one this installation can run
+    with pytest.raises(tn.models.UnknownModelError, match="no installed pretrained model"):
+        tn.default_model("poetry")
+
+
+def test_a_model_needing_a_missing_extra_fails_in_one_line(tmp_path, monkeypatch):
+    import importlib.util
+
+    from treenets.models import saving
+
+    config = {"model": {"embedding": {"kind": "contextual", "model_name_or_path": "all-MiniLM-L6-v2"}}}
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "transformers" else real(name, *a))
+    assert saving._missing_extra(config) == saving.CONTEXTUAL_EXTRA
+    assert saving._missing_extra({"model": {}}) is None

