@@ -103,6 +103,9 @@ def measure(name: str, models, splits: Dict[str, list], fixture: Optional[List[D
         else:
             out[f"{split}_ece"] = metrics["ece"]
             out[f"{split}_binary_root_all"] = metrics["binary_root_all"]
+            out[f"{split}_sst3_root"] = metrics["sst3_root"]
+            if "fine_root" in metrics:
+                out[f"{split}_fine_root"] = metrics["fine_root"]
     if fixture:
         answers = raw_polarity(models, [r["sentence"] for r in fixture], rule)
         per: Dict[str, List[int]] = {}

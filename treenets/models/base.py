@@ -283,7 +283,8 @@ class TaskModel(nn.Module):
         return tree
 
     # ------------------------------------------------------------------ files
-    def save(self, path, *, embedding_dtype: str = "float32", metadata: Optional[Dict] = None) -> None:
+    def save(self, path, *, embedding_dtype: str = "float32", metadata: Optional[Dict] = None,
+             weights_dtype: str = "float32") -> None:
         """Write the model as a directory (``config.json``, ``model.safetensors``, ``vocab.txt``,
         ``SHA256SUMS``; see :mod:`treenets.formats.model_dir`), atomically.
 
@@ -293,10 +294,11 @@ class TaskModel(nn.Module):
                 vectors (half the size; they are read back as float32).
             metadata: plain data stored in ``config.json`` (how the model was
                 trained, its scores), merged over ``model.metadata``.
+            weights_dtype: the same for the other weights.
         """
         from .saving import save_model
 
-        save_model(self, path, embedding_dtype=embedding_dtype, metadata=metadata)
+        save_model(self, path, embedding_dtype=embedding_dtype, metadata=metadata, weights_dtype=weights_dtype)
 
     @contextlib.contextmanager
     def evaluating(self, device=None) -> Iterator[torch.device]:

@@ -24,6 +24,7 @@ from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_mo
 from ..nn.vocab import Vocab
 from .base import TaskModel
 from .relatedness import RelatednessModel
+from .ensemble import ENSEMBLE_FILE, SentimentEnsemble
 from .sentiment import SentimentModel
 
 __all__ = ["save_model", "load", "known_models", "default_model", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
@@ -58,7 +59,7 @@ def known_models(details: bool = False) -> Union[List[str], List[Dict]]:
     root = pretrained_root()
     if not root.is_dir():
         return []
-    names = sorted(p.name for p in root.iterdir() if is_model_dir(p))
+    names = sorted(p.name for p in root.iterdir() if is_model_dir(p) or (p / ENSEMBLE_FILE).is_file())
     if not details:
         return names
     return [_model_card(name, root / name) for name in names]
@@ -87,12 +88,37 @@ def _missing_extra(config: Dict) -> Optional[str]:
     return None
 
 
-def _model_card(name: str, path: Path) -> Dict:
+def _read_json(file: Path) -> Dict:
     import json
 
-    config = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{file}: not a JSON file ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a JSON object")
+    return data
+
+
+def _read_ensemble(path: Path) -> Dict:
+    spec = _read_json(path / ENSEMBLE_FILE)
+    members = spec.get("members")
+    if spec.get("task") != "sentiment" or not isinstance(members, list) or not members or \
+            not all(isinstance(m, str) for m in members):
+        raise ValueError(f"{path / ENSEMBLE_FILE}: needs \"task\": \"sentiment\" and \"members\": a list of "
+                         f"pretrained model names")
+    return spec
+
+
+def _model_card(name: str, path: Path) -> Dict:
+    if (path / ENSEMBLE_FILE).is_file():
+        config = _read_ensemble(path)
+        missing = next((m for m in (_missing_extra(_read_json(pretrained_root() / n / CONFIG_FILE))
+                                     for n in config["members"]) if m), None)
+    else:
+        config = _read_json(path / CONFIG_FILE)
+        missing = _missing_extra(config)
     meta = config.get("metadata") or {}
-    missing = _missing_extra(config)
     return {"name": name, "task": config.get("task"), "description": meta.get("description"),
             "recommended_for": dict(meta.get("recommended_for") or {}), "requires": missing,
             "available": missing is None}
@@ -142,10 +168,14 @@ def resolve_model(name_or_dir: PathLike) -> Path:
 
 
 def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "float32",
-               metadata: Optional[Dict] = None) -> Path:
-    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`)."""
-    if embedding_dtype not in _DTYPES:
-        raise ValueError(f"embedding_dtype must be one of {sorted(_DTYPES)}, not {embedding_dtype!r}")
+               metadata: Optional[Dict] = None, weights_dtype: str = "float32") -> Path:
+    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`).
+
+    ``weights_dtype`` stores the other floating-point tensors as ``float16`` or
+    ``bfloat16`` (half the size; read back in the model's own dtype)."""
+    for what, dtype in (("embedding_dtype", embedding_dtype), ("weights_dtype", weights_dtype)):
+        if dtype not in _DTYPES:
+            raise ValueError(f"{what} must be one of {sorted(_DTYPES)}, not {dtype!r}")
     vocab = model.vocab
     config = {
         "task": model.task,
@@ -154,7 +184,8 @@ def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "floa
         "treenets_version": _version(),
         "metadata": {**model.metadata, **(metadata or {})},
     }
-    tensors = dict(model.state_dict())
+    tensors = {name: t.to(_DTYPES[weights_dtype]) if t.is_floating_point() else t
+               for name, t in model.state_dict().items()}
     if EMBEDDING in tensors:  # word vectors; a contextual embedding keeps its transformer's own dtype
         tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
     return write_model_dir(path, config, tensors, vocab.itos)
@@ -253,6 +284,8 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
     """
     dev = check_device(device)
     path = resolve_model(name_or_dir)
+    if (path / ENSEMBLE_FILE).is_file():
+        return _load_ensemble(path, name_or_dir, device)
     files = read_model_dir(path)
     missing = _missing_extra(files.config) if isinstance(files.config, dict) else None
     if missing:
@@ -266,4 +299,20 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
     model.name = text if path.parent == pretrained_root() and path.name == text else str(path)
     if dev is not None:
         model.to(dev)
+    return model.eval()
+
+
+def _load_ensemble(path: Path, name_or_dir: PathLike, device) -> TaskModel:
+    """An ensemble folder (``ensemble.json``): its members, by pretrained name or by folder next to it."""
+    spec = _read_ensemble(path)
+    members = []
+    for member in spec["members"]:
+        beside = path.parent / member
+        if member == path.name:
+            raise ValueError(f"{path / ENSEMBLE_FILE}: an ensemble cannot contain itself")
+        members.append(load(beside if is_model_dir(beside) else member, device))
+    model = SentimentEnsemble(members)
+    model.metadata = dict(spec.get("metadata") or {})
+    text = os.fspath(name_or_dir)
+    model.name = text if path.parent == pretrained_root() and path.name == text else str(path)
     return model.eval()
