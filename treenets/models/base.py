@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -32,10 +34,13 @@ from ..structures.sentence import check_tree_kind
 from ..structures.tree import check_binarize
 from ..formats.vectors import first_non_finite_row
 from ..nn.vocab import Vocab
+from ..formats.model_dir import write_model_dir
+from ..utils.version import __version__
 
 Tensor = torch.Tensor
+PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["CELLS", "build_cell", "build_embedding", "embedding_spec", "TaskModel"]
+__all__ = ["CELLS", "build_cell", "build_embedding", "embedding_spec", "TaskModel", "save_model"]
 
 CELLS = {
     "childsum": ChildSumTreeLSTM,
@@ -296,8 +301,6 @@ class TaskModel(nn.Module):
                 trained, its scores), merged over ``model.metadata``.
             weights_dtype: the same for the other weights.
         """
-        from .saving import save_model
-
         save_model(self, path, embedding_dtype=embedding_dtype, metadata=metadata, weights_dtype=weights_dtype)
 
     @contextlib.contextmanager
@@ -322,3 +325,32 @@ class TaskModel(nn.Module):
 
 
 _PARSERS: Dict[str, Any] = {}
+
+
+#: The word-vector table's name among a model's weights.
+EMBEDDING = "encoder.embedding.weight"
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "float32",
+               metadata: Optional[Dict] = None, weights_dtype: str = "float32") -> Path:
+    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`; :func:`treenets.load` reads it).
+
+    ``weights_dtype`` stores the other floating-point tensors as ``float16`` or
+    ``bfloat16`` (half the size; read back in the model's own dtype)."""
+    for what, dtype in (("embedding_dtype", embedding_dtype), ("weights_dtype", weights_dtype)):
+        if dtype not in _DTYPES:
+            raise ValueError(f"{what} must be one of {sorted(_DTYPES)}, not {dtype!r}")
+    vocab = model.vocab
+    config = {
+        "task": model.task,
+        "model": dict(model.config),
+        "vocab": {"size": len(vocab), "unk": vocab.unk, "lower": vocab.lower, "normalize": vocab.normalize},
+        "treenets_version": __version__,
+        "metadata": {**model.metadata, **(metadata or {})},
+    }
+    tensors = {name: t.to(_DTYPES[weights_dtype]) if t.is_floating_point() else t
+               for name, t in model.state_dict().items()}
+    if EMBEDDING in tensors:  # word vectors; a contextual embedding keeps its transformer's own dtype
+        tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
+    return write_model_dir(path, config, tensors, vocab.itos)

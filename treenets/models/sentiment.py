@@ -14,26 +14,12 @@ from .coverage import coverage, coverage_warning
 from .document import DocumentResult, aggregate
 from .explain import deciding_nodes, polarity_flips
 from .polarity import POLARITIES, decide_polarity, polarity_groups, polarity_probs
+from .labels import default_labels
 from .prediction import SentimentResult, iter_sentences
 
 Tensor = torch.Tensor
 
-__all__ = ["SentimentModel", "default_labels"]
-
-
-def default_labels(n_classes: int, masked_classes: Sequence[int] = ()) -> Tuple[str, ...]:
-    """SST's class names: 5 classes very negative .. very positive; 2 negative, positive;
-    3 with the middle class masked (the paper code's binary task) negative, neutral, positive;
-    otherwise ``"0"``, ``"1"``, ..."""
-    from ..data.sst import SST_BINARY_LABELS, SST_FINE_LABELS
-
-    if n_classes == 5:
-        return SST_FINE_LABELS
-    if n_classes == 2:
-        return SST_BINARY_LABELS
-    if n_classes == 3 and list(masked_classes) == [1]:
-        return ("negative", "neutral", "positive")
-    return tuple(str(k) for k in range(n_classes))
+__all__ = ["SentimentModel"]
 
 
 class SentimentModel(TaskModel):
