@@ -109,7 +109,7 @@ def _one_line_error(capsys):
 
 def test_unknown_model_lists_the_known_ones(capsys):
     assert cli.main(["predict", "Fine.", "--model", "sst9"]) == 2
-    assert "unknown model 'sst9'; known models: sick, sst2, sst5" in _one_line_error(capsys)
+    assert "unknown model 'sst9'; known models: sick, sst-ensemble, sst2, sst5, sst5-minilm" in _one_line_error(capsys)
 
 
 def test_wrong_task(capsys):

@@ -130,6 +130,15 @@ def _load_model(args, task: str, command: str):
         from ..models import default_model
 
         args.model = default_model(task)
+    from ..models.saving import reads_transformer
+
+    if reads_transformer(args.model):  # no weight-loading bar from transformers: stderr keeps one line per error
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:
+            pass  # load() says which extra is missing
     model = load(args.model, device=args.device)
     if model.task != task:
         other = {"sentiment": "predict", "relatedness": "similarity"}[model.task]

@@ -122,6 +122,19 @@ def _model_card(name: str, path: Path) -> Dict:
             "available": missing is None}
 
 
+def reads_transformer(name_or_dir: PathLike) -> bool:
+    """Whether a pretrained name or model directory (an ensemble: any member) reads transformer features."""
+    path = resolve_model(name_or_dir)
+    if (path / ENSEMBLE_FILE).is_file():
+        return any(reads_transformer(path.parent / m if (path.parent / m).is_dir() else m)
+                   for m in _read_ensemble(path)["members"])
+    try:
+        embedding = (_read_json(path / CONFIG_FILE).get("model") or {}).get("embedding")
+    except OSError:
+        return False
+    return isinstance(embedding, dict) and embedding.get("kind") == "contextual"
+
+
 def default_model(use: str) -> str:
     """The recommended pretrained model for ``use`` (``"sentiment"``, ``"binary"`` or ``"relatedness"``)
     that this installation can run: the best-ranked available one (``recommended_for`` in
