@@ -294,3 +294,18 @@ def test_the_recommended_model_names_the_acting_was_great(stanza_ready, minilm_d
     model = tn.load(tn.default_model("binary"))
     result = model.predict("The plot was boring but the acting was great.")[0]
     assert "the acting was great" in result.deciding_phrases()
+
+
+def test_cli_prints_the_verdict_first_and_one_note_for_unreadable_text(capsys):
+    from treenets import cli
+
+    noise = "(2 (2 xqzt) (2 (2 film) (2 (2 blorvik) (2 wugglez))))"
+    assert cli.main(["predict", "--model", "sst5", noise]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("input 1: ") and "over 1 sentence" in captured.out.splitlines()[0]
+    notes = [line for line in captured.err.splitlines() if line.startswith("treenets: note: input 1: ")]
+    assert len(notes) == 1 and "25%" in notes[0]
+    assert cli.main(["predict", "--model", "sst5", "--format", "json", noise]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert record["coverage"] == 0.25 and record["warnings"] and record["document"]["warnings"]
+    assert record["polarity"] in ("negative", "neutral", "positive") and record["deciding"]
