@@ -122,10 +122,10 @@ def test_unknown_words_give_a_warning(tiny):
 def test_one_verdict_per_text_is_the_word_weighted_mean(tiny):
     model, trees = tiny
     docs = model.classify([trees[0], trees[1]])
-    assert [d.input for d in docs] == [0, 1] and [len(d.sentences) for d in docs] == [1, 1]
+    assert [d.input for d in docs] == [1, 2] and [len(d.sentences) for d in docs] == [1, 1]
     results = model.predict(trees)
     for r in results:  # pretend they are the sentences of one input
-        r.input = 0
+        r.input = 1
     doc = aggregate(results)
     weights = [len(r.tree.words) for r in results]
     for pol in ("negative", "neutral", "positive"):
@@ -134,7 +134,7 @@ def test_one_verdict_per_text_is_the_word_weighted_mean(tiny):
     assert doc.label == max(doc.probs, key=doc.probs.get)
     assert doc.to_dict()["sentences"] == len(trees) and "word-weighted" in doc.to_dict()["rule"]
     with pytest.raises(ValueError, match="several inputs"):
-        results[0].input = 1
+        results[0].input = 2
         aggregate(results)
 
 

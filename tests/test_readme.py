@@ -76,7 +76,7 @@ def test_pretrained_three_lines_run(stanza_dir, tmp_path, monkeypatch):
     namespace = {}
     exec(compile(code, str(README), "exec"), namespace)
     results = namespace["results"]
-    assert [r.input for r in results] == [0, 1, 1]
+    assert [r.input for r in results] == [1, 2, 2]
     assert all(r.label in ("negative", "positive") for r in results)
     similarity = next(b for b in blocks if ".similarity(" in b)
     score = eval(compile(similarity.split("#")[0].strip(), str(README), "eval"), namespace)

@@ -26,7 +26,7 @@ class DocumentResult:
     """The verdict for one input text.
 
     Attributes:
-        input: index of the input (0-based).
+        input: the number of the input (from 1, as a sentence result's ``input``).
         label: its polarity, ``negative``, ``neutral`` or ``positive``.
         probs: polarity -> probability (word-weighted mean over its sentences).
         sentences: the :class:`~treenets.models.prediction.SentimentResult` of
