@@ -214,8 +214,13 @@ def test_models_lists_the_shipped_models(capsys):
 
     assert cli.main(["models", "--format", "json"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["name"] for r in records] == tn.known_models() == ["sick", "sst2", "sst5"]
+    assert [r["name"] for r in records] == tn.known_models() == ["sick", "sst-ensemble", "sst2", "sst5",
+                                                                  "sst5-minilm"]
     by_name = {r["name"]: r for r in records}
+    ensemble = by_name.pop("sst-ensemble")  # an ensemble.json naming its members
+    assert ensemble["labels"] == by_name["sst5"]["labels"] and ensemble["recommended_for"]["binary"] == 1
+    assert ensemble["score"] == json.loads((pretrained_root() / "sst-ensemble" / "ensemble.json").read_text())[
+        "metadata"]["test"]["root_acc"]
     for name, r in by_name.items():
         config = json.loads((pretrained_root() / name / "config.json").read_text())
         assert r["task"] == config["task"] and r["test"] == config["metadata"]["test"]
@@ -230,7 +235,7 @@ def test_models_lists_the_shipped_models(capsys):
     assert by_name["sst2"]["default_for"] == []
     assert cli.main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:4] == ["NAME", "TASK", "TREE", "SIZE"] and len(lines) == 4
+    assert lines[0].split()[:4] == ["NAME", "TASK", "TREE", "SIZE"] and len(lines) == 6
     sst5 = next(line for line in lines if line.startswith("sst5 "))
     assert "root_acc 48.33" in sst5 and "predict, encode" in sst5 and "very negative, negative" in sst5
 
