@@ -284,6 +284,7 @@ def cmd_predict(args) -> int:
     with bar:
         # --input: a line that fails yields its error and the run goes on; one TEXT: its error is the answer
         results = model.predict(texts, batch_size=args.batch_size, cache=not args.no_cache, lazy=True,
+                                parser=_model_parser(model, args),
                                 workers=args.workers, progress=bar,
                                 errors="yield" if args.input is not None else "raise")
         if args.format in ("svg", "html"):  # one picture of every tree
@@ -365,7 +366,8 @@ def cmd_similarity(args) -> int:
     model = _load_model(args, "relatedness", "similarity")
     if not from_stdin or args.whole:
         a, b = (_read_whole(x) if x == "-" else x for x in (args.a, args.b))
-        _print_similarity(args, model, None, a, b, model.similarity(a, b, cache=not args.no_cache))
+        _print_similarity(args, model, None, a, b, model.similarity(a, b, cache=not args.no_cache,
+                                                                       parser=_model_parser(model, args)))
         return 0
     from ..formats import iter_lines
 
@@ -376,7 +378,8 @@ def cmd_similarity(args) -> int:
             return 0
         pairs = [(n, *((line, args.b) if args.a == "-" else (args.a, line))) for n, line in chunk]
         full = [p for p in pairs if p[1].strip() and p[2].strip()]
-        scores = iter(model.similarity([p[1] for p in full], [p[2] for p in full], cache=not args.no_cache)
+        scores = iter(model.similarity([p[1] for p in full], [p[2] for p in full], cache=not args.no_cache,
+                                           parser=_model_parser(model, args))
                       if full else [])
         for n, a, b in pairs:
             _print_similarity(args, model, n, a, b, next(scores) if a.strip() and b.strip() else None)
@@ -390,7 +393,8 @@ def cmd_parse(args) -> int:
     from ..parsers.run import parse_sentences
 
     texts, bar = _texts(args)
-    parser_ = default_parser(args.tree, args.device)
+    limits = _limits(args)
+    parser_ = default_parser(args.tree, args.device, **({"limits": limits} if limits is not None else {}))
     k = failed = 0
     with bar:
         for sentences in parse_sentences(texts, parser_, cache=not args.no_cache, lazy=True, workers=args.workers,
@@ -422,7 +426,7 @@ def cmd_encode(args) -> int:
     count = failed = 0
     with bar, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for r in parse_and_encode(texts, args.tree, encoder=args.model, device=args.device,
+        for r in parse_and_encode(texts, args.tree, encoder=args.model, device=args.device, limits=_limits(args),
                                   cache=not args.no_cache, lazy=True, workers=args.workers, progress=bar,
                                   errors="yield" if args.input is not None else "raise"):
             if isinstance(r, Exception):  # a line that failed: its record, in its place
@@ -484,6 +488,36 @@ def cmd_models(args) -> int:
 def _device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (checked before anything else)")
     p.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
+    p.add_argument("--max-words", type=_positive, default=None, metavar="N",
+                   help="words per sentence the parser takes (default 400; a longer sentence is an error, or is "
+                        "split with --split-long-sentences)")
+    p.add_argument("--split-long-sentences", action="store_true",
+                   help="parse a sentence over --max-words as pieces of at most that many words")
+    p.add_argument("--max-chars", type=_positive, default=None, metavar="N",
+                   help="characters per text (default 100,000) and --max-token-chars per run without a space "
+                        "(default 1,000) the parser takes")
+    p.add_argument("--max-token-chars", type=_positive, default=None, metavar="N", help=argparse.SUPPRESS)
+
+
+def _limits(args):
+    """The parser's :class:`~treenets.parsers.TextLimits` from --max-words, --max-chars, ...; ``None``: the defaults."""
+    changes = {k: v for k, v in (("max_words", args.max_words), ("max_chars", args.max_chars),
+                                 ("max_token_chars", args.max_token_chars)) if v is not None}
+    if args.split_long_sentences:
+        changes["long_sentences"] = "split"
+    if not changes:
+        return None
+    from ..parsers import DEFAULT_LIMITS
+
+    return DEFAULT_LIMITS.replace(**changes)
+
+
+def _model_parser(model, args):
+    """The model's own parser with the command's limits, or ``None`` (the model's default parser)."""
+    limits = _limits(args)
+    if limits is None or model.tree_kind is None:
+        return None
+    return model.parser(args.device if args.device and args.device.startswith("cuda") else None, limits=limits)
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
