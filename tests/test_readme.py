@@ -108,4 +108,6 @@ def test_the_main_command_runs(stanza_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
     assert cli.main(words[2:]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("sentence 1 of input 1: ") and words[3] in out and "very positive" in out
+    # the verdict for the whole input comes first, then each sentence
+    assert out.startswith("input 1: ") and "\nsentence 1 of input 1: " in out
+    assert words[3] in out and "very positive" in out
