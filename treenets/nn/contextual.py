@@ -186,7 +186,17 @@ def _load(resolved: str, local_only: bool = False):
     if not getattr(tokenizer, "is_fast", False):
         raise ValueError(f"the tokenizer of {resolved!r} is not a fast (Rust) tokenizer; ContextualEmbedding "
                          f"needs one to map pieces to words (word_ids())")
-    model = AutoModel.from_pretrained(resolved, local_files_only=local_only)
+    from transformers.utils import logging as hf_logging
+
+    # transformers >= 5 draws a "Loading weights" bar on standard error for every load: a model's
+    # features are part of loading it (treenets.load, a CLI command), which says nothing of the kind
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model = AutoModel.from_pretrained(resolved, local_files_only=local_only)
+    finally:
+        if bar_was_on:
+            hf_logging.enable_progress_bar()
     return tokenizer, model
 
 
