@@ -17,6 +17,7 @@ are not run.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shlex
 from pathlib import Path
@@ -150,6 +151,11 @@ def _check_cells(ns):
         assert h.shape == (ns["batch"].num_nodes, 8) and c.shape == h.shape, name
 
 
+def _check_corpus(ns):
+    records = [json.loads(line) for line in Path("corpus.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [(r["input"], r["sentence"]) for r in records] == [(1, 1), (2, 1), (4, 1), (4, 2)]  # line 3 is blank
+
+
 def _check_layers(ns):
     import test_layout
 
@@ -168,6 +174,7 @@ CHECKS = {
     "docs/contextual.md": {"span-mean": _check_contextual},
     "docs/cells.md": {"states": _check_cells},
     "docs/architecture.md": {"LAYERS = [": _check_layers},
+    "docs/scaling.md": {"dumps_record": _check_corpus},
 }
 #: blocks each of these pages must have a check for (so that a renamed marker fails here, not silently)
 MUST_CHECK = {page: set(markers) for page, markers in CHECKS.items()}
