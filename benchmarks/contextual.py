@@ -53,7 +53,8 @@ import torch
 from torch import nn
 
 from treenets import ContextualEmbedding, SentimentModel, Vocab
-from treenets.data import default_data_dir, glove_forms, load_sick, load_sst, ptb_unescape
+from treenets.data import default_data_dir, load_sick, load_sst
+from treenets.formats import glove_forms, ptb_unescape
 from treenets.nn.embeddings import build_embedding_matrix
 from treenets.training import minibatches, train_epoch
 

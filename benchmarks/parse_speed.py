@@ -32,7 +32,8 @@ import sys
 import time
 from pathlib import Path
 
-from treenets.data import DATA_DIR_HELP, default_data_dir, ptb_unescape
+from treenets.data import DATA_DIR_HELP, default_data_dir
+from treenets.formats import ptb_unescape
 from treenets.formats import read_bracket_lines
 from treenets.parsers import resolve_stanza_dir
 

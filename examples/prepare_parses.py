@@ -56,7 +56,8 @@ import torch
 from common import add_data_dir_argument, download_command, positive_int, require_files, resolve_data_dir, run
 from treenets.api import parse as cached_parse
 from treenets.utils.atomic import atomic_write
-from treenets.data import SICK_RAW_FILES, load_sick, load_sick_raw, load_sst, ptb_unescape
+from treenets.data import SICK_RAW_FILES, load_sick, load_sick_raw, load_sst
+from treenets.formats import ptb_unescape
 from treenets.formats.heads import write_heads_files
 from treenets.data.label_transfer import LabelTransferStats, transfer_labels
 from treenets.formats import read_brackets, read_conllu_string, write_brackets, write_conllu

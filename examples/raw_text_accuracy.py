@@ -38,7 +38,7 @@ from common import (
     run,
 )
 from treenets.data import load_sick, load_sick_raw, load_sst
-from treenets.data.sst import ptb_unescape
+from treenets.formats import ptb_unescape
 from treenets.models.metrics import relatedness_metrics
 from treenets.models import load
 from treenets.models.prediction import iter_sentences

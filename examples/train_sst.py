@@ -51,7 +51,8 @@ from contextual_common import (
     add_contextual_arguments, check_contextual_arguments, contextual_embedding, contextual_optimizers,
     contextual_result, tree_cell,
 )
-from treenets.data import glove_forms, load_sst
+from treenets.data import load_sst
+from treenets.formats import glove_forms
 from treenets.data.parsed import load_parsed_sst, parsed_sst_path
 from treenets.models import SentimentModel
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from treenets import Vocab
-from treenets.data import glove_forms, load_sick, load_sst_splits
+from treenets.data import load_sick, load_sst_splits
+from treenets.formats import glove_forms
 from treenets.nn.embeddings import (
     EmbeddingCoverage, Vectors, build_embedding_matrix, embedding_from_matrix, load_embedding, read_vectors,
 )

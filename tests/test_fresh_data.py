@@ -16,7 +16,7 @@ import pytest
 from conftest import load_example as load
 from test_download import make_zip, server, sha256  # noqa: F401 (the fixture)
 from treenets.data import GLOVE_RELEASES, SICK_CHECKSUMS, SST_CHECKSUMS
-from treenets.data.download import main as download_main
+from treenets.data.command import main as download_main
 
 SST = {
     "train": ["(3 (2 A) (4 (4 good) (2 film)))", "(1 (2 The) (0 (0 bad) (2 plot)))", "(4 (4 Great) (2 fun))",

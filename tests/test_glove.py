@@ -11,7 +11,7 @@ import pytest
 from test_download import Server, listing, make_zip, server, sha256  # noqa: F401 (the fixture)
 from treenets.utils.atomic import temp_name
 from treenets.data import ChecksumError, DownloadError, GLOVE_RELEASES, download_glove, find_vectors
-from treenets.data.download import main as download_main
+from treenets.data.command import main as download_main
 
 VEC50 = "the 0.1 0.2\nmovie 0.3 0.4\n"
 VEC100 = "the 0.5 0.6 0.7\nmovie 0.8 0.9 1.0\n"

@@ -5,10 +5,8 @@ from pathlib import Path
 import pytest
 
 from treenets import TreeBatch, Vocab
-from treenets.data import (
-    SST_SPLITS, default_data_dir, glove_forms, load_sst, load_sst_splits, ptb_unescape,
-    sst_binary_label, sst_path,
-)
+from treenets.data import SST_SPLITS, default_data_dir, load_sst, load_sst_splits, sst_binary_label, sst_path
+from treenets.formats import glove_forms, ptb_unescape
 
 COUNTS = {"train": 8544, "dev": 1101, "test": 2210}
 BINARY_COUNTS = {"train": 6920, "dev": 872, "test": 1821}  # SST-2 as in Tai et al.

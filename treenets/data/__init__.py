@@ -15,9 +15,10 @@ Example:
 """
 from .download import (
     SICK_CHECKSUMS, SICK_MEMBERS, SICK_URLS, SST_CHECKSUMS, SST_MEMBERS, SST_URL,
-    ChecksumError, DownloadError, download_all, download_sick, download_sst, download_url,
+    ChecksumError, DownloadError, download_sick, download_sst, download_url,
     file_checksum, verify_file,
 )
+from .command import download_all
 from .glove import (
     DEFAULT_GLOVE_FILES, GLOVE_FILES, GLOVE_RELEASES, GloveRelease, VectorFile, download_glove, find_vectors,
 )
@@ -29,15 +30,13 @@ from .sick import (
     sick_raw_path, sick_split_dir,
 )
 from .sst import (
-    PTB_ESCAPES, SST_BINARY_LABELS, SST_FINE_LABELS, SST_SPLITS, glove_forms, load_sst,
-    load_sst_splits, mode_label, ptb_unescape, sst_binary_label, sst_path,
+    SST_SPLITS, load_sst, load_sst_splits, mode_label, sst_binary_label, sst_path,
 )
 
 __all__ = [
     "DATA_DIR_ENV", "DATA_DIR_HELP", "default_data_dir",
     # SST
-    "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
-    "load_sst", "load_sst_splits", "sst_path", "sst_binary_label", "mode_label", "ptb_unescape", "glove_forms",
+    "SST_SPLITS", "load_sst", "load_sst_splits", "sst_path", "sst_binary_label", "mode_label",
     # our own parses
     "load_parsed_sst", "load_parsed_sick", "transfer_labels", "transfer_all", "word_spans", "LabelTransferStats",
     # SICK

@@ -1,4 +1,4 @@
-"""``python -m treenets.data``: download SST, SICK and GloVe (see treenets.data.download and treenets.data.glove)."""
-from .download import main
+"""``python -m treenets.data``: download SST, SICK and GloVe (see treenets.data.command)."""
+from .command import main
 
 raise SystemExit(main())

@@ -26,7 +26,7 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..formats.vectors import zip_member, zip_members
 from ..utils.paths import PathLike
-from .download import _fetch_archive, _root
+from .download import data_root, fetch_archive
 
 __all__ = ["GloveRelease", "GLOVE_RELEASES", "GLOVE_FILES", "DEFAULT_GLOVE_FILES", "VectorFile", "download_glove",
            "find_vectors", "glove_release"]
@@ -139,12 +139,12 @@ def download_glove(
     by_release: Dict[str, List[str]] = {}
     for file in files:
         by_release.setdefault(glove_release(file).name, []).append(file)
-    folder = _root(root) / "embeddings"
+    folder = data_root(root) / "embeddings"
     out: Dict[str, Path] = {}
     for name, members in by_release.items():
         release = GLOVE_RELEASES[name]
         url = (urls or {}).get(name, release.url)
-        paths = _fetch_archive(url, folder, {m: m for m in members}, {m: release.members[m] for m in members},
+        paths = fetch_archive(url, folder, {m: m for m in members}, {m: release.members[m] for m in members},
                                overwrite, timeout, archive_checksum=release.sha256, keep_archive=keep_archive,
                                progress=progress)
         out.update(zip(members, paths))

@@ -24,9 +24,9 @@ Tokens. The bracket reader (:meth:`Tree.from_brackets`) removes backslash
 escapes, so ``writer\\/director`` in the file becomes ``writer/director``.
 PTB bracket escapes stay as they are (``-LRB-``, ``-RRB-``, `````,
 ``''``). GloVe was trained on text where brackets are plain ``(`` and ``)``:
-pass :func:`glove_forms` as ``candidates`` to
+pass :func:`treenets.formats.ptb.glove_forms` as ``candidates`` to
 :func:`treenets.nn.embeddings.build_embedding_matrix` so that ``-LRB-`` finds
-the vector of ``(``, or map tokens yourself with :func:`ptb_unescape`.
+the vector of ``(``, or map tokens yourself with :func:`treenets.formats.ptb.ptb_unescape`.
 """
 from __future__ import annotations
 
@@ -39,24 +39,11 @@ from ..structures.tree import Tree, as_int
 from ..utils.paths import PathLike, resolve_dir
 
 __all__ = [
-    "SST_SPLITS", "SST_FINE_LABELS", "SST_BINARY_LABELS", "PTB_ESCAPES",
-    "sst_binary_label", "load_sst", "load_sst_splits", "sst_path", "ptb_unescape", "glove_forms",
+    "SST_SPLITS", "sst_binary_label", "load_sst", "load_sst_splits", "sst_path",
 ]
 
 #: Split names; split ``s`` is the file ``<dir>/<s>.txt``.
 SST_SPLITS = ("train", "dev", "test")
-#: Class names of the fine-grained (5-way) labels, by class id.
-SST_FINE_LABELS = ("very negative", "negative", "neutral", "positive", "very positive")
-#: Class names of the binary labels, by class id.
-SST_BINARY_LABELS = ("negative", "positive")
-
-#: PTB escapes of whole tokens and the characters they stand for.
-PTB_ESCAPES: Dict[str, str] = {
-    "-LRB-": "(", "-RRB-": ")",
-    "-LSB-": "[", "-RSB-": "]",
-    "-LCB-": "{", "-RCB-": "}",
-    "``": '"', "''": '"',
-}
 
 _MODES = ("fine", "binary", "binary3")
 
@@ -242,47 +229,3 @@ def _node_name(tree: Tree, node: int) -> str:
     if len(text) > 40:
         text = text[:37] + "..."
     return f"phrase {text!r} (node {node})"
-
-
-def ptb_unescape(token: str) -> str:
-    """Undo PTB escaping of one token, for looking words up in GloVe.
-
-    ``-LRB-``/``-RRB-`` become ``(``/``)`` (likewise ``-LSB-``, ``-RSB-``,
-    ``-LCB-``, ``-RCB-``), the quotes ````` and ``''`` become ``"``, and
-    backslash escapes (``\\/``, ``\\*``) lose the backslash. The bracket
-    escapes are matched in any case, so a lowercasing vocabulary's ``-lrb-``
-    works too.
-
-    Args:
-        token: a token as it appears in a PTB or SST tree.
-
-    Returns:
-        The plain-text form of the token (``token`` itself when nothing applies).
-
-    Example:
-        >>> ptb_unescape("-LRB-"), ptb_unescape("``"), ptb_unescape("and\\\\/or")
-        ('(', '"', 'and/or')
-    """
-    plain = PTB_ESCAPES.get(token.upper() if token.startswith("-") else token)
-    if plain is not None:
-        return plain
-    if "\\" in token:
-        return token.replace("\\", "")
-    return token
-
-
-def glove_forms(token: str) -> List[str]:
-    """Forms of a PTB token to try, in order, when looking up a word vector.
-
-    Pass as ``candidates`` to :func:`treenets.nn.embeddings.build_embedding_matrix`.
-    The token itself comes first (GloVe 6B has ````` and ``''`` as words), then
-    its :func:`ptb_unescape` form (``-LRB-`` -> ``(``).
-
-    Args:
-        token: a token as it appears in a PTB or SST tree.
-
-    Returns:
-        One or two distinct strings.
-    """
-    plain = ptb_unescape(token)
-    return [token] if plain == token else [token, plain]

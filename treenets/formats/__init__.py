@@ -33,7 +33,8 @@ from .vocab import read_vocab, write_vocab
 from .model_dir import ModelFiles, read_model_dir, write_model_dir
 from .pretty import draw_tree
 from .svg import LabelledTree, tree_svg, write_html, write_svg
-from .ptb import clean_ptb, parse_ptb, read_ptb, read_ptb_file, strip_function_tag, unescape_word
+from .ptb import (PTB_ESCAPES, clean_ptb, glove_forms, parse_ptb, ptb_unescape, read_ptb, read_ptb_file,
+                  strip_function_tag, unescape_word)
 
 __all__ = [
     "read_brackets", "write_brackets", "is_bracketed", "read_bracket_lines", "read_bracket_file",
@@ -43,5 +44,5 @@ __all__ = [
     "to_nltk",
     "Vectors", "read_vectors", "read_vocab", "write_vocab", "read_model_dir", "write_model_dir", "ModelFiles",
     "LabelledTree", "tree_svg", "write_svg", "write_html", "draw_tree",
-    "parse_ptb", "read_ptb", "read_ptb_file", "clean_ptb", "strip_function_tag", "unescape_word",
+    "parse_ptb", "read_ptb", "read_ptb_file", "clean_ptb", "strip_function_tag", "unescape_word", "PTB_ESCAPES", "ptb_unescape", "glove_forms",
 ]

@@ -8,6 +8,10 @@
 * :func:`clean_ptb`: remove ``-NONE-`` traces (and constituents left empty)
   and strip function tags and indices (``NP-SBJ-1`` -> ``NP``, ``NP=2`` ->
   ``NP``), as usual before training on real PTB.
+* PTB escapes, the one place that knows them: :func:`unescape_word`
+  (backslashes: ``1\\/2``), :func:`ptb_unescape` (also ``-LRB-`` -> ``(``,
+  quotes; what vocabularies and contextual features look words up by) and
+  :func:`glove_forms` (the forms to try in a vector file).
 
 Binarization is :meth:`treenets.Tree.binarize` (nltk's ``chomsky_normal_form``).
 The clean-up is iterative, so very deep trees work.
@@ -17,7 +21,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 from ..structures.tree import Tree, check_binarize
 from .lines import bom_tolerant
@@ -29,6 +33,9 @@ __all__ = [
     "clean_ptb",
     "strip_function_tag",
     "unescape_word",
+    "PTB_ESCAPES",
+    "ptb_unescape",
+    "glove_forms",
 ]
 
 _TAG_SPLIT = re.compile(r"[-=]")
@@ -106,6 +113,14 @@ def clean_ptb(tree: Any, strip_traces: bool = True, strip_function_tags: bool = 
 
 
 _ESCAPED = re.compile(r"\\(.)")
+
+#: PTB escapes of whole tokens and the characters they stand for.
+PTB_ESCAPES: Dict[str, str] = {
+    "-LRB-": "(", "-RRB-": ")",
+    "-LSB-": "[", "-RSB-": "]",
+    "-LCB-": "{", "-RCB-": "}",
+    "``": '"', "''": '"',
+}
 
 
 def unescape_word(word: str) -> str:
@@ -378,3 +393,45 @@ def read_ptb_file(path: Union[str, os.PathLike], strip_traces: bool = True, stri
             except ValueError as err:
                 raise ValueError(f"{where}: {err}") from None
     return out
+
+
+def ptb_unescape(token: str) -> str:
+    """Undo PTB escaping of one token, for looking words up in GloVe.
+
+    ``-LRB-``/``-RRB-`` become ``(``/``)`` (likewise ``-LSB-``, ``-RSB-``,
+    ``-LCB-``, ``-RCB-``), the quotes ````` and ``''`` become ``"``, and
+    backslash escapes (``\\/``, ``\\*``) lose the backslash. The bracket
+    escapes are matched in any case, so a lowercasing vocabulary's ``-lrb-``
+    works too.
+
+    Args:
+        token: a token as it appears in a PTB or SST tree.
+
+    Returns:
+        The plain-text form of the token (``token`` itself when nothing applies).
+
+    Example:
+        >>> ptb_unescape("-LRB-"), ptb_unescape("``"), ptb_unescape("and\\\\/or")
+        ('(', '"', 'and/or')
+    """
+    plain = PTB_ESCAPES.get(token.upper() if token.startswith("-") else token)
+    if plain is not None:
+        return plain
+    return unescape_word(token)
+
+
+def glove_forms(token: str) -> List[str]:
+    """Forms of a PTB token to try, in order, when looking up a word vector.
+
+    Pass as ``candidates`` to :func:`treenets.nn.embeddings.build_embedding_matrix`.
+    The token itself comes first (GloVe 6B has ````` and ``''`` as words), then
+    its :func:`ptb_unescape` form (``-LRB-`` -> ``(``).
+
+    Args:
+        token: a token as it appears in a PTB or SST tree.
+
+    Returns:
+        One or two distinct strings.
+    """
+    plain = ptb_unescape(token)
+    return [token] if plain == token else [token, plain]

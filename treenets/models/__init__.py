@@ -13,12 +13,13 @@ configuration travel with the weights, and nothing is unpickled.
 vocabulary; resuming a run uses :func:`treenets.training.save_training_state`,
 which adds the optimizer and random states).
 """
-from .base import CELLS, DEFAULT_TREE, TaskModel, build_cell, build_embedding, embedding_spec
+from .base import CELLS, DEFAULT_TREE, TaskModel, build_cell, build_embedding, embedding_spec, save_model
 from .checkpoint import load_checkpoint, save_checkpoint
 from .relatedness import RelatednessModel
-from .saving import UnknownModelError, known_models, load, resolve_model, save_model
-from .sentiment import SentimentModel, default_labels
+from .saving import UnknownModelError, known_models, load, resolve_model
+from .labels import SST_BINARY_LABELS, SST_FINE_LABELS, SST_THREE_LABELS, default_labels
+from .sentiment import SentimentModel
 
 __all__ = ["CELLS", "DEFAULT_TREE", "build_cell", "build_embedding", "embedding_spec", "TaskModel", "SentimentModel", "RelatednessModel",
            "default_labels", "save_checkpoint", "load_checkpoint", "load", "save_model", "known_models",
-           "resolve_model", "UnknownModelError"]
+           "resolve_model", "UnknownModelError", "SST_FINE_LABELS", "SST_BINARY_LABELS", "SST_THREE_LABELS"]

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -32,10 +34,13 @@ from ..structures.sentence import check_tree_kind
 from ..structures.tree import check_binarize
 from ..formats.vectors import first_non_finite_row
 from ..nn.vocab import Vocab
+from ..formats.model_dir import write_model_dir
+from ..utils.version import __version__
 
 Tensor = torch.Tensor
+PathLike = Union[str, "os.PathLike[str]"]
 
-__all__ = ["CELLS", "build_cell", "build_embedding", "embedding_spec", "TaskModel"]
+__all__ = ["CELLS", "build_cell", "build_embedding", "embedding_spec", "TaskModel", "save_model"]
 
 CELLS = {
     "childsum": ChildSumTreeLSTM,
@@ -294,8 +299,6 @@ class TaskModel(nn.Module):
             metadata: plain data stored in ``config.json`` (how the model was
                 trained, its scores), merged over ``model.metadata``.
         """
-        from .saving import save_model
-
         save_model(self, path, embedding_dtype=embedding_dtype, metadata=metadata)
 
     @contextlib.contextmanager
@@ -320,3 +323,27 @@ class TaskModel(nn.Module):
 
 
 _PARSERS: Dict[str, Any] = {}
+
+
+#: The word-vector table's name among a model's weights.
+EMBEDDING = "encoder.embedding.weight"
+_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "float32",
+               metadata: Optional[Dict] = None) -> Path:
+    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`; :func:`treenets.load` reads it)."""
+    if embedding_dtype not in _DTYPES:
+        raise ValueError(f"embedding_dtype must be one of {sorted(_DTYPES)}, not {embedding_dtype!r}")
+    vocab = model.vocab
+    config = {
+        "task": model.task,
+        "model": dict(model.config),
+        "vocab": {"size": len(vocab), "unk": vocab.unk, "lower": vocab.lower, "normalize": vocab.normalize},
+        "treenets_version": __version__,
+        "metadata": {**model.metadata, **(metadata or {})},
+    }
+    tensors = dict(model.state_dict())
+    if EMBEDDING in tensors:  # word vectors; a contextual embedding keeps its transformer's own dtype
+        tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
+    return write_model_dir(path, config, tensors, vocab.itos)

@@ -1,4 +1,4 @@
-"""Saving a task model as a model directory, and :func:`load`: a directory or a pretrained name.
+"""Loading a task model: :func:`load` takes a model directory or a pretrained name.
 
 A model directory (:mod:`treenets.formats.model_dir`) holds everything needed
 to rebuild the model and its input pipeline: ``config.json`` records the task,
@@ -15,24 +15,22 @@ from __future__ import annotations
 import importlib.resources
 import os
 from pathlib import Path
-from typing import Dict, List, Optional, Union
+from typing import List, Optional, Union
 
 import torch
 
 from ..utils.device import check_device
-from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir, write_model_dir
+from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir
 from ..nn.vocab import Vocab
 from .base import TaskModel
 from .relatedness import RelatednessModel
 from .sentiment import SentimentModel
 
-__all__ = ["save_model", "load", "known_models", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
+__all__ = ["load", "known_models", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 TASKS = {"sentiment": SentimentModel, "relatedness": RelatednessModel}
-EMBEDDING = "encoder.embedding.weight"
-_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
 class UnknownModelError(ValueError):
@@ -77,31 +75,6 @@ def resolve_model(name_or_dir: PathLike) -> Path:
         raise FileNotFoundError(f"{path} is a file; a model is a directory with {CONFIG_FILE} and {WEIGHTS_FILE} "
                                 f"(old .pt checkpoints load with treenets.load_checkpoint)")
     raise FileNotFoundError(f"no model directory at {path}")
-
-
-def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "float32",
-               metadata: Optional[Dict] = None) -> Path:
-    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`)."""
-    if embedding_dtype not in _DTYPES:
-        raise ValueError(f"embedding_dtype must be one of {sorted(_DTYPES)}, not {embedding_dtype!r}")
-    vocab = model.vocab
-    config = {
-        "task": model.task,
-        "model": dict(model.config),
-        "vocab": {"size": len(vocab), "unk": vocab.unk, "lower": vocab.lower, "normalize": vocab.normalize},
-        "treenets_version": _version(),
-        "metadata": {**model.metadata, **(metadata or {})},
-    }
-    tensors = dict(model.state_dict())
-    if EMBEDDING in tensors:  # word vectors; a contextual embedding keeps its transformer's own dtype
-        tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
-    return write_model_dir(path, config, tensors, vocab.itos)
-
-
-def _version() -> str:
-    from ..utils.version import __version__
-
-    return __version__
 
 
 def _model_from_files(files) -> TaskModel:

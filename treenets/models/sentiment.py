@@ -9,26 +9,12 @@ from ..structures.batch import TreeBatch
 from ..heads import NodeClassifier
 from ..nn.vocab import Vocab
 from .base import EmbeddingArg, TaskModel
+from .labels import default_labels
 from .prediction import SentimentResult, iter_sentences
 
 Tensor = torch.Tensor
 
-__all__ = ["SentimentModel", "default_labels"]
-
-
-def default_labels(n_classes: int, masked_classes: Sequence[int] = ()) -> Tuple[str, ...]:
-    """SST's class names: 5 classes very negative .. very positive; 2 negative, positive;
-    3 with the middle class masked (the paper code's binary task) negative, neutral, positive;
-    otherwise ``"0"``, ``"1"``, ..."""
-    from ..data.sst import SST_BINARY_LABELS, SST_FINE_LABELS
-
-    if n_classes == 5:
-        return SST_FINE_LABELS
-    if n_classes == 2:
-        return SST_BINARY_LABELS
-    if n_classes == 3 and list(masked_classes) == [1]:
-        return ("negative", "neutral", "positive")
-    return tuple(str(k) for k in range(n_classes))
+__all__ = ["SentimentModel"]
 
 
 class SentimentModel(TaskModel):

@@ -8,7 +8,7 @@ accepts it in place of an ``nn.Embedding``). It needs the optional extra
 
 From tree tokens to transformer pieces
 --------------------------------------
-1. PTB escapes are undone (:func:`treenets.data.ptb_unescape`): ``-LRB-`` is
+1. PTB escapes are undone (:func:`treenets.formats.ptb.ptb_unescape`): ``-LRB-`` is
    fed as ``(``, ``\\/`` as ``/``, ````` and ``''`` as ``"``.
 2. The words go to the model's *fast* tokenizer as a pre-split sentence
    (``is_split_into_words=True``), so the tokenizer never merges or re-splits
@@ -69,7 +69,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
 import torch
 from torch import nn
 
-from ..data.sst import ptb_unescape
+from ..formats.ptb import ptb_unescape
 from .feature_cache import FeatureCache
 from ..utils.paths import default_cache_dir
 
@@ -245,7 +245,7 @@ class ContextualEmbedding(nn.Module):
         memory_cache: frozen mode: keep every sentence's features in memory
             once seen (``False`` reads the disk cache each time).
         unescape: maps a tree token to the text fed to the tokenizer
-            (default :func:`~treenets.data.ptb_unescape`; ``None`` feeds tokens
+            (default :func:`~treenets.formats.ptb.ptb_unescape`; ``None`` feeds tokens
             as they are). A token it maps to ``""`` is fed unchanged.
         device: move the module there after loading (it follows ``.to()`` after).
 

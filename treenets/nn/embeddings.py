@@ -132,7 +132,7 @@ def build_embedding_matrix(
     seed gives the same matrix on every run.
 
     A word is looked up under, in order: its own spelling, each form from
-    ``candidates(word)`` (e.g. :func:`treenets.data.glove_forms`, which maps
+    ``candidates(word)`` (e.g. :func:`treenets.formats.ptb.glove_forms`, which maps
     ``-LRB-`` to ``(``), and, with ``lower_fallback``, the lowercase of each of
     those. The first form present wins.
 

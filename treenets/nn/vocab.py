@@ -4,25 +4,19 @@ from __future__ import annotations
 from collections import Counter
 from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional
 
+from ..formats.ptb import ptb_unescape
+
 __all__ = ["Vocab", "NORMALIZERS"]
 
 
-def _ptb(token: str) -> str:
-    global _ptb_unescape
-    if _ptb_unescape is None:  # imported on first use: treenets.data is not needed otherwise
-        from ..data.sst import ptb_unescape as _ptb_unescape
-    return _ptb_unescape(token)
-
-
-_ptb_unescape = None
 
 
 #: Token normalizations a :class:`Vocab` can apply before lookup, by name (the
 #: name is what a saved model records). ``"ptb"`` undoes PTB escapes
-#: (:func:`treenets.data.sst.ptb_unescape`: ``-LRB-`` -> ``(``, ````` and
+#: (:func:`treenets.formats.ptb.ptb_unescape`: ``-LRB-`` -> ``(``, ````` and
 #: ``''`` -> ``"``), so trees from PTB/SST files and raw-text parsers such as
 #: stanza (which give ``(`` and ``"``) meet the same entries.
-NORMALIZERS: Dict[str, Callable[[str], str]] = {"ptb": _ptb}
+NORMALIZERS: Dict[str, Callable[[str], str]] = {"ptb": ptb_unescape}
 
 
 class Vocab(Mapping[str, int]):
