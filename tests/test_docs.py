@@ -19,6 +19,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -247,6 +248,18 @@ def test_block_finder_reads_fences_as_markdown_does(tmp_path):
     page.write_text("text\n\n```python\na = 1\n```\n\n- item\n\n  ```python\n  b = 2\n  ```\n\n"
                     "```text\nc = 3\n```\n\n````md\n```python\nd = 4\n```\n````\n")
     assert code_blocks(page) == [(3, "a = 1\n"), (9, "b = 2\n")]
+
+
+def test_api_reference_lists_every_module():
+    """docs/api.md names every module of the package (a new module gets its reference page)."""
+    listed = set(re.findall(r"^   (treenets[\w.]*)$", (REPO / "docs" / "api.md").read_text(), re.M))
+    modules = set()
+    for path in (REPO / "treenets").rglob("*.py"):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        if parts[-1] not in ("__init__", "__main__"):
+            modules.add(".".join(parts))
+    assert modules - listed == set(), f"add these modules to docs/api.md: {sorted(modules - listed)}"
+    assert listed - modules == set(), f"docs/api.md lists modules that do not exist: {sorted(listed - modules)}"
 
 
 def test_readme_command_one_runs(stanza_dir, tmp_path, monkeypatch, capsys):
