@@ -119,6 +119,9 @@ def _check_pyg(ns):
 
 def _check_dgl(ns):
     assert ns["g"].num_nodes() == ns["batch"].num_nodes
+    assert torch.allclose(ns["h_g"], ns["h"], atol=1e-6)  # the graph encodes like the batch it came from
+    assert torch.equal(ns["back"].parent, ns["batch"].parent) and torch.equal(ns["back"].word_ids,
+                                                                              ns["batch"].word_ids)
 
 
 def _check_three_lines(ns):
