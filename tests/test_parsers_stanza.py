@@ -118,7 +118,7 @@ def test_many_texts_in_one_bulk_call(parser, parsed, monkeypatch):
     monkeypatch.setattr(parser.pipeline, "process", lambda docs, *a, **k: calls.append(len(docs)) or real(docs, *a, **k))
     texts = ["The dog barks.", "", TEXT, "   ", "Cats sleep. Birds sing. Fish swim."]
     out = parser.parse(texts)
-    assert calls == [3]  # one call for the three non-empty texts
+    assert calls == [3, 3]  # one bulk call per stage (the tokenizer, then the rest) for the three non-empty texts
     assert [len(r) for r in out] == [1, 0, 2, 0, 3]
     assert out[0][0].words == ["The", "dog", "barks", "."]
     assert [s.words for s in out[2]] == [s.words for s in parsed]

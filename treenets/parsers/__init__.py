@@ -14,6 +14,7 @@ This module only re-exports; stanza and nltk are imported when first used.
 from .base import TREE_KINDS, ParsedSentence, ParseError, Parser, check_tree_kind
 from .cache import ParseCache
 from .nltk import BracketParser
+from .limits import DEFAULT_LIMITS, LONG_SENTENCES, LimitError, TextLimits
 from .pool import ParserPool, load_parser, parse_chunk
 from .stanza import MissingStanzaModelError, StanzaParser, resolve_stanza_dir, sentences_from_document, stanza_tree_to_tree
 
@@ -21,4 +22,5 @@ __all__ = [
     "Parser", "ParsedSentence", "ParseError", "TREE_KINDS", "check_tree_kind",
     "StanzaParser", "MissingStanzaModelError", "resolve_stanza_dir", "sentences_from_document", "stanza_tree_to_tree",
     "BracketParser", "ParseCache", "ParserPool", "load_parser", "parse_chunk",
+    "TextLimits", "LimitError", "DEFAULT_LIMITS", "LONG_SENTENCES",
 ]

@@ -16,6 +16,7 @@ from typing import List, Optional, Sequence
 from ..formats.ptb import parse_ptb
 from ..structures.tree import check_binarize
 from .base import ParsedSentence
+from .limits import DEFAULT_LIMITS, LimitError, TextLimits
 
 __all__ = ["BracketParser"]
 
@@ -28,6 +29,8 @@ class BracketParser:
         collapse_unary: with ``binarize``, merge unary chains too.
         strip_traces: remove ``-NONE-`` elements.
         strip_function_tags: ``NP-SBJ-1`` -> ``NP``.
+        limits: a :class:`~treenets.parsers.TextLimits`; only ``max_chars``
+            applies (nltk reads brackets in linear time; no model is run).
 
     Raises:
         ValueError: a bad ``binarize``; on :meth:`parse`, a malformed tree
@@ -37,11 +40,12 @@ class BracketParser:
     kinds = ("constituency",)
 
     def __init__(self, binarize: Optional[str] = None, collapse_unary: bool = True, strip_traces: bool = True,
-                 strip_function_tags: bool = True) -> None:
+                 strip_function_tags: bool = True, limits: Optional[TextLimits] = None) -> None:
         self.binarize = check_binarize(binarize)
         self.collapse_unary = collapse_unary
         self.strip_traces = strip_traces
         self.strip_function_tags = strip_function_tags
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
 
     def cache_key(self) -> str:
         import nltk
@@ -58,6 +62,12 @@ class BracketParser:
         for i, text in enumerate(texts):
             if not isinstance(text, str):
                 raise TypeError(f"text {i} is a {type(text).__name__}, not a string")
+            if self.limits.max_chars is not None and len(text) > self.limits.max_chars:
+                err = LimitError(f"the text has {len(text):,} characters, over the limit of "
+                                 f"{self.limits.max_chars:,} (max_chars)", "max_chars", self.limits.max_chars,
+                                 len(text))
+                err.index = i
+                raise err
             stream, blocks = io.StringIO(text), []
             while True:
                 chunk = read_sexpr_block(stream)

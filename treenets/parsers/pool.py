@@ -41,6 +41,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, List, Optional, Sequence
 
+from .limits import LimitError
 from .base import ParsedSentence, ParseError
 
 __all__ = ["ParserPool", "parse_chunk", "load_parser"]
@@ -87,6 +88,9 @@ def parse_chunk(parser: Any, texts: Sequence[str], indices: Sequence[int]) -> Li
 
 
 def _locate(parser: Any, texts: List[str], indices: Sequence[int], err: Exception):
+    at = getattr(err, "index", None) if isinstance(err, LimitError) else None
+    if isinstance(at, int) and 0 <= at < len(texts):  # the parser said which text: no need to try them one by one
+        return ParseError(f"text {indices[at]} ({_short(texts[at])}): {err}", indices[at], texts[at], indices), err
     if len(texts) > 1:
         for i, text in zip(indices, texts):
             try:

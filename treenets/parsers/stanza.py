@@ -32,6 +32,7 @@ from typing import Any, List, Mapping, Optional, Sequence, Union
 
 from ..structures.tree import Tree, check_binarize
 from .base import ParsedSentence
+from .limits import DEFAULT_LIMITS, LimitError, TextLimits
 
 __all__ = ["StanzaParser", "MissingStanzaModelError", "resolve_stanza_dir", "sentences_from_document",
            "stanza_tree_to_tree"]
@@ -282,6 +283,12 @@ class StanzaParser:
             the offline English models in this project's machines load it with
             untrained output weights (stanza warns of nothing) and it split
             ``movie's`` into ``movi e ' s``.
+        limits: a :class:`~treenets.parsers.TextLimits` (default
+            :data:`~treenets.parsers.DEFAULT_LIMITS`): characters per text and
+            per token are checked before stanza sees a text, words per sentence
+            after its tokenizer and before the taggers and parsers; a sentence
+            over ``max_words`` is refused, or split with
+            ``long_sentences="split"``.
         lazy: load the pipeline on the first :meth:`parse` instead of now
             (a parse cache hit then never loads stanza); errors about missing
             models then come from that first call (or from :meth:`load`).
@@ -320,6 +327,7 @@ class StanzaParser:
         logging_level: Optional[str] = "WARN",
         lazy: bool = False,
         mwt: str = "dictionary",
+        limits: Optional[TextLimits] = None,
         **pipeline_kwargs: Any,
     ) -> None:
         if not dependency and not constituency:
@@ -345,6 +353,9 @@ class StanzaParser:
         self.strip_root = strip_root
         self.tokenize_pretokenized = bool(tokenize_pretokenized)
         self.package = package
+        if limits is not None and not isinstance(limits, TextLimits):
+            raise TypeError(f"limits must be a TextLimits, not {type(limits).__name__}")
+        self.limits = limits if limits is not None else DEFAULT_LIMITS
 
         # stanza adds "mwt" itself for languages that have multi-word tokens
         processors = ["tokenize", "pos"]
@@ -448,7 +459,7 @@ class StanzaParser:
             self._key = json.dumps({
                 "parser": "stanza", "stanza": stanza.__version__, "resources": resources, "pipeline": args,
                 "binarize": self.binarize, "collapse_unary": self.collapse_unary, "strip_root": self.strip_root,
-                "load_seed": _LOAD_SEED,
+                "load_seed": _LOAD_SEED, **({"limits": part} if (part := self.limits.cache_part()) else {}),
             }, sort_keys=True, default=str)
         return self._key
 
@@ -487,19 +498,26 @@ class StanzaParser:
 
         Raises:
             TypeError: if an item is not a string.
+            LimitError: a text over :attr:`limits` (its ``index`` is the
+                text's position in ``texts``).
         """
         from stanza import Document
 
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise TypeError(f"text {i} is a {type(t).__name__}, not a string")
+            try:
+                self.limits.check_text(t)
+            except LimitError as err:
+                err.index = i
+                raise
         if not texts:
             return []
         # stanza's tokenizer copes with empty text, but skip the work entirely.
         keep = [i for i, t in enumerate(texts) if t.strip()]
         processed = {}
         if keep:
-            docs = self.pipeline.process([Document([], text=texts[i]) for i in keep])
+            docs = self._process([Document([], text=texts[i]) for i in keep], keep)
             # stanza may return new Document objects (e.g. when pretokenized)
             if not isinstance(docs, list) or len(docs) != len(keep):
                 raise RuntimeError(f"stanza returned {len(docs) if isinstance(docs, list) else type(docs).__name__} "
@@ -515,6 +533,38 @@ class StanzaParser:
                 binarize=self.binarize, collapse_unary=self.collapse_unary, strip_root=self.strip_root))
         return out
 
+    def _process(self, docs: List[Any], where: Sequence[int]) -> List[Any]:
+        """Run the pipeline, checking (or splitting) long sentences after the tokenizer."""
+        if self.limits.max_words is None:
+            return self.pipeline.process(docs)
+        docs = self.pipeline.process(docs, processors="tokenize")
+        for k, doc in enumerate(docs):
+            split = False
+            for s, sentence in enumerate(doc.sentences):
+                try:
+                    split = self.limits.check_words(len(sentence.words), s + 1) or split
+                except LimitError as err:
+                    err.index = where[k]
+                    raise
+            if split:
+                docs[k] = _split_document(doc, self.limits.max_words)
+        return self.pipeline.process(docs, processors=[p for p in self.processors if p != "tokenize"])
+
     def __call__(self, text: Union[str, Sequence[str]]):
         """Same as :meth:`parse`."""
         return self.parse(text)
+
+
+def _split_document(doc: Any, max_words: int) -> Any:
+    """``doc`` with every sentence of more than ``max_words`` words cut into consecutive pieces of at most
+    that many, each a sentence of its own. In such a document every word becomes a token of its own
+    (multi-word tokens such as ``don't`` are not kept as one token), as if the text was pretokenized."""
+    from stanza import Document
+
+    sentences = []
+    for sentence in doc.sentences:
+        words = [w.text for w in sentence.words]
+        for start in range(0, len(words), max_words):
+            piece = words[start:start + max_words]
+            sentences.append([{"id": j + 1, "text": w} for j, w in enumerate(piece)])
+    return Document(sentences, text=doc.text)
