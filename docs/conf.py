@@ -34,6 +34,9 @@ myst_enable_extensions = ["colon_fence"]
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_custom_sections = [("Shapes", "params_style")]
+# "Attributes:" sections as :ivar: fields of their class, so that an attribute
+# also documented by a "#:" comment or a property is not described twice
+napoleon_use_ivar = True
 autodoc_default_options = {"members": True, "show-inheritance": True}
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
