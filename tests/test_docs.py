@@ -147,7 +147,9 @@ def _check_readme_train(ns):
 
 
 def _check_contextual(ns):
-    assert ns["h"].shape[1] == 150 and torch.isfinite(ns["loss"]).item()
+    assert ns["h"].shape == (sum(len(t) for t in ns["trees"]), 150) and torch.isfinite(ns["loss"]).item()
+    assert type(ns["baseline"].encoder.cell).__name__ == "SpanMean"
+    assert list(Path(os.environ["TREENETS_CACHE_DIR"]).glob("contextual/all-MiniLM-L6-v2-*.sqlite"))
 
 
 def _check_cells(ns):
