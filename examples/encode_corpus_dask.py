@@ -89,7 +89,7 @@ def encode_partition(lines, first_line: int, source: str, all_nodes: bool, batch
     """The JSON Lines of one partition (``lines`` as ``read_text`` gives them, line ends included), as one
     string in a list (a partition of one element, written to its part file as it is), or ``[]``."""
     import treenets
-    from treenets.formats import dumps_record, encoded_record
+    from treenets.formats import dumps_record, encoded_record, error_record
 
     state = get_worker().plugins[PLUGIN]
     texts = []
@@ -108,7 +108,10 @@ def encode_partition(lines, first_line: int, source: str, all_nodes: bool, batch
         warnings.simplefilter("ignore")  # the untrained-encoder warning, once per partition
         for r in treenets.parse_and_encode(texts, state.tree, encoder=state.encoder, parser=state.parser,
                                            device=state.device, cache=state.cache, batch_size=batch_size, lazy=True):
-            out.append(dumps_record(encoded_record(r, line=first_line + r.text_index, all_nodes=all_nodes)) + "\n")
+            if isinstance(r, Exception):  # a line that cannot be parsed: its error record, in its place
+                out.append(dumps_record(error_record(r, line=first_line + r.input - 1)) + "\n")
+                continue
+            out.append(dumps_record(encoded_record(r, line=first_line + r.input - 1, all_nodes=all_nodes)) + "\n")
     return ["".join(out)] if out else []
 
 

@@ -72,7 +72,7 @@ def sst_rows(model, data_dir, limit, parser, batch_size):
     start = time.perf_counter()
     results = model.predict(texts, parser=parser, batch_size=batch_size, input_format="text")
     seconds = time.perf_counter() - start
-    if len(results) != len(trees) or [r.input for r in results] != list(range(len(trees))):
+    if len(results) != len(trees) or [r.input for r in results] != list(range(1, len(trees) + 1)):
         raise RuntimeError("expected one sentence per text from a parser that does not split sentences")
     labels = model.labels
     correct = [labels.index(r.label) == t.labels[t.root] for r, t in zip(results, trees)]

@@ -177,6 +177,6 @@ def test_an_empty_constituent_names_its_text(tmp_path, monkeypatch):
 
     monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
     texts = ["(S (A a) (B b))"] * 3 + ["(S (A a) (B))"]
-    with warnings.catch_warnings(), pytest.raises(ValueError, match=r"texts\[3\], sentence 0 .*leaf node 2 has no word"):
+    with warnings.catch_warnings(), pytest.raises(ValueError, match=r"input 4, sentence 1: leaf node 2 \(from 0\) has no word"):
         warnings.simplefilter("ignore")
         tn.parse_and_encode(texts, parser=BracketParser(), encoder="untrained", tree="constituency", batch_size=2)

@@ -137,3 +137,197 @@ def test_cuda_without_cuda_gives_the_same_message_cached_or_not(stanza_env, caps
     for argv in (["similarity", "a", "b", "--device", "cuda"], ["parse", text, "--device", "cuda"]):
         assert cli.main(argv) == 2
         assert _one_line_error(capsys) == cold
+
+
+# ------------------------------------------------------------------ answering at once, discoverable
+HEAVY = ("torch", "numpy", "nltk", "stanza", "transformers", "scipy")
+
+
+def _run_in_fresh_python(code: str, *args, **kwargs):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(__import__("pathlib").Path(
+        tn.__file__).parents[1]), os.environ.get("PYTHONPATH", "")]))}
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env,
+                          timeout=120, **kwargs)
+
+
+def test_version_help_and_models_import_nothing_heavy():
+    """Issue 16: `treenets --version`, `--help`, every subcommand's `--help` and `treenets models` answer at once:
+    no torch (nor numpy, nltk, stanza, transformers, scipy) is imported. Checked in a fresh interpreter."""
+    code = """
+import contextlib, io, json, sys
+from treenets.cli import COMMANDS, main
+argvs = [["--version"], ["--help"], ["models"], ["models", "--format", "json"]]
+argvs += [[name, "--help"] for name in COMMANDS]
+status = {}
+for argv in argvs:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            status[" ".join(argv)] = main(argv)
+        except SystemExit as exit_:
+            status[" ".join(argv)] = exit_.code
+    assert out.getvalue(), argv
+print(json.dumps({"status": status, "heavy": sorted(m for m in sys.argv[1:] if m in sys.modules)}))
+"""
+    proc = _run_in_fresh_python(code, *HEAVY)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["heavy"] == [], f"imported {result['heavy']}"
+    assert set(result["status"].values()) == {0} and len(result["status"]) == 4 + len(cli.COMMANDS)
+    # the test can fail: a command that runs a model does import torch
+    proc = _run_in_fresh_python("import sys; from treenets.cli import main; main(['predict', 'x', '--model', "
+                                "'sst9']); print(' '.join(m for m in sys.argv[1:] if m in sys.modules))", "torch")
+    assert proc.stdout.split() == ["torch"]
+
+
+def test_every_help_has_a_description_an_example_and_the_default_model():
+    parser = cli.build_parser()
+    top = parser.format_help()
+    assert "examples:" in top and "exit status" in top and "one text per line" in " ".join(top.split())
+    subparsers = next(a for a in parser._actions if isinstance(a, __import__("argparse")._SubParsersAction))
+    assert set(subparsers.choices) == set(cli.COMMANDS) >= {"predict", "similarity", "parse", "encode", "models",
+                                                            "cache"}
+    for name, command in cli.COMMANDS.items():
+        assert command.summary in " ".join(top.split()), name  # one line each in the top-level help
+        assert command.examples[0] in top
+        text = subparsers.choices[name].format_help()
+        flat = " ".join(text.split())
+        assert " ".join(command.description.split()) in flat, name
+        assert "examples:" in text and all(e in text for e in command.examples) and command.examples
+        assert all(e.startswith("treenets ") or "| treenets " in e for e in command.examples)
+        assert f"default model: {' '.join(command.model.split())}" in flat, name
+        if command.default_model:
+            assert command.default_model in command.model and command.default_model in tn.known_models()
+        if name in ("predict", "encode", "parse", "similarity"):
+            assert "Standard input:" in text and ("one text per line" in flat or "one sentence per line" in flat)
+    assert cli.COMMANDS["predict"].default_model == "sst5" and cli.COMMANDS["similarity"].default_model == "sick"
+
+
+def test_models_lists_the_shipped_models(capsys):
+    from treenets.utils.paths import pretrained_root
+
+    assert cli.main(["models", "--format", "json"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in records] == tn.known_models() == ["sick", "sst2", "sst5"]
+    by_name = {r["name"]: r for r in records}
+    for name, r in by_name.items():
+        config = json.loads((pretrained_root() / name / "config.json").read_text())
+        assert r["task"] == config["task"] and r["test"] == config["metadata"]["test"]
+        assert r["size_bytes"] == sum(p.stat().st_size for p in (pretrained_root() / name).iterdir())
+    assert by_name["sst5"]["labels"] == ["very negative", "negative", "neutral", "positive", "very positive"]
+    assert by_name["sst2"]["labels"] == ["negative", "positive"]  # the masked neutral class is never predicted
+    assert by_name["sick"]["labels"] == ["1", "5"] and by_name["sick"]["tree"] == "dependency"
+    assert by_name["sst5"]["tree"] == "constituency, binarized right"
+    assert (by_name["sst5"]["metric"], by_name["sst5"]["score"]) == ("root_acc", 48.33)
+    assert (by_name["sick"]["metric"], by_name["sick"]["score"]) == ("pearson", 0.8433)
+    assert by_name["sst5"]["default_for"] == ["predict", "encode"] and by_name["sick"]["default_for"] == ["similarity"]
+    assert by_name["sst2"]["default_for"] == []
+    assert cli.main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:4] == ["NAME", "TASK", "TREE", "SIZE"] and len(lines) == 4
+    sst5 = next(line for line in lines if line.startswith("sst5 "))
+    assert "root_acc 48.33" in sst5 and "predict, encode" in sst5 and "very negative, negative" in sst5
+
+
+def test_models_lists_any_model_directory_and_names_a_damaged_one(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from treenets.cli import catalog
+    from treenets.utils.paths import pretrained_root
+
+    root = tmp_path / "pretrained"
+    shutil.copytree(pretrained_root() / "sst2", root / "mine")
+    (root / "broken").mkdir()
+    (root / "broken" / "config.json").write_text('{"task": "sentiment",\n "model": {')
+    (root / "not-a-model").mkdir()
+    monkeypatch.setattr(catalog, "pretrained_root", lambda: root)
+    assert cli.main(["models", "--format", "json"]) == 2
+    out = capsys.readouterr()
+    assert [json.loads(line)["name"] for line in out.out.splitlines()] == ["mine"]
+    assert out.err.count("\n") == 1 and f"{root / 'broken' / 'config.json'}:2: not valid JSON" in out.err
+
+
+def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
+    """Issue 19 item 7: Ctrl-C (SIGINT to the process group, as a terminal sends it) while the command waits for
+    input: a quiet exit, status 130."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("needs named pipes (POSIX)")
+    fifo = tmp_path / "lines"
+    os.mkfifo(fifo)
+    env = {**os.environ, "TREENETS_CACHE_DIR": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "treenets", "predict", "--input", str(fifo), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        with open(fifo, "w"):  # opens once the command has loaded its model and opened the pipe to read it
+            os.killpg(proc.pid, signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and out == ""
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+def test_ctrl_c_reaches_no_parser_worker(tmp_path):
+    """Ctrl-C goes to the whole process group: the parser workers leave it to the parent, which exits 130,
+    instead of printing one KeyboardInterrupt traceback each."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = f"""
+import sys
+sys.path.insert(0, {str(__import__("pathlib").Path(__file__).parent)!r})
+from _fakes import ChainParser
+from treenets.parsers import ParserPool
+try:
+    with ParserPool(ChainParser(log_dir={str(tmp_path)!r}, slow_first="slow"), workers=2) as pool:
+        while True:
+            pool.parse(["slow one", "two", "three", "four"], batch_size=1)
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(__import__("pathlib").Path(tn.__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + 90
+        while len(list(tmp_path.glob("*.txt"))) < 2 and time.monotonic() < deadline:  # both workers are parsing
+            time.sleep(0.1)
+        assert len(list(tmp_path.glob("*.txt"))) == 2
+        time.sleep(0.3)  # a worker waiting for its next chunk (one in a task would send the interrupt back as its result)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130 and "KeyboardInterrupt" not in err and "Traceback" not in err, err
+
+
+def test_a_closed_standard_output_ends_quietly():
+    """`treenets models | head -0`: the reader has gone before the first write; status 141, no message."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(__import__("pathlib").Path(tn.__file__).parents[1]),
+                                                        os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.Popen([sys.executable, "-m", "treenets", "models"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env)
+    proc.stdout.close()  # before the command writes (it takes ~0.1 s to start)
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert proc.returncode == 141 and err == "", err

@@ -126,7 +126,7 @@ def _check_dgl(ns):
 
 def _check_three_lines(ns):
     results = ns["results"]
-    assert [r.input for r in results] == [0, 1, 1]  # the second text holds two sentences
+    assert [r.input for r in results] == [1, 2, 2]  # the second text (from 1) holds two sentences
     assert all(r.label in ("negative", "positive") for r in results)
     assert len(results[0].node_labels) == results[0].tree.num_nodes
 

@@ -78,9 +78,16 @@ class _CountingLimitedParser:
 
 def test_parse_chunk_names_the_text_a_limit_refused_without_parsing_each_alone():
     parser = _CountingLimitedParser()
-    with pytest.raises(ParseError, match="text 12 .*over the limit of 5") as info:
+    with pytest.raises(ParseError, match="input 12 .*over the limit of 5") as info:
         parse_chunk(parser, ["ok", "fine", "much too long", "ok"], [10, 11, 12, 13])
-    assert info.value.index == 12 and parser.calls == 1
+    assert info.value.input == 12 and parser.calls == 1
+    # the loop's parse_each: the refused text gets its error, the texts around it are parsed together again
+    from treenets.parsers import parse_each
+
+    parser = _CountingLimitedParser()
+    out = parse_each(parser, ["ok", "fine", "much too long", "ok"], [10, 11, 12, 13])
+    assert out[:2] == [[], []] and out[3] == [] and isinstance(out[2], ParseError) and out[2].input == 12
+    assert parser.calls == 3
 
 
 # ------------------------------------------------------------------ stanza

@@ -170,8 +170,10 @@ def test_bracket_parser_reads_several_trees_per_text():
     assert first.constituency.words == ["The", "cat", "sleeps", "."] and first.constituency.max_children == 2
     assert second.constituency.labels[0] == "S" and "NP-SBJ" not in second.constituency.labels
     assert isinstance(parser, tn.parsers.Parser) and "brackets" in parser.cache_key()
-    with pytest.raises(ValueError, match="text 0, tree 1"):
+    with pytest.raises(ValueError, match="^tree 1: malformed"):
         parser.parse(["(S (NP a)"])
+    with pytest.raises(ValueError, match="^text 2 of 2, tree 2: malformed"):  # counted from 1
+        parser.parse(["(S (NP a) (VP b))", "(S (NP a) (VP b)) (S (NP a)"])
 
 
 def test_clearing_from_another_handle_is_seen(tmp_path):

@@ -43,8 +43,7 @@ def test_workers_argument_with_parse_and_encode(tmp_path):
         one = tn.parse_and_encode(TEXTS[:60], encoder="untrained", parser=ChainParser(), cache=False, batch_size=9)
         two = list(tn.parse_and_encode(iter(TEXTS[:60]), encoder="untrained", parser=ChainParser(log_dir=tmp_path), cache=False,
                                        batch_size=9, lazy=True, workers=2, parse_batch_size=5, torch_threads=2))
-    assert [(r.text_index, r.sentence_index, str(r.tree)) for r in two] == \
-        [(r.text_index, r.sentence_index, str(r.tree)) for r in one]
+    assert [(r.input, r.sentence, str(r.tree)) for r in two] == [(r.input, r.sentence, str(r.tree)) for r in one]
     assert all(torch.equal(a.node_states, b.node_states) for a, b in zip(one, two))
     assert set(pids(tmp_path).values()) == {2}  # torch_threads reaches the workers
 
@@ -68,9 +67,9 @@ def test_worker_errors_name_the_text(pool):
     p, _ = pool
     texts = [f"t{i}" for i in range(30)]
     texts[21] = "a BOOM b"
-    with pytest.raises(ParseError, match=r"text 21 \('a BOOM b'\): ValueError: cannot parse 'BOOM'") as info:
+    with pytest.raises(ParseError, match=r"input 22 \('a BOOM b'\): ValueError: cannot parse 'BOOM'") as info:
         api.parse_sentences(texts, p, cache=False, batch_size=4)
-    assert info.value.index == 21 and info.value.indices == [20, 21, 22, 23]
+    assert info.value.input == 22 and info.value.inputs == [22]  # counted from 1, like lines
     assert "cannot parse" in str(info.value.__cause__)  # the worker's traceback
     assert api.parse_sentences(["fine"], p, cache=False)[0][0].words == ["fine"]  # the pool survives it
 
@@ -96,11 +95,18 @@ def test_setup_errors_and_parsers_that_do_not_pickle():
         ParserPool(ChainParser(), 2, start_method="fork")
 
 
-def test_a_dying_worker_names_its_texts():
+def test_a_dying_worker_names_its_text():
     texts = [f"t{i}" for i in range(12)]
     texts[9] = "x DIE"
-    with pytest.raises(ParseError, match=r"worker process died while texts 8\.\.11"):
+    with pytest.raises(ParseError, match=r"input 10 \('x DIE'\): a parser worker process died while parsing it "
+                                         r"alone") as info:
         api.parse_sentences(texts, ChainParser(die_on="DIE"), cache=False, workers=2, batch_size=4)
+    assert info.value.input == 10
+    # lazily, the run goes on: every other text gets its trees, in order, and the one that kills gets its error
+    out = list(api.parse_sentences(texts, ChainParser(die_on="DIE"), cache=False, workers=2, batch_size=4,
+                                   lazy=True))
+    assert [isinstance(o, ParseError) for o in out] == [k == 9 for k in range(12)]
+    assert [o[0].words for k, o in enumerate(out) if k != 9] == [[t] for k, t in enumerate(texts) if k != 9]
 
 
 def test_stanza_parser_pickles_without_its_pipeline(stanza_dir):

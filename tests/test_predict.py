@@ -41,7 +41,7 @@ def test_bracket_strings_are_recognized():
 def test_predict_trees_and_brackets(tiny):
     model, trees = tiny
     results = model.predict([trees[0], SST[1], "(S (NP (DT a) (NN b)) (VP c) (X d))"])
-    assert [r.input for r in results] == [0, 1, 2] and [r.sentence for r in results] == [0, 0, 0]
+    assert [r.input for r in results] == [1, 2, 3] and [r.sentence for r in results] == [1, 1, 1]  # from 1
     assert results[0].tree == trees[0] and results[0].text == "The movie rocks ."
     assert results[1].text == "A dull film"
     assert results[2].tree.max_children == 2  # binarized the model's way
@@ -65,9 +65,9 @@ def test_predict_batches_streams_and_keeps_the_mode(tiny):
     lazy = model.predict(iter(many), batch_size=2, lazy=True)
     assert not isinstance(lazy, list)
     first = next(lazy)
-    assert first.input == 0 and first.probs == eager[0].probs
+    assert first.input == 1 and first.probs == eager[0].probs
     rest = list(lazy)
-    assert [r.input for r in rest] == list(range(1, 7))
+    assert [r.input for r in rest] == list(range(2, 8))
     assert [r.probs for r in rest] == [r.probs for r in eager[1:]]
     assert model.training  # predict puts the mode back
     model.eval()
@@ -78,15 +78,22 @@ def test_predict_batches_streams_and_keeps_the_mode(tiny):
 
 def test_predict_rejects_what_it_cannot_read(tiny):
     model, _ = tiny
-    with pytest.raises(TypeError, match="input 1 is a int"):
+    with pytest.raises(TypeError, match="input 2: expected a string or a treenets.Tree, got a int"):
         model.predict(["(S (NP a) (VP b))", 3])
     with pytest.raises(ValueError, match="input_format"):
         model.predict("x", input_format="xml")
-    with pytest.raises(ValueError, match="input 0"):
+    with pytest.raises(ValueError, match="input 1: "):
         model.predict("(S (NP a) (VP b", input_format="brackets")
     dep = tn.SentimentModel(tn.Vocab(["a"]), 4, 3, cell="childsum")
     with pytest.raises(ValueError, match="reads dependency trees"):
         dep.predict("(S (NP (DT a) (NN b)) (VP c))")
+    # lazily, an input that cannot be read yields its error in its place, and the others go on
+    from treenets.parsers import ParseError
+
+    out = list(model.predict(["(S (NP a) (VP b))", 3, "(S (NP a) (VP b"], input_format="brackets", lazy=True))
+    assert [type(r).__name__ for r in out] == ["SentimentResult", "ParseError", "ParseError"]
+    assert [r.input for r in out] == [1, 2, 3] and isinstance(out[1], ParseError)
+    assert out[1].reason == "expected a string or a treenets.Tree, got a int"
 
 
 def test_results_to_dict_and_drawing(tiny):
@@ -143,7 +150,7 @@ def test_the_model_owns_its_parser(stanza_ready, tmp_path, tiny):
     parser = model.parser()
     assert parser.kinds == ("constituency",) and parser.binarize == "right" and model.parser() is parser
     results = model.predict("The movie was not bad at all. I loved it!", cache=tmp_path)
-    assert [r.input for r in results] == [0, 0] and [r.sentence for r in results] == [0, 1]
+    assert [r.input for r in results] == [1, 1] and [r.sentence for r in results] == [1, 2]
     assert results[0].text == "The movie was not bad at all."
     for r in results:
         tree = r.tree

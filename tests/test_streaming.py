@@ -72,12 +72,12 @@ def test_parse_and_encode_streams_with_input_positions():
         assert len(pulled) <= 8  # the first result needs two chunks of texts (five trees), not the whole input
         rest = [first] + list(lazy)
     assert len(eager) == len(rest) == sum(len(api.parse_sentences([t], parser, cache=False)[0]) for t in TEXTS)
-    expected = [(i, k) for i, t in enumerate(TEXTS) for k, _ in enumerate(p for p in t.split(". ") if p.strip())]
-    assert [(r.text_index, r.sentence_index) for r in eager] == expected
+    expected = [(i, k) for i, t in enumerate(TEXTS, 1) for k, _ in enumerate((p for p in t.split(". ") if p.strip()), 1)]
+    assert [(r.input, r.sentence) for r in eager] == expected  # both counted from 1
     for a, b in zip(eager, rest):
-        assert (a.text_index, a.sentence_index, str(a.tree)) == (b.text_index, b.sentence_index, str(b.tree))
+        assert (a.input, a.sentence, str(a.tree)) == (b.input, b.sentence, str(b.tree))
         assert torch.equal(a.node_states, b.node_states) and torch.equal(a.memory, b.memory)
-        assert a.tree.words[0] == TEXTS[a.text_index].split(". ")[a.sentence_index].split()[0]
+        assert a.tree.words[0] == TEXTS[a.input - 1].split(". ")[a.sentence - 1].split()[0]
 
 
 def test_no_grad_does_not_leak_into_the_callers_loop():
@@ -102,12 +102,13 @@ def test_cache_hits_are_served_without_parsing(tmp_path):
 def test_errors_name_the_text():
     with pytest.raises(TypeError, match="iterable of texts, not a string"):
         api.parse("Dogs bark.", parser=ChainParser(), cache=False)
-    with pytest.raises(TypeError, match="text 2 is a int"):
-        list(api.parse_sentences(iter(["a", "b", 3]), ChainParser(), cache=False, lazy=True))
+    with pytest.raises(TypeError, match="input 3: expected a str, got a int"):
+        list(api.parse_sentences(iter(["a", "b", 3]), ChainParser(), cache=False, lazy=True, errors="raise"))
     texts = [f"t{i}" for i in range(10)] + ["x BOOM y"] + ["z"] * 5
-    with pytest.raises(ParseError, match=r"text 10 \('x BOOM y'\): ValueError: cannot parse 'BOOM'") as info:
+    with pytest.raises(ParseError, match=r"input 11 \('x BOOM y'\): ValueError: cannot parse 'BOOM'") as info:
         api.parse_sentences(texts, ChainParser(fail_on="BOOM"), cache=False, batch_size=4)
-    assert info.value.index == 10 and info.value.text == "x BOOM y" and info.value.indices == [8, 9, 10, 11]
+    assert info.value.input == 11 and info.value.text == "x BOOM y" and info.value.inputs == [11]
+    assert info.value.reason == "ValueError: cannot parse 'BOOM'"
     assert isinstance(info.value.__cause__, ValueError)
     with pytest.raises(FileNotFoundError, match="model.pt"):  # a parser that cannot load is not a failed text
         api.parse_sentences(["a"], BrokenSetup(), cache=False)

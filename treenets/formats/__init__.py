@@ -6,7 +6,7 @@
 * :mod:`~treenets.formats.conllu`: CoNLL-U, every column, read and written without stanza.
 * :mod:`~treenets.formats.heads`: heads-array files (SICK's ``.toks``/``.parents``/``.rels``).
 * :mod:`~treenets.formats.lines`: one item per line (``--input FILE``), streamed, never merged.
-* :mod:`~treenets.formats.jsonl`: encoded sentences as JSON Lines (``treenets encode``).
+* :mod:`~treenets.formats.jsonl`: the JSON records of predictions, encoded sentences and failed inputs.
 * :mod:`~treenets.formats.dot`: Graphviz dot.
 * :mod:`~treenets.formats.vectors`: GloVe and word2vec text vectors.
 * :mod:`~treenets.formats.vocab`: vocabulary files, one token per line.
@@ -25,7 +25,7 @@ from .brackets import is_bracketed, read_bracket_file, read_bracket_lines, read_
 from .conllu import read_conllu, read_conllu_sentences, read_conllu_string, write_conllu
 from .dot import write_dot
 from .heads import read_heads_files, write_heads_files
-from .jsonl import dumps_record, encoded_record
+from .jsonl import dumps_record, encoded_record, error_record, prediction_record
 from .lines import count_lines, iter_lines, read_lines
 from ..structures.nltk import to_nltk
 from .vectors import Vectors, read_vectors
@@ -39,7 +39,7 @@ from .ptb import (PTB_ESCAPES, clean_ptb, glove_forms, parse_ptb, ptb_unescape, 
 __all__ = [
     "read_brackets", "write_brackets", "is_bracketed", "read_bracket_lines", "read_bracket_file",
     "read_conllu", "read_conllu_string", "read_conllu_sentences", "write_conllu",
-    "read_heads_files", "write_heads_files", "read_lines", "iter_lines", "count_lines", "encoded_record", "dumps_record",
+    "read_heads_files", "write_heads_files", "read_lines", "iter_lines", "count_lines", "encoded_record", "dumps_record", "prediction_record", "error_record",
     "write_dot",
     "to_nltk",
     "Vectors", "read_vectors", "read_vocab", "write_vocab", "read_model_dir", "write_model_dir", "ModelFiles",

@@ -19,7 +19,6 @@ So a training loop needs nothing but the model and its examples
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -253,8 +252,8 @@ class TaskModel(nn.Module):
         A :class:`~treenets.parsers.StanzaParser` (English models from
         ``$STANZA_RESOURCES_DIR``) producing the model's tree kind, binarized
         as the model was trained, whatever the caller's defaults. Made once per
-        process for each configuration and loaded on first use, so a parse
-        cache hit never loads stanza.
+        process for each configuration (:mod:`treenets.parsers.registry`) and
+        loaded on first use, so a parse cache hit never loads stanza.
 
         Args:
             device: the parser's device (``None``: stanza's choice, the CPU here).
@@ -268,15 +267,11 @@ class TaskModel(nn.Module):
         if tree is None:
             raise ValueError(f"this {type(self).__name__} (cell {self.config['cell']!r}) reads no parser tree kind; "
                              f"give it Trees")
-        from ..parsers import StanzaParser, resolve_stanza_dir
+        from ..parsers.registry import stanza_parser
 
-        opts = {"dependency": tree == "dependency", "constituency": tree == "constituency",
-                "binarize": self.config.get("binarize") if tree == "constituency" else None,
-                "device": device, "logging_level": "ERROR", **self.parser_options, **options}
-        key = json.dumps({**opts, "dir": resolve_stanza_dir(opts.get("dir"))}, sort_keys=True, default=str)
-        if key not in _PARSERS:
-            _PARSERS[key] = StanzaParser(lazy=True, **opts)
-        return _PARSERS[key]
+        return stanza_parser(**{"dependency": tree == "dependency", "constituency": tree == "constituency",
+                                "binarize": self.config.get("binarize") if tree == "constituency" else None,
+                                "device": device, "logging_level": "ERROR", **self.parser_options, **options})
 
     def prepare(self, tree):
         """A tree as this model reads it: a constituency tree with more than two children
@@ -321,8 +316,6 @@ class TaskModel(nn.Module):
     def extra_repr(self) -> str:
         return f"task={self.task!r}, vocab={len(self.vocab)} words, tree={self.tree_kind!r}"
 
-
-_PARSERS: Dict[str, Any] = {}
 
 
 #: The word-vector table's name among a model's weights.

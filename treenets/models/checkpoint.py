@@ -14,7 +14,7 @@ import torch
 from ..utils.atomic import atomic_write
 from ..nn.vocab import Vocab
 from .base import TaskModel
-from .saving import TASKS
+from .tasks import TASKS
 
 __all__ = ["save_checkpoint", "load_checkpoint"]
 

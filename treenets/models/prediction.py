@@ -18,7 +18,6 @@ Inputs (:func:`iter_sentences`) may be, one at a time or in any iterable:
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
@@ -48,94 +47,102 @@ def _phrases(tree: Tree) -> List[str]:
     return [" ".join(tree.tokens[i] for i in span) for span in spans]
 
 
-def iter_sentences(model, inputs: Any, *, parser=None, cache=True, chunk_size: int = 64,
-                   input_format: str = "auto", workers: int = 1,
-                   progress=None) -> Iterator[Tuple[int, int, str, Tree]]:
-    """``(input index, sentence index within it, sentence text, tree)`` for every sentence of ``inputs``.
+class _Ready:
+    """An input's sentences made without the parser (a Tree, bracket strings): ``(text, tree)`` pairs."""
 
-    Reads ``chunk_size`` inputs at a time and parses their raw texts in one
-    call, so an iterable of any length streams through with flat memory.
+    __slots__ = ("pairs",)
+
+    def __init__(self, pairs: List[Tuple[str, Tree]]) -> None:
+        self.pairs = pairs
+
+
+class _NoParser:
+    """The parser of a model that reads no parser tree kind (a sequential LSTM): never called."""
+
+    kinds: Tuple[str, ...] = ()
+
+    def cache_key(self) -> str:
+        return "no-parser"
+
+    def parse(self, texts):  # pragma: no cover - prepare() refuses raw text first
+        raise ValueError("this model reads no parser tree kind")
+
+
+def iter_sentences(model, inputs: Any, *, parser=None, cache=True, chunk_size: int = 64,
+                   input_format: str = "auto", workers: int = 1, progress=None,
+                   errors: str = "raise") -> Iterator[Any]:
+    """``(input number, sentence number, sentence text, tree)`` for every sentence of ``inputs``, both numbers from 1.
+
+    The inputs go through the one parsing loop
+    (:func:`treenets.parsers.parse_sentences`): read ``chunk_size`` at a time,
+    raw text parsed through the cache (by up to ``2 * workers`` chunks in
+    flight), Trees and bracket strings passed through, so an iterable of any
+    length streams with flat memory.
 
     Args:
         model: the :class:`~treenets.models.TaskModel` whose trees to make.
         inputs: a string, a :class:`~treenets.Tree`, or an iterable of them.
         parser: a :class:`~treenets.Parser` for raw text (default:
             ``model.parser()``); its trees must be of the model's kind.
-        cache: the parse cache (see :func:`treenets.api.parse_sentences`).
+        cache: the parse cache (see :func:`treenets.parsers.parse_sentences`).
         chunk_size: inputs per parser call.
         input_format: ``"auto"`` (see the module docs), ``"text"`` or ``"brackets"``.
-        workers: parse raw text in this many processes: a
-            :class:`~treenets.parsers.ParserPool` is made on the first raw
-            text and stopped when the iterator ends or is closed. The output
+        workers: parse raw text in this many processes (a
+            :class:`~treenets.parsers.ParserPool`, started on the first raw
+            text and stopped when the iterator ends or is closed). The output
             does not depend on it.
         progress: a bar (anything with ``update(n)``, e.g.
             :func:`treenets.utils.progress.progress_bar`) advanced by the inputs read.
+        errors: ``"raise"``, or ``"yield"``: an input that cannot be read or
+            parsed yields its :class:`~treenets.parsers.ParseError` (``.input``
+            from 1) in place of its sentences, and the others go on.
 
     Raises:
-        TypeError: an input that is neither a string nor a Tree (named by index).
+        TypeError: an input that is neither a string nor a Tree (named by its number from 1).
         ValueError: bracket strings for a dependency model, or a bad option.
     """
-    from ..api import parse_sentences
-    from ..parsers import BracketParser, ParserPool
+    from ..parsers import BracketParser
+    from ..parsers.run import check_positive, parse_sentences
 
     if input_format not in INPUT_FORMATS:
         raise ValueError(f"input_format must be one of {INPUT_FORMATS}, not {input_format!r}")
-    if chunk_size < 1:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {chunk_size}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, not {workers!r}")
+    check_positive("workers", workers)
     kind = model.tree_kind
-    brackets = None
-    pool = None
-    stream = iter(_as_iterable(inputs))
-    start = 0
-    try:
-        while True:
-            chunk = list(itertools.islice(stream, chunk_size))
-            if not chunk:
-                return
-            per_input: List[Optional[List[Tuple[str, Tree]]]] = [None] * len(chunk)
-            raw: List[int] = []
-            for k, item in enumerate(chunk):
-                index = start + k
-                if isinstance(item, Tree):
-                    per_input[k] = [(" ".join(item.words), model.prepare(item))]
-                elif isinstance(item, str):
-                    as_brackets = input_format == "brackets" or (input_format == "auto" and is_bracketed(item))
-                    if not as_brackets:
-                        raw.append(k)
-                        continue
-                    if kind != "constituency":
-                        raise ValueError(f"input {index} is a bracketed constituency tree, but this model reads "
-                                         f"{kind} trees; give it raw text or Trees")
-                    if brackets is None:
-                        brackets = BracketParser(binarize=model.config.get("binarize"))
-                    try:
-                        sentences = brackets.parse([item])[0]
-                    except ValueError as err:
-                        raise ValueError(f"input {index}: {err}") from None
-                    per_input[k] = [(s.text, s.constituency) for s in sentences]
-                else:
-                    raise TypeError(f"input {index} is a {type(item).__name__}; expected a string or a "
-                                    f"treenets.Tree")
-            if raw:
-                if parser is None:  # the model's own parser, on the model's GPU if it is on one
-                    parser = model.parser(str(model.device) if model.device.type == "cuda" else None)
-                if workers > 1 and pool is None:
-                    pool = ParserPool(parser, workers)
-                parsed = parse_sentences([chunk[k] for k in raw], pool or parser, cache)
-                for k, sentences in zip(raw, parsed):
-                    per_input[k] = [(s.text if s.text is not None else " ".join(s.words), s.tree(kind))
-                                    for s in sentences]
-            for k, sentences in enumerate(per_input):
-                for j, (text, tree) in enumerate(sentences or []):
-                    yield start + k, j, text, tree
-            start += len(chunk)
-            if progress is not None:
-                progress.update(len(chunk))
-    finally:
-        if pool is not None:
-            pool.close()
+    brackets: List[Any] = []
+
+    def prepare(item: Any) -> Any:
+        if isinstance(item, Tree):
+            return _Ready([(" ".join(item.words), model.prepare(item))])
+        if not isinstance(item, str):
+            raise TypeError(f"expected a string or a treenets.Tree, got a {type(item).__name__}")
+        if not (input_format == "brackets" or (input_format == "auto" and is_bracketed(item))):
+            if kind is None:
+                raise ValueError(f"this {type(model).__name__} (cell {model.config['cell']!r}) reads no parser "
+                                 f"tree kind; give it Trees")
+            return item  # raw text, for the parser
+        if kind != "constituency":
+            raise ValueError(f"a bracketed constituency tree, but this model reads {kind} trees; give it raw text "
+                             f"or Trees")
+        if not brackets:
+            brackets.append(BracketParser(binarize=model.config.get("binarize")))
+        return _Ready([(s.text, s.constituency) for s in brackets[0].parse([item])[0]])
+
+    if kind is None:
+        parser, cache = _NoParser(), False
+    elif parser is None:  # the model's own parser, on the model's GPU if it is on one
+        parser = model.parser(str(model.device) if model.device.type == "cuda" else None)
+    outcomes = parse_sentences(_as_iterable(inputs), parser, cache, lazy=True, batch_size=chunk_size,
+                               workers=workers, progress=progress, errors=errors, prepare=prepare)
+    for n, outcome in enumerate(outcomes, 1):
+        if isinstance(outcome, Exception):
+            yield outcome
+            continue
+        pairs = outcome.pairs if isinstance(outcome, _Ready) else [
+            (s.text if s.text is not None else " ".join(s.words), s.tree(kind)) for s in outcome]
+        for j, (text, tree) in enumerate(pairs, 1):
+            yield n, j, text, tree
 
 
 @dataclass
@@ -143,9 +150,9 @@ class SentimentResult:
     """The prediction for one sentence.
 
     Attributes:
-        input: index of the input it came from (one input text may hold
-            several sentences).
-        sentence: its position among that input's sentences (0-based).
+        input: the number of the input it came from, counted from 1 (for
+            ``--input FILE``, the line number; one input may hold several sentences).
+        sentence: its number among that input's sentences, counted from 1.
         text: the sentence's text.
         tree: the :class:`~treenets.Tree` the model read (binarized
             constituency tree, or dependency tree).
@@ -172,14 +179,11 @@ class SentimentResult:
         return _phrases(self.tree)
 
     def to_dict(self) -> Dict:
-        """Plain data (JSON-ready): ``input``, ``sentence``, ``text``, ``label``, ``probs``, ``tree``
-        (brackets) and ``nodes``, one ``{"id", "parent", "word", "phrase", "label", "probs"}`` per node."""
-        phrases = self.phrases()
-        nodes = [{"id": i, "parent": self.tree.parents[i], "word": self.tree.tokens[i], "phrase": phrases[i],
-                  "label": self.node_labels[i], "probs": {k: round(v, 6) for k, v in self.node_probs[i].items()}}
-                 for i in range(len(self.tree))]
-        return {"input": self.input, "sentence": self.sentence, "text": self.text, "label": self.label,
-                "probs": {k: round(v, 6) for k, v in self.probs.items()}, "tree": str(self.tree), "nodes": nodes}
+        """Plain data (JSON-ready), the record of ``treenets predict --format json``:
+        :func:`treenets.formats.jsonl.prediction_record`."""
+        from ..formats.jsonl import prediction_record
+
+        return prediction_record(self)
 
     def titles(self) -> List[str]:
         """Hover text of every node: its class, the class's probability and its phrase."""

@@ -145,12 +145,12 @@ class RelatednessModel(TaskModel):
 
     def _one_tree_each(self, texts: List, side: str, parser, cache, input_format) -> List[Tree]:
         trees: List[Optional[Tree]] = [None] * len(texts)
-        for index, sentence, _, tree in iter_sentences(self, texts, parser=parser, cache=cache,
-                                                       input_format=input_format):
-            if sentence > 0:
-                raise ValueError(f"{side}[{index}] holds more than one sentence ({texts[index]!r:.80}); "
+        for n, sentence, _, tree in iter_sentences(self, texts, parser=parser, cache=cache,
+                                                   input_format=input_format):
+            if sentence > 1:
+                raise ValueError(f"{side}[{n - 1}] holds more than one sentence ({texts[n - 1]!r:.80}); "
                                  f"similarity compares one sentence with one sentence")
-            trees[index] = tree
+            trees[n - 1] = tree
         for index, tree in enumerate(trees):
             if tree is None:
                 raise ValueError(f"{side}[{index}] is blank: there is no sentence to compare")

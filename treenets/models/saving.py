@@ -12,7 +12,6 @@ Pretrained models ship inside the package, under ``treenets/pretrained/<name>/``
 """
 from __future__ import annotations
 
-import importlib.resources
 import os
 from pathlib import Path
 from typing import List, Optional, Union
@@ -20,26 +19,19 @@ from typing import List, Optional, Union
 import torch
 
 from ..utils.device import check_device
+from ..utils.paths import pretrained_root
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir
 from ..nn.vocab import Vocab
 from .base import TaskModel
-from .relatedness import RelatednessModel
-from .sentiment import SentimentModel
+from .tasks import TASKS
 
 __all__ = ["load", "known_models", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-TASKS = {"sentiment": SentimentModel, "relatedness": RelatednessModel}
-
 
 class UnknownModelError(ValueError):
     """A model name that is neither a pretrained model nor a directory."""
-
-
-def pretrained_root() -> Path:
-    """The folder of the pretrained models shipped with the package (``treenets/pretrained``)."""
-    return Path(str(importlib.resources.files("treenets").joinpath("pretrained")))
 
 
 def known_models() -> List[str]:
@@ -73,7 +65,7 @@ def resolve_model(name_or_dir: PathLike) -> Path:
         raise UnknownModelError(f"unknown model {text!r}; known models: {known} (or give a model directory)")
     if path.is_file():
         raise FileNotFoundError(f"{path} is a file; a model is a directory with {CONFIG_FILE} and {WEIGHTS_FILE} "
-                                f"(old .pt checkpoints load with treenets.load_checkpoint)")
+                                f"(or a one-file .pt checkpoint, which treenets.load also reads)")
     raise FileNotFoundError(f"no model directory at {path}")
 
 
@@ -136,12 +128,17 @@ def _load_weights(model: TaskModel, files) -> None:
 
 
 def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = None) -> TaskModel:
-    """A trained model, ready to predict: a pretrained name or a model directory.
+    """A trained model, ready to predict: a pretrained name, a model directory or a ``.pt`` checkpoint.
+
+    The one model loader: :func:`treenets.parse_and_encode` and the command
+    line load their models here too.
 
     Args:
-        name_or_dir: ``"sst5"``, ``"sst2"``, ``"sick"`` (:func:`known_models`)
-            or a directory written by :meth:`TaskModel.save` (the training
-            examples write ``OUT/best/``).
+        name_or_dir: ``"sst5"``, ``"sst2"``, ``"sick"`` (:func:`known_models`),
+            a directory written by :meth:`TaskModel.save` (the training
+            examples write ``OUT/best/``), or a one-file checkpoint written by
+            :func:`save_checkpoint` (a file ending in ``.pt``; plain data, read
+            with ``weights_only=True``).
         device: where the model goes (``None``: the CPU). Checked first.
 
     Returns:
@@ -163,6 +160,12 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
         'positive'
     """
     dev = check_device(device)
+    if os.fspath(name_or_dir).endswith(".pt") and Path(name_or_dir).is_file():
+        from .checkpoint import load_checkpoint
+
+        model, _ = load_checkpoint(name_or_dir, map_location=dev if dev is not None else "cpu")
+        model.name = os.fspath(name_or_dir)
+        return model.eval()
     path = resolve_model(name_or_dir)
     files = read_model_dir(path)
     model = _model_from_files(files)

@@ -127,8 +127,8 @@ class SentimentModel(TaskModel):
             return classes, logits.softmax(dim=1)
 
     def predict(self, texts: Any, *, batch_size: int = 64, lazy: bool = False, parser=None, cache=True,
-                input_format: str = "auto", workers: int = 1,
-                progress=None) -> Union[List[SentimentResult], Iterator[SentimentResult]]:
+                input_format: str = "auto", workers: int = 1, progress=None,
+                errors: Optional[str] = None) -> Union[List[SentimentResult], Iterator[SentimentResult]]:
         """The sentiment of every sentence and of every phrase in it, from raw text, brackets or trees.
 
         Raw text is parsed by the model's own parser (:meth:`parser`: the tree
@@ -153,11 +153,16 @@ class SentimentModel(TaskModel):
                 copy of the parser); the results do not depend on it.
             progress: a bar (anything with ``update(n)``, e.g.
                 :func:`treenets.utils.progress.progress_bar`) advanced by the inputs read.
+            errors: ``"yield"`` (the default with ``lazy=True``): an input
+                that cannot be read or parsed yields its
+                :class:`~treenets.parsers.ParseError` (``.input``, from 1) in
+                place of its results, and the others go on; ``"raise"`` (the
+                default for a list): it is raised.
 
         Returns:
             one :class:`~treenets.models.prediction.SentimentResult` per
-            sentence, in input order (``.input`` says which input it came from),
-            computed in eval mode.
+            sentence, in input order (``.input`` and ``.sentence`` say which
+            input and which of its sentences, both from 1), computed in eval mode.
 
         Example:
             >>> model = treenets.load("sst2")                          # doctest: +SKIP
@@ -166,14 +171,22 @@ class SentimentModel(TaskModel):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        results = self._predict_stream(texts, batch_size, parser, cache, input_format, workers, progress)
+        if errors is None:
+            errors = "yield" if lazy else "raise"
+        results = self._predict_stream(texts, batch_size, parser, cache, input_format, workers, progress, errors)
         return results if lazy else list(results)
 
     def _predict_stream(self, texts, batch_size, parser, cache, input_format, workers,
-                        progress) -> Iterator[SentimentResult]:
+                        progress, errors) -> Iterator[SentimentResult]:
         pending: List[Tuple[int, int, str, object]] = []
         for item in iter_sentences(self, texts, parser=parser, cache=cache, chunk_size=batch_size,
-                                   input_format=input_format, workers=workers, progress=progress):
+                                   input_format=input_format, workers=workers, progress=progress, errors=errors):
+            if isinstance(item, Exception):  # an input that failed: after the sentences before it
+                if pending:
+                    yield from self._predict_sentences(pending)
+                    pending = []
+                yield item
+                continue
             pending.append(item)
             if len(pending) == batch_size:
                 yield from self._predict_sentences(pending)

@@ -61,7 +61,7 @@ class BracketParser:
         out: List[List[ParsedSentence]] = []
         for i, text in enumerate(texts):
             if not isinstance(text, str):
-                raise TypeError(f"text {i} is a {type(text).__name__}, not a string")
+                raise TypeError(f"text {i + 1} of {len(texts)} is a {type(text).__name__}, not a string")
             if self.limits.max_chars is not None and len(text) > self.limits.max_chars:
                 err = LimitError(f"the text has {len(text):,} characters, over the limit of "
                                  f"{self.limits.max_chars:,} (max_chars)", "max_chars", self.limits.max_chars,
@@ -81,7 +81,8 @@ class BracketParser:
                                      strip_function_tags=self.strip_function_tags, binarize=self.binarize,
                                      collapse_unary=self.collapse_unary)
                 except ValueError as err:
-                    raise ValueError(f"text {i}, tree {k + 1}: {err}") from None
+                    where = f"text {i + 1} of {len(texts)}, " if len(texts) > 1 else ""  # from 1, as everywhere
+                    raise ValueError(f"{where}tree {k + 1}: {err}") from None
                 sentences.append(ParsedSentence(words=tree.words, constituency=tree, text=" ".join(tree.words),
                                                 tokens=tree.words, word_to_token=list(range(len(tree.words))),
                                                 index=k))

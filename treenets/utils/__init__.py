@@ -12,7 +12,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "atomic": ["atomic_write", "atomic_dir", "temp_name", "remove_stale"],
         "device": ["DeviceError", "check_device"],
         "paths": ["DATA_DIR_ENV", "DATA_DIR_HELP", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir",
-                  "resolve_dir"],
+                  "resolve_dir", "pretrained_root"],
         "progress": ["progress_bar"],
     },
 )

@@ -11,14 +11,18 @@ tests) asks these functions; nothing else reads the environment variables.
                             (default ``$XDG_CACHE_HOME/treenets``,
                             normally ``~/.cache/treenets``)
 ==========================  =====================================================
+
+The pretrained models ship inside the package, in :func:`pretrained_root`.
 """
 from __future__ import annotations
 
+import importlib.resources
 import os
 from pathlib import Path
 from typing import Optional, Union
 
-__all__ = ["DATA_DIR_ENV", "DATA_DIR_HELP", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir", "resolve_dir"]
+__all__ = ["DATA_DIR_ENV", "DATA_DIR_HELP", "CACHE_DIR_ENV", "default_data_dir", "default_cache_dir", "resolve_dir",
+           "pretrained_root"]
 
 #: Environment variable naming the folder that holds ``sst/``, ``sick/`` and ``embeddings/``.
 DATA_DIR_ENV = "TREENETS_DATA_DIR"
@@ -78,3 +82,9 @@ def resolve_dir(path: Optional[PathLike], subdir: str) -> Path:
     if path is None:
         return default_data_dir() / subdir
     return Path(path).expanduser()
+
+
+def pretrained_root() -> Path:
+    """The folder of the pretrained models shipped with the package (``treenets/pretrained``), one model
+    directory per name (read by :func:`treenets.load`, listed by ``treenets models``)."""
+    return Path(str(importlib.resources.files("treenets").joinpath("pretrained")))
