@@ -35,7 +35,8 @@ from treenets.data import default_data_dir
 from treenets.testing.reference import reference_forward
 
 REPO = Path(__file__).resolve().parents[1]
-IMPLS = ("treenets", "dgl", "recursive")
+# "treenets": the eager engine; "compiled": the same model with the compiled level step
+IMPLS = ("treenets", "compiled", "dgl", "recursive")
 CELL_NAMES = ("nary", "childsum")
 N_CLASSES = 5
 
@@ -92,6 +93,41 @@ def cpu_name() -> str:
     return platform.processor() or "cpu"
 
 
+#: the CPU flags that move the ratios (vector and matrix units)
+CPU_FLAGS_OF_INTEREST = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx512_fp16", "amx_tile",
+                         "amx_bf16", "amx_int8")
+
+
+def cpu_flags() -> List[str]:
+    """Which of :data:`CPU_FLAGS_OF_INTEREST` the CPU has (``/proc/cpuinfo``; empty where unreadable)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    return [flag for flag in CPU_FLAGS_OF_INTEREST if flag in have]
+    except OSError:
+        pass
+    return []
+
+
+def cpu_info() -> Dict:
+    """The CPU a benchmark ran on: model, the flags of interest, logical CPUs, and torch's CPU capability."""
+    try:
+        capability = torch.backends.cpu.get_cpu_capability()
+    except Exception:  # older torch
+        capability = None
+    return {"cpu": cpu_name(), "cpu_flags": cpu_flags(), "cpu_count": os.cpu_count(),
+            "torch_cpu_capability": capability}
+
+
+def cpu_line() -> str:
+    """One line for the head of a benchmark's output."""
+    info = cpu_info()
+    return (f"cpu {info['cpu']} | flags {' '.join(info['cpu_flags']) or 'none of ' + '/'.join(CPU_FLAGS_OF_INTEREST)}"
+            f" | torch cpu capability {info['torch_cpu_capability']}")
+
+
 def environment(device: torch.device, threads: int, dgl, dgl_error) -> Dict:
     info = {
         "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -105,6 +141,7 @@ def environment(device: torch.device, threads: int, dgl, dgl_error) -> Dict:
         "torch_threads": torch.get_num_threads(),
         "device": str(device),
         "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        **cpu_info(),
         **git_state(),
     }
     if hasattr(os, "getloadavg"):
@@ -215,20 +252,33 @@ class Runner:
 
 
 class TreenetsRunner(Runner):
+    """The library's model with the eager engine (``engine``: the level step's engine)."""
+
     name = "treenets"
+    engine = "eager"
 
     def prepare(self, trees):
         return self.model.batch(trees, self.device)
 
     def step(self, batch, train):
+        from treenets.cells.engine import use_engine
+
         m = self.model
-        h, _ = m.encoder(batch)
+        with use_engine(self.engine):
+            h, _ = m.encoder(batch)
         if not train:
             m.classifier(h)  # inference ends with the per-node prediction
             return h, None
         loss = node_loss(m, h, batch.labels, batch.num_trees)
         loss.backward()
         return h, loss
+
+
+class CompiledRunner(TreenetsRunner):
+    """The same, with the compiled level step (``torch.compile``; compiled in the untimed warm-up)."""
+
+    name = "compiled"
+    engine = "compiled"
 
 
 class DGLRunner(Runner):

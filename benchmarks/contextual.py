@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -60,13 +59,10 @@ from treenets.training import minibatches, train_epoch
 
 
 def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    """The CPU model, its core count and the flags that move the figures (AVX2, AVX-512, AMX)."""
+    from benchmarks.common import cpu_flags, cpu_name as model
+
+    return f"{model()} ({os.cpu_count()} cores; {' '.join(cpu_flags()) or 'no AVX2/AVX-512/AMX'})"
 
 
 def log(msg: str) -> None:

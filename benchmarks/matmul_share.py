@@ -36,7 +36,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.common import bench_model, build_vocab, cpu_name, git_state, load_data, make_optimizer, set_threads
+from benchmarks.common import bench_model, build_vocab, cpu_info, git_state, load_data, make_optimizer, set_threads
 from treenets.data import DATA_DIR_HELP
 
 MATMUL_OPS = ("aten::mm", "aten::addmm")
@@ -122,7 +122,7 @@ def main(argv=None) -> dict:
           f"[24, {2 * H}] x [{2 * H}, {5 * H}] {alone['level_24x300x750']} GFLOP/s", flush=True)
     result = {"benchmark": "treenets.benchmarks.matmul_share", "data": source, "trees": len(train),
               "threads": args.threads, "torch": torch.__version__, "configs": rows, "matmul_alone_gflop_per_s": alone,
-              "cpu": cpu_name(), "git_commit": git_state().get("git_commit")}
+              **cpu_info(), "git_commit": git_state().get("git_commit")}
     print(json.dumps(result), flush=True)
     return result
 

@@ -190,6 +190,8 @@ def main(argv=None) -> int:
         results = [{"mode": m, "workers": [run_workers(m, texts, n, args) for n in workers]} for m in modes]
     else:
         results = [run_mode(m, texts, args) for m in modes]
+    from benchmarks.common import cpu_info
+
     summary = {
         "benchmark": "parse_speed",
         "data": str(args.data),
@@ -198,7 +200,7 @@ def main(argv=None) -> int:
         "device": args.device,
         "device_name": (torch.cuda.get_device_name(0) if args.device.startswith("cuda") and torch.cuda.is_available()
                         else platform.processor() or platform.machine()),
-        "cpu_count": os.cpu_count(),
+        **cpu_info(),
         "torch_threads": torch.get_num_threads(),
         "stanza": stanza.__version__,
         "torch": torch.__version__,

@@ -4,7 +4,10 @@ One command times, in one process on one machine, three implementations of
 the same Tree-LSTM sharing the same weights:
 
 * ``treenets``: :class:`treenets.TreeBatch` + the level-synchronous engine
-  (``model.encoder(batch)``: embedding, then ``cell(batch, x)``);
+  (``model.encoder(batch)``: embedding, then ``cell(batch, x)``), eager;
+* ``compiled``: the same with the compiled level step (``engine="compiled"``,
+  :mod:`treenets.cells.engine`), compiled in the untimed warm-up, whose time is
+  reported as ``warmup_seconds``; skipped, saying why, where it cannot run;
 * ``dgl``: DGL's own ``tree_lstm`` example recipe, ``dgl.batch`` of per-tree
   graphs + ``dgl.prop_nodes_topo`` with message/reduce/apply functions
   (:mod:`treenets.testing.dgl_reference`, run only where ``import dgl`` works);
@@ -67,8 +70,8 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from benchmarks.common import (
-    CELL_NAMES, IMPLS, DGLRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab, environment, finish,
-    import_dgl, load_data, make_optimizer, ratio, run_epoch, set_threads, summarize, tree_graphs, tree_tensors,
+    CELL_NAMES, IMPLS, CompiledRunner, DGLRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab,
+    cpu_line, environment, finish, import_dgl, load_data, make_optimizer, ratio, run_epoch, set_threads, summarize, tree_graphs, tree_tensors,
 )
 from treenets import Tree, Vocab
 from treenets.data import DATA_DIR_HELP
@@ -105,14 +108,18 @@ def _grads(model: torch.nn.Module) -> Dict[str, torch.Tensor]:
 
 
 def check_equivalence(cell: str, trees: Sequence[Tree], vocab: Vocab, dgl=None, embed: int = 300,
-                      hidden: int = 150, dtype=torch.float64, tol: float = 1e-5, seed: int = 0) -> Dict:
-    """Run the three implementations on the same weights; compare h (every node),
-    loss and every gradient. Uses the very runners that are timed."""
+                      hidden: int = 150, dtype=torch.float64, tol: float = 1e-5, seed: int = 0,
+                      compiled: bool = False) -> Dict:
+    """Run the implementations on the same weights; compare h (every node),
+    loss and every gradient to the eager engine's. Uses the very runners that are timed."""
     torch.manual_seed(seed)
     model = bench_model(cell, vocab, embed, hidden).to(dtype)
     device = torch.device("cpu")
     runners = [TreenetsRunner(model, device), RecursiveRunner(model, device)]
-    inputs = {"treenets": list(trees), "recursive": [tree_tensors(t, vocab, device) for t in trees]}
+    inputs = {"treenets": list(trees), "compiled": list(trees),
+              "recursive": [tree_tensors(t, vocab, device) for t in trees]}
+    if compiled:
+        runners.append(CompiledRunner(model, device))
     if dgl is not None:
         runners.append(DGLRunner(model, device, dgl))
         inputs["dgl"] = tree_graphs(trees, vocab)
@@ -128,7 +135,7 @@ def check_equivalence(cell: str, trees: Sequence[Tree], vocab: Vocab, dgl=None, 
     result = {"cell": cell, "trees": len(trees), "nodes": int(h_ref.shape[0]),
               "dtype": str(dtype).replace("torch.", ""), "tol": tol}
     ok = True
-    for name in ("dgl", "recursive"):
+    for name in ("compiled", "dgl", "recursive"):
         if name not in out:
             result[name] = None
             continue
@@ -163,6 +170,9 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
     if "treenets" in impls:
         model = copy.deepcopy(base)
         setups["treenets"] = (TreenetsRunner(model, device), [[trees[i] for i in g] for g in groups], model)
+    if "compiled" in impls:
+        model = copy.deepcopy(base)
+        setups["compiled"] = (CompiledRunner(model, device), [[trees[i] for i in g] for g in groups], model)
     if "dgl" in impls and dgl is not None:
         model = copy.deepcopy(base)
         graphs = tree_graphs(trees, vocab)
@@ -173,8 +183,10 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
         setups["recursive"] = (RecursiveRunner(model, device), chunks(items, batch_size), model)
     runs: Dict[str, list] = {k: [] for k in setups}
     opts = {k: (make_optimizer(m) if train else None) for k, (_, _, m) in setups.items()}
-    for name, (runner, batches, _) in setups.items():  # warm-up: one small batch each, untimed
-        run_epoch(runner, [batches[0][:min(len(batches[0]), batch_size, 4)]], train, opts[name])
+    warmup = {}
+    for name, (runner, batches, _) in setups.items():  # warm-up: one small batch each, untimed (compiles)
+        warmup[name] = run_epoch(runner, [batches[0][:min(len(batches[0]), batch_size, 4)]], train,
+                                 opts[name])["seconds"]
     for _ in range(repeats):
         for name, (runner, batches, _) in setups.items():
             runs[name].append(run_epoch(runner, batches, train, opts[name]))
@@ -194,15 +206,20 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
             res[name] = None
     if res["recursive"] is not None:
         res["recursive"]["mean_nodes_per_tree"] = round(rec_nodes / len(rec_trees), 2)
+    if res.get("compiled") is not None:
+        res["compiled"]["warmup_seconds"] = round(warmup["compiled"], 2)  # includes compiling (or loading it)
     res["ratio_vs_dgl"] = ratio(res["treenets"], res["dgl"])
     res["ratio_vs_recursive"] = ratio(res["treenets"], res["recursive"])
+    res["ratio_compiled_vs_eager"] = ratio(res["compiled"], res["treenets"])
+    res["ratio_compiled_vs_dgl"] = ratio(res["compiled"], res["dgl"])
     parts = []
     for name in IMPLS:
         r = res[name]
         parts.append(f"{name} {r['trees_per_s']:9.1f} trees/s (build {r['build_seconds']:.2f}s of {r['seconds']:.2f}s)"
                      if r else f"{name} {'n/a':>9}")
     log(f"{workload:5} {cell:8} bs={batch_size:<4} n={len(trees):<5} " + " | ".join(parts)
-        + f" | a/b={res['ratio_vs_dgl']} a/c={res['ratio_vs_recursive']}")
+        + f" | a/b={res['ratio_vs_dgl']} a/c={res['ratio_vs_recursive']}"
+        + f" compiled/eager={res['ratio_compiled_vs_eager']} compiled/b={res['ratio_compiled_vs_dgl']}")
     return res
 
 
@@ -217,10 +234,12 @@ def run_suite(train_trees: Sequence[Tree], test_trees: Sequence[Tree], vocab: Vo
     if check_trees:
         check_set = size_matched_subset(train_trees, check_trees, seed=3)
         for cell in cells:
-            c = check_equivalence(cell, check_set, vocab, dgl if "dgl" in impls else None, embed, hidden, tol=tol)
+            c = check_equivalence(cell, check_set, vocab, dgl if "dgl" in impls else None, embed, hidden, tol=tol,
+                                  compiled="compiled" in impls)
             checks.append(c)
             log(f"check {cell:8} ({c['trees']} trees, {c['nodes']} nodes, {c['dtype']}): "
-                + ", ".join(f"{k} {c[k]['max_abs_diff']}" if c[k] else f"{k} n/a" for k in ("dgl", "recursive"))
+                + ", ".join(f"{k} {c[k]['max_abs_diff']}" if c[k] else f"{k} n/a"
+                            for k in ("compiled", "dgl", "recursive"))
                 + f" -> {'OK' if c['passed'] else 'FAILED'}")
     rec_train = size_matched_subset(train_trees, recursive_trees, seed=1)
     rec_test = size_matched_subset(test_trees, recursive_trees, seed=2)
@@ -287,15 +306,18 @@ def parse_args(argv=None):
     args.cells = [c for c in args.cells.split(",") if c]
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b]
     args.impls = [i for i in args.impls.split(",") if i]
+    if "compiled" in args.impls:
+        from treenets.cells.engine import compile_unavailable_reason
+
+        reason = compile_unavailable_reason(torch.device(args.device or ("cuda" if torch.cuda.is_available()
+                                                                          else "cpu")))
+        if reason:  # torch 2.2 (the DGL venv), no compiler: the others still run
+            print(f"# compiled engine skipped: {reason}", flush=True)
+            args.impls = [i for i in args.impls if i != "compiled"]
     for impl in args.impls:
         if impl not in IMPLS:
             p.error(f"unknown implementation {impl!r}; choose from {IMPLS}")
     return args
-
-
-
-
-
 
 
 
@@ -315,6 +337,7 @@ def main(argv=None) -> Dict:
           f" | torch {env['torch']} | dgl {env['dgl'] or 'n/a (' + str(env['dgl_error']) + ')'}"
           f" | device {env['device']} ({env['device_name']}) | threads {args.threads}"
           f" | cpus {env['cpu_count']} | load {env.get('loadavg_start')}", flush=True)
+    print(f"# {cpu_line()}", flush=True)
 
     train, test, source = load_data(args.data_dir, args.synthetic)
     vocab = build_vocab(list(train) + list(test))
@@ -342,6 +365,11 @@ def main(argv=None) -> Dict:
         "train_ratio_vs_recursive": headline(configs, "train", "ratio_vs_recursive", head_cell, head_train_bs),
         "infer_ratio_vs_dgl": headline(configs, "infer", "ratio_vs_dgl", head_cell, head_infer_bs),
         "infer_ratio_vs_recursive": headline(configs, "infer", "ratio_vs_recursive", head_cell, head_infer_bs),
+        "train_ratio_compiled_vs_eager": headline(configs, "train", "ratio_compiled_vs_eager", head_cell,
+                                                  head_train_bs),
+        "train_ratio_compiled_vs_dgl": headline(configs, "train", "ratio_compiled_vs_dgl", head_cell, head_train_bs),
+        "infer_ratio_compiled_vs_eager": headline(configs, "infer", "ratio_compiled_vs_eager", head_cell,
+                                                  head_infer_bs),
         "headline": {"cell": head_cell, "train_batch_size": head_train_bs, "infer_batch_size": head_infer_bs,
                      "ratio": "treenets trees/s divided by the other's trees/s (both include batch construction)"},
         "checks_passed": all(c["passed"] for c in suite["checks"]) if suite["checks"] else None,

@@ -45,7 +45,7 @@ from typing import Dict, List, Sequence
 import torch
 
 from benchmarks.common import (
-    IMPLS, N_CLASSES, DGLRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab, environment, finish,
+    IMPLS, N_CLASSES, CompiledRunner, DGLRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab, environment, finish,
     import_dgl, load_data, make_optimizer, run_epoch, set_threads, sync, tree_graphs, tree_tensors,
 )
 from treenets import SentimentModel, Tree
@@ -123,13 +123,15 @@ def make_runner(name: str, base: SentimentModel, device, dgl):
     model = copy.deepcopy(base)
     if name == "treenets":
         return TreenetsRunner(model, device), make_optimizer(model)
+    if name == "compiled":
+        return CompiledRunner(model, device), make_optimizer(model)
     if name == "dgl":
         return DGLRunner(model, device, dgl), make_optimizer(model)
     return RecursiveRunner(model, device), make_optimizer(model)
 
 
 def items_for(name: str, trees: Sequence[Tree], vocab, device):
-    if name == "treenets":
+    if name in ("treenets", "compiled"):
         return list(trees)
     if name == "dgl":
         return tree_graphs(trees, vocab)
@@ -207,7 +209,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="batch sizes up to 256, --budget 3, --min-time 0.1")
     p.add_argument("--cell", default="nary", choices=["nary", "childsum"])
-    p.add_argument("--impls", default=",".join(IMPLS))
+    p.add_argument("--impls", default="treenets,dgl,recursive", help=f"comma list of {', '.join(IMPLS)}")
     p.add_argument("--device", default=None, help="cpu or cuda[:k] (default: cuda when available)")
     p.add_argument("--threads", type=int, default=1, help="torch (and DGL) intra-op threads (default 1)")
     p.add_argument("--max-nodes", type=int, default=4096)

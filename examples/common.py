@@ -1,26 +1,22 @@
 """What the example scripts share: their command-line options, logging, the files they
-need, and the epoch loop that keeps the checkpoint with the best dev score, writes the
-state that resumes a run, and trains on several processes under ``torchrun``.
+need, and the options of :func:`treenets.training.fit` taken from the command line.
 
 The examples import it as ``common`` (a script's folder is on ``sys.path`` when
 it runs as ``python examples/train_sst.py``). The library itself has no
-argparse code: training is :func:`treenets.training.train_epoch` and
-``model.evaluate``, resuming is :func:`treenets.training.save_training_state`
-and :func:`~treenets.training.load_training_state`, and several processes are
-:func:`~treenets.training.setup_distributed` and :func:`~treenets.training.wrap_ddp`.
+argparse code: the epochs, selection on dev, checkpoints, resuming, several
+processes and the metrics of every epoch are :func:`treenets.training.fit`;
+this module maps the command line onto it (:func:`fit_options`).
 """
 from __future__ import annotations
 
 import argparse
 import atexit
-import hashlib
 import json
-import math
 import os
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, Optional, Tuple
 
 import torch
 
@@ -29,19 +25,16 @@ from treenets.data import DATA_DIR_HELP, default_data_dir
 from treenets.data.glove import find_vectors
 from treenets.nn.embeddings import build_embedding_matrix
 from treenets.formats import read_vectors
-from treenets.models import TaskModel, load, save_checkpoint
+from treenets.models import TaskModel
 from treenets.training import (
-    all_gather, is_main_process, leave_process_group, load_training_state, main_process_first, minibatches, rank,
-    rank_seed,
-    read_training_info, rng_state, save_training_state, seed_everything, setup_distributed, train_epoch,
-    world_size, wrap_ddp,
+    LAST, RESUME_MAY_DIFFER as LIBRARY_MAY_DIFFER, ResumeError, check_resume as library_check_resume,
+    is_main_process, leave_process_group, main_process_first, resume_folder, seed_everything, setup_distributed,
+    world_size,
 )
 from treenets.nn.vocab import Vocab
 
 #: The command that downloads the datasets and word vectors.
 DOWNLOAD = "python -m treenets.data"
-#: Where a run's training state goes, inside its ``--out`` folder.
-LAST = "last"
 
 
 class MissingFileError(FileNotFoundError):
@@ -50,10 +43,6 @@ class MissingFileError(FileNotFoundError):
     def __init__(self, path: Path, what: str, command: str) -> None:
         self.path, self.command = Path(path), command
         super().__init__(f"{path} is missing ({what}); make it with: {command}")
-
-
-class ResumeError(ValueError):
-    """``--resume`` cannot continue that run with these options."""
 
 
 def run(main: Callable) -> None:
@@ -137,6 +126,9 @@ def add_training_arguments(parser: argparse.ArgumentParser, *, out: str, items: 
                         help=f"continue the run whose --out was DIR (from DIR/{LAST}, written after every epoch) "
                              "with the same options; --epochs may be raised")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("--no-tensorboard", action="store_true",
+                        help="no TensorBoard events in OUT/tensorboard (written when tensorboard is installed; "
+                             "OUT/metrics.jsonl is written always)")
     parser.set_defaults(default_out=Path(out))
 
 
@@ -191,7 +183,7 @@ def start_run(args) -> Tuple[torch.device, torch.Generator]:
     ``--resume``, and apply ``--seed``; returns the device and the data-order generator.
 
     Every process of a distributed run seeds alike here, so they build the same
-    model and draw the same batches (:func:`train_and_select` gives each
+    model and draw the same batches (:func:`treenets.training.fit` gives each
     process its own random stream for dropout afterwards).
     """
     apply_device_arguments(args)
@@ -307,170 +299,30 @@ def load_word_vectors(vocab, source, **options):
 
 
 # ---------------------------------------------------------------- resuming
-#: Options that may differ between a run and its resumption. Paths to data may
-#: move (the vocabulary must stay the same, which is checked), the vectors are
-#: compared by file name, and everything else must be equal.
-RESUME_MAY_DIFFER = frozenset({"epochs", "resume", "out", "device", "threads", "no_progress", "data_dir",
-                               "parsed_dir", "sick_dir", "default_out"})
-
-
-def resume_folder(path: Path) -> Path:
-    """The training state folder of ``--resume PATH``: ``PATH/last``, or ``PATH`` itself if it is one."""
-    path = Path(path)
-    for folder in (path / LAST, path):
-        if (folder / "state.json").is_file():
-            return folder
-    if path.is_dir():
-        raise ResumeError(f"--resume {path}: no training state in it ({path / LAST / 'state.json'} is missing); "
-                          f"a run writes it after its first epoch, so start this one again without --resume")
-    raise MissingFileError(path, "the folder of the run to resume", "a training run with --out " + str(path))
-
-
-def _comparable(options: Dict) -> Dict:
-    out = {k: v for k, v in options.items() if k not in RESUME_MAY_DIFFER}
-    if out.get("embeddings") is not None:
-        out["embeddings"] = str(out["embeddings"]).replace("\\", "/").rsplit("/", 1)[-1]
-    return out
+#: Options that may differ between a run and its resumption: the library's (how
+#: long and where it runs), and paths to data, which may move (the vocabulary
+#: must stay the same, which fit checks); the vectors are compared by file name.
+RESUME_MAY_DIFFER = LIBRARY_MAY_DIFFER | {"no_tensorboard", "data_dir", "parsed_dir", "sick_dir", "default_out"}
 
 
 def check_resume(state_info: Dict, options: Dict, vocab_digest: str, epochs: int, where: Path) -> None:
-    """Refuse to resume a run with other options, other data, or fewer epochs than it already has.
-
-    Raises:
-        ResumeError: naming every option that differs, old and new.
-    """
-    saved, now = _comparable(state_info.get("args") or {}), _comparable(options)
-    diffs = [f"--{k.replace('_', '-')} {saved.get(k)!r} (now {now.get(k)!r})"
-             for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
-    if diffs:
-        raise ResumeError(f"--resume {where}: the run was started with other options: {'; '.join(diffs)}. "
-                          f"Resume with the same options, or start a new run with another --out")
-    if state_info.get("vocab_sha256") != vocab_digest:
-        raise ResumeError(f"--resume {where}: the data differ from the run's (another vocabulary: other files "
-                          f"in the data folder?)")
-    done = int(state_info.get("epoch", 0))
-    if epochs < done:
-        raise ResumeError(f"--resume {where}: the run has already trained {done} epochs; --epochs {epochs} asks for "
-                          f"fewer")
-
-
-def vocab_digest(vocab) -> str:
-    """A sha256 of the vocabulary's words in id order (a resumed run must index words the same way)."""
-    h = hashlib.sha256()
-    for word in vocab.itos:
-        h.update(word.encode("utf-8", "surrogatepass") + b"\n")
-    return h.hexdigest()
+    """:func:`treenets.training.check_resume` with the examples' options that may differ."""
+    library_check_resume(state_info, options, vocab_digest, epochs, where, may_differ=RESUME_MAY_DIFFER,
+                         by_name=("embeddings",))
 
 
 # -------------------------------------------------------------- the loop
-def train_and_select(model: TaskModel, train: Sequence, dev: Sequence, optimizers: Sequence[torch.optim.Optimizer],
-                     args, generator: torch.Generator, *, score: str, describe: Callable[[float, Dict], str],
-                     bucket_by: Optional[Callable] = None, extra: Optional[Dict] = None,
-                     schedulers: Sequence = ()) -> Optional[Dict]:
-    """``--epochs`` epochs of :func:`treenets.training.train_epoch`, each scored on ``dev``;
-    the model with the best dev ``score`` is saved as a model directory, ``OUT/best/``
-    (:func:`treenets.load` reads it), and as a one-file checkpoint, ``OUT/best.pt``.
-
-    After every epoch the training state (weights, optimizers, schedulers,
-    random states of every process, the data-order generator, the epoch, the
-    best score and epoch, the options) goes to ``OUT/last``, atomically;
-    ``--resume`` reads it back, checks that the options that matter are the
-    same, and goes on with the next epoch, so a killed run ends as it would
-    have without the interruption.
-
-    Under ``torchrun`` the model is wrapped in DistributedDataParallel and
-    every process takes its share of every global batch of ``--batch-size``;
-    process 0 alone scores dev, writes files and logs.
-
-    Args:
-        describe: the log line's text for one epoch from ``(train loss, dev metrics)``.
-        bucket_by: with ``--bucket-by-height``, the height of an example.
-        extra: plain data stored with the model (in ``config.json``'s metadata
-            and the checkpoint) with the epoch and dev metrics (``args``: the
-            run's options, see :func:`plain_args`).
-        schedulers: learning-rate schedulers, stepped after every epoch.
-
-    Returns:
-        ``{"score": best dev score, "epoch": its epoch, "path": the model directory,
-        "checkpoint": the .pt file, "train_seconds": ...}`` on process 0; ``None`` on the others.
-
-    Raises:
-        FloatingPointError: a training loss or the dev score became NaN or
-            infinite; the message names the epoch (and the batch) and the
-            checkpoint kept so far. Nothing is written for that epoch.
-    """
-    main, here = is_main_process(), rank()
-    options = (extra or {}).get("args") or plain_args(args)
-    digest = vocab_digest(model.vocab)
-    best = {"score": None, "epoch": 0, "path": args.out / "best", "checkpoint": args.out / "best.pt"}
-    first, seconds = 1, 0.0
-    if args.resume is not None:
-        folder = resume_folder(args.resume)
-        info = read_training_info(folder)
-        check_resume({**info["info"], "epoch": info["epoch"]}, options, digest, args.epochs, args.resume)
-        # read to the CPU: load_state_dict copies weights and optimizer state onto the parameters' device,
-        # and random states must stay CPU tensors
-        state = load_training_state(folder, map_location="cpu")
-        if state.world_size != world_size():
-            log(f"resuming a run of {state.world_size} processes on {world_size()}: same batches, but the processes' "
-                f"dropout streams are drawn anew, so the result is not bit-identical")
-        own_rng = state.restore(model, optimizers, schedulers, generator, process=here)
-        if not own_rng:
-            seed_everything(rank_seed(args.seed, here) + state.epoch)
-        best.update(score=state.info.get("best_score"), epoch=state.info.get("best_epoch", 0))
-        first, seconds = state.epoch + 1, float(state.info.get("train_seconds", 0.0))
-        log(f"resuming {folder} after epoch {state.epoch} (best dev {score} {best['score']} at epoch {best['epoch']})")
-    elif here > 0:
-        seed_everything(rank_seed(args.seed, here))  # its own dropout masks; batches come from `generator`
-    distributed = torch.distributed.is_available() and torch.distributed.is_initialized()
-    ddp = wrap_ddp(model) if distributed else None
-    if main:
-        args.out.mkdir(parents=True, exist_ok=True)
-    n_batches = -(-len(train) // args.batch_size)
-    for epoch in range(first, args.epochs + 1):
-        start = time.perf_counter()
-        batches = minibatches(train, args.batch_size, generator, bucket_by=bucket_by if args.bucket_by_height else None)
-        try:
-            loss = train_epoch(model, batches, optimizers, total=n_batches, desc=f"epoch {epoch}",
-                               show_progress=not args.no_progress, ddp=ddp)
-        except FloatingPointError as err:
-            raise FloatingPointError(f"epoch {epoch}: {err}; training stopped before that update. "
-                                     f"{_kept(best)} Try a lower --lr, or check the word vectors") from None
-        for scheduler in schedulers:
-            scheduler.step()
-        rngs = all_gather(rng_state())  # every process's, for an exact resume
-        if not main:
-            continue
-        metrics = model.evaluate(dev)
-        if not math.isfinite(metrics[score]):
-            raise FloatingPointError(f"epoch {epoch}: the dev {score} is {metrics[score]}; training stopped. "
-                                     f"{_kept(best)}")
-        if best["score"] is None or metrics[score] > best["score"]:  # the first epoch is always kept
-            best.update(score=metrics[score], epoch=epoch)
-            model.save(best["path"], metadata={"epoch": epoch, "dev": metrics, **(extra or {})})
-            save_checkpoint(best["checkpoint"], model, epoch=epoch, dev=metrics, **(extra or {}))
-        seconds += time.perf_counter() - start
-        save_training_state(args.out / LAST, model=model, optimizers=optimizers, schedulers=schedulers,
-                            generator=generator, rng=rngs, epoch=epoch,
-                            info={"best_score": best["score"], "best_epoch": best["epoch"], "score": score,
-                                  "train_seconds": seconds, "vocab_sha256": digest, "args": options,
-                                  "dev": metrics})
-        log(f"epoch {epoch}: {describe(loss, metrics)} ({seconds:.0f}s)")  # logged once its state is saved
-    if not main:
-        return None
-    best["train_seconds"] = seconds
-    return best
-
-
-def _kept(best: Dict) -> str:
-    if best["score"] is None:
-        return "No checkpoint was written."
-    return f"The best checkpoint so far is {best['path']} (epoch {best['epoch']}, dev {best['score']:.4f})."
-
-
-def load_best(best: Dict, device) -> TaskModel:
-    """The model saved by :func:`train_and_select` (``OUT/best/``), on ``device``, in eval mode."""
-    return load(best["path"], device=device)
+def fit_options(args, generator: torch.Generator, options: Dict, *, bucket_by: Optional[Callable] = None) -> Dict:
+    """The keyword arguments of :func:`treenets.training.fit` from the command line (see
+    :func:`add_training_arguments`): ``--out``, ``--epochs``, ``--batch-size``, ``--seed``,
+    ``--bucket-by-height`` (with ``bucket_by``, the height of an example), ``--resume``,
+    ``--no-progress``, ``--no-tensorboard``; ``options`` are the run's options as saved
+    (:func:`plain_args`), compared on ``--resume``."""
+    return {"out": args.out, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+            "generator": generator, "bucket_by": bucket_by if args.bucket_by_height else None,
+            "resume": args.resume or False, "options": options, "may_differ": RESUME_MAY_DIFFER,
+            "compare_by_name": ("embeddings",), "progress": not args.no_progress,
+            "tensorboard": False if args.no_tensorboard else None, "log": log}
 
 
 def finish_run(out: Path, result: dict) -> dict:

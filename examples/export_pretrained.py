@@ -80,6 +80,13 @@ def main(argv=None) -> dict:
     p.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "treenets" / "pretrained",
                    help="where pretrained models go (default: the package's treenets/pretrained)")
     p.add_argument("--embedding-dtype", choices=["float16", "float32"], default="float16")
+    p.add_argument("--weights-dtype", choices=["float16", "float32"], default="float32",
+                   help="the other weights (float16: half the size; the shipped model is scored as stored)")
+    p.add_argument("--command", default=None,
+                   help="the training command, for one run's folder (run_seeds.py folders record it)")
+    p.add_argument("--description", default=None, help="instead of the default description of its task")
+    p.add_argument("--recommended-for", nargs="*", default=[], metavar="USE=RANK",
+                   help="uses this model is recommended for (sentiment, binary, relatedness), 1 = best")
     add_data_dir_argument(p, "sst/ and sick/")
     p.add_argument("--limit", type=positive_int, default=None, help="score only the first N dev and test examples (smoke tests)")
     add_device_arguments(p)
@@ -100,12 +107,13 @@ def main(argv=None) -> dict:
         train_args.pop(private, None)
     if train_args.get("embeddings"):
         train_args["embeddings"] = Path(train_args["embeddings"]).name
-    run_command = f"{command} --seed {best['seed']}" if command else None
+    command = command or args.command
+    run_command = f"{command} --seed {best['seed']}" if command and "--seed" not in command else command
     if run_command:
         run_command = run_command.replace(str(data_dir), "$TREENETS_DATA_DIR")
     metadata = {
         "name": args.name,
-        "description": DESCRIPTION.get((task, mode), DESCRIPTION.get((task, None), "")),
+        "description": args.description or DESCRIPTION.get((task, mode), DESCRIPTION.get((task, None), "")),
         "command": run_command,
         "seed": best["seed"], "best_epoch": best.get("best_epoch"),
         **({"mode": data_mode} if data_mode else {}),
@@ -116,14 +124,17 @@ def main(argv=None) -> dict:
         "vocab_data_words": (model.metadata["vocab_data_words"] if "vocab_data_words" in model.metadata
                              else data_vocab_size(task, data_dir, model)),
         "train_args": train_args,
+        **({"weights_dtype": args.weights_dtype} if args.weights_dtype != "float32" else {}),
+        **({"recommended_for": {k: int(v) for k, v in (x.split("=", 1) for x in args.recommended_for)}}
+           if args.recommended_for else {}),
     }
     model.metadata = {}
     target = args.out / args.name
-    model.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata)
+    model.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata, weights_dtype=args.weights_dtype)
     shipped = load(target, device=device)
     metadata["dev"] = score(shipped, data_dir, "dev", args.limit)
     metadata["test"] = score(shipped, data_dir, "test", args.limit)
-    shipped.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata)
+    shipped.save(target, embedding_dtype=args.embedding_dtype, metadata=metadata, weights_dtype=args.weights_dtype)
     size = sum(f.stat().st_size for f in target.iterdir())
     result = {"name": args.name, "path": str(target), "bytes": size, "seed": best["seed"],
               "dev_at_training": best[SCORE[task]], "dev": metadata["dev"], "test": metadata["test"],

@@ -32,7 +32,9 @@ them, parse SICK with stanza and train on that:
     python examples/prepare_parses.py --only sick-dependency --out runs/parses
     python examples/train_sick.py --sick-dir runs/parses/sick
 
-After every epoch the run's state goes to ``OUT/last``; ``--resume OUT``
+Training is :func:`treenets.training.fit`. After every epoch the run's state
+goes to ``OUT/last`` and its metrics to ``OUT/metrics.jsonl`` (and
+``OUT/tensorboard/`` when tensorboard is installed); ``--resume OUT``
 continues a killed run. ``torchrun --nproc_per_node N examples/train_sick.py``
 trains on N processes (gloo on CPU, nccl with ``--device cuda``).
 
@@ -47,8 +49,8 @@ import torch
 
 from common import (
     add_data_dir_argument, add_embeddings_argument, add_training_arguments, add_vocab_arguments, build_vocab,
-    find_word_vectors, finish_run, load_best, load_word_vectors, log, plain_args, require_files, resolve_data_dir,
-    run, start_run, train_and_select,
+    find_word_vectors, finish_run, fit_options, load_word_vectors, log, plain_args, require_files, resolve_data_dir,
+    run, start_run,
 )
 from contextual_common import (
     add_contextual_arguments, check_contextual_arguments, contextual_embedding, contextual_optimizers,
@@ -56,7 +58,8 @@ from contextual_common import (
 )
 from treenets.data import load_sick
 from treenets.data.parsed import load_parsed_sick
-from treenets.models import RelatednessModel
+from treenets.models import RelatednessModel, load
+from treenets.training import fit
 
 
 def parse_args(argv=None):
@@ -146,25 +149,24 @@ def main(argv=None) -> dict:
     if args.contextual:
         optimizers += contextual_optimizers(model, args)
 
-    best = train_and_select(
-        model, splits["train"], splits["dev"], optimizers, args, generator, score="pearson",
-        bucket_by=lambda p: max(p.a.height, p.b.height),
-        describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} rho {dev['spearman']:.4f} "
-                                    f"mse {dev['mse']:.4f}"),
-        extra={"vocab_data_words": data_words,
-               "args": plain_args(args, data_dir=data_dir, embeddings=None if source is None else str(source))})
+    extra = {"vocab_data_words": data_words,
+             "args": plain_args(args, data_dir=data_dir, embeddings=None if source is None else str(source))}
+    best = fit(model, splits["train"], splits["dev"], optimizers, score="pearson", metadata=extra,
+               describe=lambda loss, dev: (f"train KL {loss:.4f}, dev r {dev['pearson']:.4f} "
+                                           f"rho {dev['spearman']:.4f} mse {dev['mse']:.4f}"),
+               **fit_options(args, generator, extra["args"], bucket_by=lambda p: max(p.a.height, p.b.height)))
     if best is None:  # not process 0 of a distributed run
         return None
 
-    test = load_best(best, device).evaluate(splits["test"])
+    test = load(best.path, device=device).evaluate(splits["test"])
     result = {
         "task": "sick", "trees": "constituency" if constituency else "dependency", "cell": args.cell,
-        "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs, "best_epoch": best["epoch"],
+        "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs, "best_epoch": best.epoch,
         "bucket_by_height": args.bucket_by_height,
-        "dev_pearson": round(best["score"], 4), "test_pearson": round(test["pearson"], 4),
+        "dev_pearson": round(best.score, 4), "test_pearson": round(test["pearson"], 4),
         "test_spearman": round(test["spearman"], 4), "test_mse": round(test["mse"], 4),
-        "test_pairs": test["pairs"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        **features, "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
+        "test_pairs": test["pairs"], "train_seconds": round(best.train_seconds, 1), "device": str(device),
+        **features, "model_dir": str(best.path), "checkpoint": str(best.checkpoint),
     }
     return finish_run(args.out, result)
 

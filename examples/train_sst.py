@@ -29,7 +29,9 @@ The data folder is ``--data-dir``, else ``$TREENETS_DATA_DIR``, else
 ``~/.cache/treenets/data`` (where ``python -m treenets.data`` puts SST, SICK
 and GloVe).
 
-After every epoch the run's state goes to ``OUT/last``; ``--resume OUT``
+Training is :func:`treenets.training.fit`. After every epoch the run's state
+goes to ``OUT/last`` and its metrics to ``OUT/metrics.jsonl`` (and
+``OUT/tensorboard/`` when tensorboard is installed); ``--resume OUT``
 continues a killed run. ``torchrun --nproc_per_node N examples/train_sst.py``
 trains on N processes (gloo on CPU, nccl with ``--device cuda``).
 
@@ -44,8 +46,8 @@ import torch
 
 from common import (
     add_data_dir_argument, add_embeddings_argument, add_training_arguments, add_vocab_arguments, build_vocab,
-    download_command, find_word_vectors, finish_run, load_best, load_word_vectors, log, plain_args, require_files,
-    resolve_data_dir, run, start_run, train_and_select,
+    download_command, find_word_vectors, finish_run, fit_options, load_word_vectors, log, plain_args, require_files,
+    resolve_data_dir, run, start_run,
 )
 from contextual_common import (
     add_contextual_arguments, check_contextual_arguments, contextual_embedding, contextual_optimizers,
@@ -54,7 +56,8 @@ from contextual_common import (
 from treenets.data import load_sst
 from treenets.formats import glove_forms
 from treenets.data.parsed import load_parsed_sst, parsed_sst_path
-from treenets.models import SentimentModel
+from treenets.models import SentimentModel, load
+from treenets.training import fit
 
 
 def parse_args(argv=None):
@@ -152,25 +155,25 @@ def main(argv=None) -> dict:
     elif args.emb_lr > 0:
         optimizers.append(torch.optim.SGD(model.embedding_parameters(), lr=args.emb_lr))
 
-    best = train_and_select(
-        model, splits["train"], splits["dev"], optimizers, args, generator, score="root_acc",
-        bucket_by=lambda t: t.height,
-        describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} node {dev['node_acc']:.2f}",
-        extra={"mode": data_mode, "vocab_data_words": data_words,
-               "args": plain_args(args, data_dir=data_dir, embeddings=None if source is None else str(source))})
+    extra = {"mode": data_mode, "vocab_data_words": data_words,
+             "args": plain_args(args, data_dir=data_dir, embeddings=None if source is None else str(source))}
+    best = fit(model, splits["train"], splits["dev"], optimizers, score="root_acc", metadata=extra,
+               describe=lambda loss, dev: f"train loss {loss:.4f}, dev root {dev['root_acc']:.2f} "
+                                          f"node {dev['node_acc']:.2f}",
+               **fit_options(args, generator, extra["args"], bucket_by=lambda t: t.height))
     if best is None:  # not process 0 of a distributed run
         return None
 
-    test = load_best(best, device).evaluate(splits["test"])
+    test = load(best.path, device=device).evaluate(splits["test"])
     result = {
         "task": "sst", "mode": args.mode, "trees": "dependency" if dependency else "constituency",
         "binary_scheme": args.binary_scheme if args.mode == "binary" else None, "leaf": args.leaf,
         "cell": args.cell, "hidden": args.hidden, "seed": args.seed, "epochs": args.epochs,
         "bucket_by_height": args.bucket_by_height,
-        "best_epoch": best["epoch"], "dev_root_acc": round(best["score"], 2),
+        "best_epoch": best.epoch, "dev_root_acc": round(best.score, 2),
         "test_root_acc": round(test["root_acc"], 2), "test_node_acc": round(test["node_acc"], 2),
-        "test_trees": test["roots"], "train_seconds": round(best["train_seconds"], 1), "device": str(device),
-        **features, "model_dir": str(best["path"]), "checkpoint": str(best["checkpoint"]),
+        "test_trees": test["roots"], "train_seconds": round(best.train_seconds, 1), "device": str(device),
+        **features, "model_dir": str(best.path), "checkpoint": str(best.checkpoint),
     }
     return finish_run(args.out, result)
 

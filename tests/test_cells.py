@@ -30,6 +30,7 @@ from hypothesis import strategies as st
 from _cellcheck import (DTYPE, assert_batch_equals_single, assert_matches_reference, gradcheck_cell,
                         random_inputs, random_trees)
 from treenets import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, Tree, TreeBatch
+from treenets.cells.engine import compile_unavailable_reason, use_engine
 from treenets.testing.reference import RecursiveTreeLSTM, reference_forward
 
 IN, H = 3, 4
@@ -84,6 +85,16 @@ CASES = [
 ]
 by_case = pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 
+# The oracle checks run every cell through both engines (treenets.cells.engine). The
+# compiled engine compiles once per cell configuration (tens of seconds each on a
+# 2-core CPU, then cached by inductor): its full matrix is slow; test_engine.py runs
+# one cell compiled in the default run.
+_NO_COMPILE = compile_unavailable_reason(torch.device("cpu"))
+ENGINES = [pytest.param("eager"),
+           pytest.param("compiled", marks=[pytest.mark.slow, pytest.mark.skipif(
+               _NO_COMPILE is not None, reason=f"compiled engine unavailable: {_NO_COMPILE}")])]
+by_engine = pytest.mark.parametrize("engine", ENGINES)
+
 HAND_TREES = [
     Tree([-1], ["solo"]),
     Tree.chain(["x", "y", "z"]),
@@ -109,49 +120,60 @@ def wide_tree(children: int) -> Tree:
 
 
 # ------------------------------------------------------------- the oracle
+@by_engine
 @pytest.mark.parametrize("case, tree", [pytest.param(c, t, id=f"{c.id}-{t}") for c in CASES
                                         for t in fitting_trees(c)])
-def test_hand_tree_matches_reference(case, tree):
-    assert_matches_reference(case.make(), [tree], random_inputs(len(tree), IN))
+def test_hand_tree_matches_reference(case, tree, engine):
+    with use_engine(engine):
+        assert_matches_reference(case.make(), [tree], random_inputs(len(tree), IN))
 
 
+@by_engine
 @by_case
-def test_batch_of_hand_trees_matches_reference(case):
-    trees = fitting_trees(case)
-    assert len(trees) >= 2
-    assert_matches_reference(case.make(), trees, random_inputs(sum(map(len, trees)), IN))
+def test_batch_of_hand_trees_matches_reference(case, engine):
+    with use_engine(engine):
+        trees = fitting_trees(case)
+        assert len(trees) >= 2
+        assert_matches_reference(case.make(), trees, random_inputs(sum(map(len, trees)), IN))
 
 
+@by_engine
 @by_case
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
-def test_random_trees_match_reference(case, data):
-    trees = data.draw(st.lists(random_trees(max_nodes=9, max_children=case.max_children), min_size=1, max_size=3))
-    x = random_inputs(sum(map(len, trees)), IN, seed=len(trees))
-    assert_matches_reference(case.make(), trees, x)
+def test_random_trees_match_reference(case, data, engine):
+    with use_engine(engine):
+        trees = data.draw(st.lists(random_trees(max_nodes=9, max_children=case.max_children), min_size=1,
+                                   max_size=3))
+        x = random_inputs(sum(map(len, trees)), IN, seed=len(trees))
+        assert_matches_reference(case.make(), trees, x)
 
 
+@by_engine
 @by_case
 @settings(max_examples=15, deadline=None)
 @given(data=st.data())
-def test_random_child_positions_match_reference(case, data):
+def test_random_child_positions_match_reference(case, data, engine):
     """Sibling positions with gaps (missing children count as zeros), given by child_pos, not node ids."""
-    tree = data.draw(random_trees(max_nodes=9, max_children=case.max_children))
-    slots = case.max_children or len(tree)
-    pos = [-1] * len(tree)
-    for kids in tree.children:
-        for child, p in zip(kids, data.draw(st.permutations(range(slots)))[:len(kids)]):
-            pos[child] = p
-    batch = TreeBatch.from_parent_tensor(torch.tensor(tree.parents), child_pos=torch.tensor(pos))
-    assert batch.child_pos.tolist() == pos
-    assert_matches_reference(case.make(), batch, random_inputs(len(tree), IN))
+    with use_engine(engine):
+        tree = data.draw(random_trees(max_nodes=9, max_children=case.max_children))
+        slots = case.max_children or len(tree)
+        pos = [-1] * len(tree)
+        for kids in tree.children:
+            for child, p in zip(kids, data.draw(st.permutations(range(slots)))[:len(kids)]):
+                pos[child] = p
+        batch = TreeBatch.from_parent_tensor(torch.tensor(tree.parents), child_pos=torch.tensor(pos))
+        assert batch.child_pos.tolist() == pos
+        assert_matches_reference(case.make(), batch, random_inputs(len(tree), IN))
 
 
+@by_engine
 @by_case
-def test_gradcheck(case):
-    trees = [t for t in (HAND_TREES[1], HAND_TREES[5], HAND_TREES[7]) if case.fits(t)]
-    batch = TreeBatch.from_trees(trees)
-    gradcheck_cell(case.make(), batch, random_inputs(batch.num_nodes, IN))
+def test_gradcheck(case, engine):
+    with use_engine(engine):
+        trees = [t for t in (HAND_TREES[1], HAND_TREES[5], HAND_TREES[7]) if case.fits(t)]
+        batch = TreeBatch.from_trees(trees)
+        gradcheck_cell(case.make(), batch, random_inputs(batch.num_nodes, IN))
 
 
 @by_case

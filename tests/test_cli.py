@@ -44,8 +44,10 @@ def test_cli_reports_errors(stanza_env, capsys):
 def test_predict_text(stanza_env, capsys):
     assert cli.main(["predict", "The movie was not bad at all. I loved it!"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("sentence 1 of input 1: ") and "sentence 2 of input 1: " in out
-    assert "The movie was not bad at all." in out
+    # the verdict for the whole input first, then each sentence
+    assert out.startswith("input 1: ") and "over 2 sentences" in out.splitlines()[0]
+    assert "\nsentence 1 of input 1: " in out and "sentence 2 of input 1: " in out
+    assert "The movie was not bad at all.\ndecided by: " in out
     lines = out.splitlines()
     assert "++ very positive, + positive, 0 neutral, - negative, -- very negative" == lines[-1]
     # a label on every node: the first drawing has as many symbols as its tree has nodes
@@ -107,7 +109,7 @@ def _one_line_error(capsys):
 
 def test_unknown_model_lists_the_known_ones(capsys):
     assert cli.main(["predict", "Fine.", "--model", "sst9"]) == 2
-    assert "unknown model 'sst9'; known models: sick, sst2, sst5" in _one_line_error(capsys)
+    assert "unknown model 'sst9'; known models: sick, sst-ensemble, sst2, sst5, sst5-minilm" in _one_line_error(capsys)
 
 
 def test_wrong_task(capsys):
@@ -212,8 +214,13 @@ def test_models_lists_the_shipped_models(capsys):
 
     assert cli.main(["models", "--format", "json"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["name"] for r in records] == tn.known_models() == ["sick", "sst2", "sst5"]
+    assert [r["name"] for r in records] == tn.known_models() == ["sick", "sst-ensemble", "sst2", "sst5",
+                                                                  "sst5-minilm"]
     by_name = {r["name"]: r for r in records}
+    ensemble = by_name.pop("sst-ensemble")  # an ensemble.json naming its members
+    assert ensemble["labels"] == by_name["sst5"]["labels"] and ensemble["recommended_for"]["binary"] == 1
+    assert ensemble["score"] == json.loads((pretrained_root() / "sst-ensemble" / "ensemble.json").read_text())[
+        "metadata"]["test"]["root_acc"]
     for name, r in by_name.items():
         config = json.loads((pretrained_root() / name / "config.json").read_text())
         assert r["task"] == config["task"] and r["test"] == config["metadata"]["test"]
@@ -228,7 +235,7 @@ def test_models_lists_the_shipped_models(capsys):
     assert by_name["sst2"]["default_for"] == []
     assert cli.main(["models"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split()[:4] == ["NAME", "TASK", "TREE", "SIZE"] and len(lines) == 4
+    assert lines[0].split()[:4] == ["NAME", "TASK", "TREE", "SIZE"] and len(lines) == 6
     sst5 = next(line for line in lines if line.startswith("sst5 "))
     assert "root_acc 48.33" in sst5 and "predict, encode" in sst5 and "very negative, negative" in sst5
 

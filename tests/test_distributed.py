@@ -11,7 +11,7 @@ import torch
 
 import _ddp_worker as worker
 from conftest import EXAMPLES, REPO
-from treenets.training import train_epoch
+from treenets.training import tensorboard_available, train_epoch
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="this torch has no torch.distributed")
 
@@ -111,7 +111,9 @@ def test_torchrun_train_sst_matches_one_process(data_dir, tmp_path):
     for name, value in b["model"].items():
         torch.testing.assert_close(a["model"][name], value, rtol=0, atol=1e-5, msg=name)
     assert len(a["rng"]) == 2 and len(b["rng"]) == 1  # every process's random state, for --resume
-    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["best", "best.pt", "last", "metrics.json"]
+    tensorboard = ["tensorboard"] if tensorboard_available() else []  # fit's events, when installed
+    assert sorted(p.name for p in (tmp_path / "ddp").iterdir()) == ["best", "best.pt", "last", "metrics.json",
+                                                                    "metrics.jsonl", *tensorboard]
 
 
 @pytest.mark.slow

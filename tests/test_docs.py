@@ -280,7 +280,9 @@ def test_readme_command_one_runs(stanza_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
     assert cli.main(words[2:]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("sentence 1 of input 1: ") and words[3] in out and "very positive" in out
+    # the verdict for the whole input comes first, then each sentence
+    assert out.startswith("input 1: ") and "\nsentence 1 of input 1: " in out
+    assert words[3] in out and "very positive" in out
 
 
 def test_readme_fits_on_two_screens():

@@ -142,3 +142,23 @@ def test_bracket_parser_checks_characters_per_text():
     with pytest.raises(LimitError, match="over the limit of 45 \\(max_chars\\)") as info:
         parser.parse(["(X a)", "(S (NP (DT The) (NN cat)) (VP (VBZ sleeps)) (. .))"])
     assert info.value.index == 1
+
+
+def test_command_line_limits(stanza_dir, tmp_path, monkeypatch, capsys):
+    """--max-words reaches the parser: over it a one-line error (exit 2), or a split with --split-long-sentences."""
+    pytest.importorskip("stanza", reason="stanza is not installed (pip install 'treenets[stanza]')")
+    from treenets.cli import main
+
+    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
+    assert main(["parse", "--max-words", "3", "The film was good."]) == 2
+    err = capsys.readouterr().err
+    assert "over the limit of 3" in err and len(err.strip().splitlines()) == 1
+    assert main(["parse", "--max-words", "3", "--split-long-sentences", "The film was good."]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 2  # 5 words (with the full stop) in pieces of 3 and 2
+    lines = tmp_path / "in.txt"
+    lines.write_text("A fine film.\n" + _words(12) + "\nGood.\n")
+    assert main(["encode", "--model", "sick", "--max-words", "10", "--input", str(lines), "--quiet"]) == 1
+    records = [r for r in capsys.readouterr().out.splitlines() if r.strip()]
+    assert '"input": 2, "error"' in records[1] and "over the limit of 10" in records[1]
+    assert len(records) == 3

@@ -234,7 +234,7 @@ def test_save_replaces_a_directory_whole(saved):
 
 
 def test_unknown_names_and_paths():
-    with pytest.raises(UnknownModelError, match="known models: sick, sst2, sst5"):
+    with pytest.raises(UnknownModelError, match="known models: sick, sst-ensemble, sst2, sst5, sst5-minilm"):
         tn.load("sst7")
     with pytest.raises(FileNotFoundError, match="no model directory"):
         tn.load("./nowhere/model")
@@ -251,7 +251,7 @@ def test_a_device_this_machine_lacks_is_refused_first():
 
 # ------------------------------------------------------------------ pretrained
 def test_pretrained_models_are_shipped():
-    assert known_models() == ["sick", "sst2", "sst5"]
+    assert known_models() == ["sick", "sst-ensemble", "sst2", "sst5", "sst5-minilm"]
 
 
 @pytest.mark.parametrize("name, task, labels, tree", [

@@ -29,9 +29,10 @@ def wheel(tmp_path_factory):
 
 def test_the_wheel_holds_every_pretrained_model(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    for model in ("sst5", "sst2", "sick"):
+    for model in ("sst5", "sst2", "sick", "sst5-minilm"):
         for file in ("config.json", "model.safetensors", "vocab.txt", "SHA256SUMS"):
             assert f"treenets/pretrained/{model}/{file}" in names
+    assert "treenets/pretrained/sst-ensemble/ensemble.json" in names
 
 
 def test_load_works_from_an_installed_wheel(wheel, tmp_path):
@@ -46,3 +47,9 @@ def test_load_works_from_an_installed_wheel(wheel, tmp_path):
                           env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[:2] == ["SentimentModel", "False"]
+
+
+def test_the_wheel_holds_the_serve_page(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for file in ("index.html", "app.js", "style.css"):
+        assert f"treenets/serve/static/{file}" in names

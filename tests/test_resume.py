@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import EXAMPLES, REPO, load_example as load
-from treenets.training import load_training_state, read_training_info
+from treenets.training import load_training_state, read_training_info, tensorboard_available
 
 TEST_KEYS = {"sst": ("best_epoch", "dev_root_acc", "test_root_acc", "test_node_acc"),
              "sick": ("best_epoch", "dev_pearson", "test_pearson", "test_spearman", "test_mse")}
@@ -135,4 +135,6 @@ def test_killed_process_resumes(data_dir, tmp_path):
         assert resumed[key] == whole[key], key
     same_weights(tmp_path / "run", tmp_path / "whole")
     # nothing half-written is left behind (a temporary folder of the killed process is removed)
-    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best", "best.pt", "last", "metrics.json"]
+    tensorboard = ["tensorboard"] if tensorboard_available() else []  # fit's events, when installed
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["best", "best.pt", "last", "metrics.json",
+                                                                    "metrics.jsonl", *tensorboard]

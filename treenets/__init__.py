@@ -23,7 +23,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "nn": ["ContextualEmbedding", "TreeEncoder", "Vocab"],
         "heads": ["NodeClassifier", "SimilarityHead", "sparse_target"],
         "parsers": ["Parser"],
-        "models": ["RelatednessModel", "SentimentModel", "known_models", "load", "load_checkpoint",
+        "models": ["RelatednessModel", "SentimentModel", "known_models", "default_model", "load", "load_checkpoint",
                    "save_checkpoint"],
     },
 )

@@ -46,6 +46,7 @@ from .nn.encoder import TreeEncoder
 from .nn.hashing import HashingVocab
 from .nn.untrained import default_encoder
 from .parsers.base import Parser, check_tree_kind
+from .parsers.limits import TextLimits
 from .parsers.registry import default_parser
 from .parsers.run import CacheArg, check_positive, parse_sentences
 
@@ -65,7 +66,7 @@ Texts = Iterable[str]
 def parse(texts: Texts, tree: str = "dependency", parser: Optional[Parser] = None, cache: CacheArg = True,
           device: Optional[str] = None, *, lazy: bool = False, batch_size: int = 64, workers: int = 1,
           torch_threads: Optional[int] = 1, progress=False,
-          errors: Optional[str] = None) -> Union[List[Any], Iterator[Any]]:
+          errors: Optional[str] = None, limits: Optional[TextLimits] = None) -> Union[List[Any], Iterator[Any]]:
     """Parse each text into a list of sentence trees, through the parse cache.
 
     Args:
@@ -75,6 +76,10 @@ def parse(texts: Texts, tree: str = "dependency", parser: Optional[Parser] = Non
             :func:`default_parser`, English stanza models from ``$STANZA_RESOURCES_DIR``).
         cache: see :func:`treenets.parsers.parse_sentences`.
         device: the parser's device when the default parser is made.
+        limits: the default parser's :class:`~treenets.parsers.TextLimits`
+            (characters per text and per token, words per sentence; default
+            :data:`~treenets.parsers.DEFAULT_LIMITS`). A parser of your own
+            has its own.
         lazy, batch_size, workers, torch_threads, progress, errors: see
             :func:`treenets.parsers.parse_sentences`.
 
@@ -84,7 +89,8 @@ def parse(texts: Texts, tree: str = "dependency", parser: Optional[Parser] = Non
         be parsed yields its :class:`~treenets.parsers.ParseError`).
     """
     check_tree_kind(tree)
-    parser = parser if parser is not None else default_parser(tree, device)
+    if parser is None:
+        parser = default_parser(tree, device, **({"limits": limits} if limits is not None else {}))
     per_text = parse_sentences(texts, parser, cache, lazy=True, batch_size=batch_size, workers=workers,
                                torch_threads=torch_threads, progress=progress,
                                errors=errors or ("yield" if lazy else "raise"))
@@ -143,7 +149,8 @@ def parse_and_encode(text_or_texts: Union[str, Texts], tree: Optional[str] = Non
                      parser=None, *, vocab: Optional[Mapping[str, int]] = None, device: Optional[str] = None,
                      batch_size: int = 256, cache: CacheArg = True, lazy: bool = False,
                      parse_batch_size: int = 64, workers: int = 1, torch_threads: Optional[int] = 1,
-                     progress=False, errors: Optional[str] = None) -> Union[List[Any], Iterator[Any]]:
+                     progress=False, errors: Optional[str] = None,
+                     limits: Optional[TextLimits] = None) -> Union[List[Any], Iterator[Any]]:
     """Parse text into trees and run a Tree-LSTM over every node.
 
     With ``lazy=True`` the input is read, parsed and encoded chunk by chunk
@@ -190,6 +197,10 @@ def parse_and_encode(text_or_texts: Union[str, Texts], tree: Optional[str] = Non
             cannot be parsed yields its :class:`~treenets.parsers.ParseError`
             (``.input`` from 1) in place of its sentences and the run goes
             on; ``"raise"`` (the default for a list): it is raised.
+        limits: the parser's :class:`~treenets.parsers.TextLimits`
+            (characters per text and per token, words per sentence; default
+            :data:`~treenets.parsers.DEFAULT_LIMITS`); with ``parser=`` given,
+            that parser's own limits apply.
 
     Returns:
         one :class:`EncodedSentence` per sentence, in order over all texts,
@@ -212,8 +223,11 @@ def parse_and_encode(text_or_texts: Union[str, Texts], tree: Optional[str] = Non
     check_positive("batch_size", batch_size)
     check_device(device)
     enc, voc, tree, model, name, trained = _resolve_encoder(encoder, vocab, tree)
+    options = {"limits": limits} if limits is not None else {}
     if parser is None and model is not None and getattr(model, "tree_kind", None) is not None:
-        parser = model.parser(device)
+        parser = model.parser(device, **options)
+    elif parser is None and options:
+        parser = default_parser(tree, device, **options)
     per_text = parse(texts, tree, parser, cache, device, lazy=True, batch_size=parse_batch_size, workers=workers,
                      torch_threads=torch_threads, progress=progress, errors=errors or ("yield" if lazy else "raise"))
     if model is not None and hasattr(model, "prepare"):

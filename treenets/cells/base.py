@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import inspect
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
@@ -10,6 +10,7 @@ from torch.nn import functional as F
 
 from ..structures.batch import TreeBatch
 from ..structures.propagation import as_tree_batch, propagate
+from .engine import drop_engine_cache, level_step_for, resolve_engine
 
 Tensor = torch.Tensor
 
@@ -55,12 +56,15 @@ class TreeCell(nn.Module):
                              f"in_size={self.in_size}]")
         self.check(batch)
 
-    def forward(self, batch, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def forward(self, batch, x: Tensor, engine: Optional[str] = None) -> Tuple[Tensor, Tensor]:
         """Run the cell leaves-up over every tree of ``batch``.
 
         Args:
             batch: a :class:`~treenets.TreeBatch` or a ``dgl.DGLGraph``.
             x: ``[num_nodes, in_size]`` node inputs (zeros where a node has no word).
+            engine: how the level step runs: ``"eager"``, ``"compiled"``,
+                ``"cuda_graphs"`` or ``"auto"`` (``None``: the engine in force,
+                :func:`treenets.cells.engine.get_engine`); see :mod:`treenets.cells.engine`.
 
         Returns:
             ``(h, c)``: each ``[num_nodes, hidden_size]``.
@@ -81,7 +85,12 @@ class TreeCell(nn.Module):
             wx_inner = self.W.bias.expand(n_inner, -1)  # [n_internal, G]
         else:
             wx_inner = self.W(x.index_select(0, batch.internal_order))  # [n_internal, G]
-        return propagate(batch, wx_leaf, wx_inner, self.level_step, self.leaf_step, self.hidden_size)
+        step = level_step_for(self, resolve_engine(engine, x.device, batch.num_nodes))
+        return propagate(batch, wx_leaf, wx_inner, step, self.leaf_step, self.hidden_size)
+
+    def __getstate__(self):
+        # compiled level steps and CUDA graphs belong to this object: not copied, not pickled
+        return drop_engine_cache(super().__getstate__())
 
     def level_step(self, wx, h_child, c_child, slot, pos):  # pragma: no cover - abstract
         """States of nodes with children; see :mod:`treenets.structures.propagation`."""

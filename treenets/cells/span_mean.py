@@ -1,7 +1,7 @@
 """No tree: every node gets the mean of the word vectors in its span (the baseline for the tree cells)."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
 from torch import nn
@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from ..structures.batch import TreeBatch
 from ..structures.propagation import as_tree_batch, propagate
 from .base import TreeCell, sum_children
+from .engine import level_step_for, resolve_engine
 
 Tensor = torch.Tensor
 
@@ -73,8 +74,10 @@ class SpanMean(TreeCell):
         raise ValueError("SpanMean needs to know which nodes hold a word: build the batch with "
                          f"TreeBatch.from_trees, or give it word ids ({batch.missing_words_help})")
 
-    def forward(self, batch, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """``(h, c)`` for every node: ``h`` the projected mean of its span's words, ``c`` zeros."""
+    def forward(self, batch, x: Tensor, engine: Optional[str] = None) -> Tuple[Tensor, Tensor]:
+        """``(h, c)`` for every node: ``h`` the projected mean of its span's words, ``c`` zeros.
+
+        ``engine`` as in :meth:`TreeCell.forward`."""
         batch = as_tree_batch(batch)
         self.check_inputs(batch, x)
         H = self.hidden_size
@@ -83,7 +86,8 @@ class SpanMean(TreeCell):
         # [N, H + 1]: each node's own projected word (zeros without one), and its word count
         own = torch.cat([F.linear(self.dropout(x), self.W.weight) * mask, mask.to(x.dtype)], dim=1)
         sums, _ = propagate(batch, own.index_select(0, batch.leaf_order), own.index_select(0, batch.internal_order),
-                            self.level_step, self.leaf_step, H + 1)
+                            level_step_for(self, resolve_engine(engine, x.device, batch.num_nodes)),
+                            self.leaf_step, H + 1)
         total, count = sums.split([H, 1], dim=1)  # [N, H], [N, 1] over each node's subtree
         h = torch.tanh(total / count.clamp(min=1) + self.W.bias)  # [N, H]
         return h, torch.zeros_like(h)

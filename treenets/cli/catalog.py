@@ -44,6 +44,8 @@ class ModelInfo:
         score: that score on the test set, or ``None`` when the config has none.
         test: every test score recorded in the config.
         description: the config's one-line description.
+        recommended_for: the uses it is recommended for, with its rank (1 = best;
+            :func:`treenets.default_model`).
     """
 
     name: str
@@ -56,6 +58,7 @@ class ModelInfo:
     score: Optional[float]
     test: Dict[str, float] = field(default_factory=dict)
     description: str = ""
+    recommended_for: Dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> Dict:
         """Plain data, for ``treenets models --format json``."""
@@ -132,7 +135,37 @@ def describe_model(path: Union[str, "os.PathLike[str]"]) -> ModelInfo:
                      size_bytes=_size(path), metric=metric,
                      score=score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
                      test={k: v for k, v in test.items() if isinstance(v, (int, float))},
-                     description=str(meta.get("description", "")))
+                     description=str(meta.get("description", "")),
+                     recommended_for={str(k): int(v) for k, v in (meta.get("recommended_for") or {}).items()
+                                      if isinstance(v, int) and not isinstance(v, bool)})
+
+
+ENSEMBLE_FILE = "ensemble.json"
+
+
+def describe_ensemble(path: Union[str, "os.PathLike[str]"]) -> ModelInfo:
+    """An ensemble folder's :class:`ModelInfo`: its ``ensemble.json``, with the labels and trees of its first
+    member (a folder beside it)."""
+    path = Path(path)
+    file = path / ENSEMBLE_FILE
+    try:
+        spec = json.loads(file.read_bytes()[:MAX_CONFIG_BYTES + 1].decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{file}: not a JSON file ({err})") from None
+    members = spec.get("members") if isinstance(spec, dict) else None
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+        raise ValueError(f"{file}: needs \"members\": a list of model names")
+    first = describe_model(path.parent / members[0])
+    meta = spec.get("metadata") if isinstance(spec.get("metadata"), dict) else {}
+    test = meta.get("test") if isinstance(meta.get("test"), dict) else {}
+    score = test.get(first.metric)
+    return ModelInfo(name=path.name, path=str(path), task=first.task, labels=first.labels, tree=first.tree,
+                     size_bytes=_size(path), metric=first.metric,
+                     score=score if isinstance(score, (int, float)) and not isinstance(score, bool) else None,
+                     test={k: v for k, v in test.items() if isinstance(v, (int, float))},
+                     description=str(meta.get("description", "")),
+                     recommended_for={str(k): int(v) for k, v in (meta.get("recommended_for") or {}).items()
+                                      if isinstance(v, int) and not isinstance(v, bool)})
 
 
 def shipped_models() -> Tuple[List[ModelInfo], List[str]]:
@@ -147,9 +180,10 @@ def shipped_models() -> Tuple[List[ModelInfo], List[str]]:
     errors: List[str] = []
     if not root.is_dir():
         return infos, errors
-    for path in sorted(p for p in root.iterdir() if p.is_dir() and (p / CONFIG_FILE).is_file()):
+    for path in sorted(p for p in root.iterdir() if p.is_dir() and ((p / CONFIG_FILE).is_file()
+                                                                    or (p / ENSEMBLE_FILE).is_file())):
         try:
-            infos.append(describe_model(path))
+            infos.append(describe_model(path) if (path / CONFIG_FILE).is_file() else describe_ensemble(path))
         except (ValueError, OSError) as err:
             errors.append(str(err))
     return infos, errors

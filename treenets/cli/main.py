@@ -104,9 +104,44 @@ def _unicode_ok(stream) -> bool:
 
 # ------------------------------------------------------------------ rendering
 def render_text(result, unicode: bool = True) -> str:
-    """One prediction for a terminal: a header line, the text, and the tree with a class on every node."""
-    return (f"sentence {result.sentence} of input {result.input}: {result.label} "
-            f"({result.probs[result.label]:.2f})\n{result.text}\n{result.draw(unicode=unicode)}\n")
+    """One prediction for a terminal: a header line, the text, why (deciding phrases, flips), and the tree
+    with a class on every node."""
+    head = result.headline() if hasattr(result, "headline") else f"{result.label} ({result.probs[result.label]:.2f})"
+    why = ""
+    if getattr(result, "polarity", None) is not None:
+        phrases = "; ".join(f'"{p}"' for p in result.deciding_phrases())
+        flips = result.explanation()["flips"]
+        why = f"decided by: {phrases}"
+        if flips:
+            why += "; flips: " + "; ".join(f'"{f["phrase"]}" ({f["from"]} -> {f["to"]})' for f in flips)
+        why += "\n"
+    return (f"sentence {result.sentence} of input {result.input}: {head}\n{result.text}\n{why}"
+            f"{result.draw(unicode=unicode)}\n")
+
+
+def render_document(document) -> str:
+    """The verdict for a whole input, the first line printed for it."""
+    return f"input {document.input}: {document}\n"
+
+
+def _documents(model, results):
+    """``(document verdict or None, [sentence results or one error])`` for every input, in order."""
+    import itertools
+
+    from ..models.document import aggregate
+
+    for _, group in itertools.groupby(results, key=lambda r: getattr(r, "input", None) if not isinstance(
+            r, Exception) else id(r)):
+        group = list(group)
+        ok = [r for r in group if not isinstance(r, Exception)]
+        doc = aggregate(ok, *model.polarity_rule()) if ok and ok[0].polarity is not None else None
+        yield doc, group
+
+
+def _note(doc) -> None:
+    """One line on standard error for an input the model cannot read."""
+    if doc is not None and doc.warnings:
+        print(f"treenets: note: input {doc.input}: {doc.warnings[0]}", file=sys.stderr)
 
 
 def legend(labels: Sequence[str]) -> str:
@@ -116,13 +151,17 @@ def legend(labels: Sequence[str]) -> str:
     return ", ".join(f"{label_symbol(x)} {x}" for x in reversed(list(labels)))
 
 
-def render_json(result) -> str:
+def render_json(result, document=None) -> str:
     """One prediction as one line of JSON (:func:`treenets.formats.jsonl.prediction_record`): ``input``
     (the input's line number, from 1), ``sentence`` (from 1), ``text``, ``label``, ``probs``, ``tree`` and
-    ``nodes``; for an input that failed, :func:`~treenets.formats.jsonl.error_record`."""
+    ``nodes`` (with a polarity model also ``polarity``, ``deciding``, ``flips``, ``coverage``, ``warnings``),
+    and ``document``: the verdict for the whole input, the same on each of its sentences; for an input
+    that failed, :func:`~treenets.formats.jsonl.error_record`."""
     from ..formats.jsonl import error_record, prediction_record
 
     record = error_record(result) if isinstance(result, Exception) else prediction_record(result)
+    if document is not None and not isinstance(result, Exception):
+        record["document"] = document.to_dict()
     return json.dumps(record, ensure_ascii=False)
 
 
@@ -170,7 +209,15 @@ def _write_output(text: str, output: Optional[Path]) -> None:
 # ------------------------------------------------------------------ commands
 def _load_model(args, task: str, command: str):
     from ..models import load
+    from ..models.saving import reads_transformer
 
+    if reads_transformer(args.model):  # no weight-loading bar from transformers: stderr keeps one line per error
+        try:
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:
+            pass  # load() says which extra is missing
     model = load(args.model, device=args.device)
     if model.task != task:
         other = {"sentiment": "predict", "relatedness": "similarity"}[model.task]
@@ -237,16 +284,19 @@ def cmd_predict(args) -> int:
     with bar:
         # --input: a line that fails yields its error and the run goes on; one TEXT: its error is the answer
         results = model.predict(texts, batch_size=args.batch_size, cache=not args.no_cache, lazy=True,
+                                parser=_model_parser(model, args),
                                 workers=args.workers, progress=bar,
                                 errors="yield" if args.input is not None else "raise")
         if args.format in ("svg", "html"):  # one picture of every tree
             kept = []
-            for r in results:
-                if isinstance(r, Exception):
-                    failed += 1
-                    report_failed(r)
-                else:
-                    kept.append(r)
+            for doc, group in _documents(model, results):
+                _note(doc)
+                for r in group:
+                    if isinstance(r, Exception):
+                        failed += 1
+                        report_failed(r)
+                    else:
+                        kept.append(r)
             count = len(kept)
             _write_output(render_svg(kept) if args.format == "svg" else render_html(kept), args.output)
         else:  # streamed, one sentence at a time
@@ -254,16 +304,20 @@ def cmd_predict(args) -> int:
 
             def parts():
                 nonlocal count, failed
-                for r in results:
-                    if isinstance(r, Exception):
-                        failed += 1
-                        if args.format == "json":
-                            yield render_json(r) + "\n"
-                        else:
-                            report_failed(r)
-                        continue
-                    count += 1
-                    yield render_json(r) + "\n" if args.format == "json" else render_text(r, unicode)
+                for doc, group in _documents(model, results):
+                    _note(doc)  # one line on stderr per input the model cannot read
+                    if doc is not None and args.format == "text":
+                        yield render_document(doc)  # the verdict for the whole input first
+                    for r in group:
+                        if isinstance(r, Exception):
+                            failed += 1
+                            if args.format == "json":
+                                yield render_json(r) + "\n"
+                            else:
+                                report_failed(r)
+                            continue
+                        count += 1
+                        yield render_json(r, doc) + "\n" if args.format == "json" else render_text(r, unicode)
                 if count and args.format == "text":
                     yield f"{legend(model.predicted_labels)}\n"
 
@@ -312,7 +366,8 @@ def cmd_similarity(args) -> int:
     model = _load_model(args, "relatedness", "similarity")
     if not from_stdin or args.whole:
         a, b = (_read_whole(x) if x == "-" else x for x in (args.a, args.b))
-        _print_similarity(args, model, None, a, b, model.similarity(a, b, cache=not args.no_cache))
+        _print_similarity(args, model, None, a, b, model.similarity(a, b, cache=not args.no_cache,
+                                                                       parser=_model_parser(model, args)))
         return 0
     from ..formats import iter_lines
 
@@ -323,7 +378,8 @@ def cmd_similarity(args) -> int:
             return 0
         pairs = [(n, *((line, args.b) if args.a == "-" else (args.a, line))) for n, line in chunk]
         full = [p for p in pairs if p[1].strip() and p[2].strip()]
-        scores = iter(model.similarity([p[1] for p in full], [p[2] for p in full], cache=not args.no_cache)
+        scores = iter(model.similarity([p[1] for p in full], [p[2] for p in full], cache=not args.no_cache,
+                                           parser=_model_parser(model, args))
                       if full else [])
         for n, a, b in pairs:
             _print_similarity(args, model, n, a, b, next(scores) if a.strip() and b.strip() else None)
@@ -337,7 +393,8 @@ def cmd_parse(args) -> int:
     from ..parsers.run import parse_sentences
 
     texts, bar = _texts(args)
-    parser_ = default_parser(args.tree, args.device)
+    limits = _limits(args)
+    parser_ = default_parser(args.tree, args.device, **({"limits": limits} if limits is not None else {}))
     k = failed = 0
     with bar:
         for sentences in parse_sentences(texts, parser_, cache=not args.no_cache, lazy=True, workers=args.workers,
@@ -369,7 +426,7 @@ def cmd_encode(args) -> int:
     count = failed = 0
     with bar, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for r in parse_and_encode(texts, args.tree, encoder=args.model, device=args.device,
+        for r in parse_and_encode(texts, args.tree, encoder=args.model, device=args.device, limits=_limits(args),
                                   cache=not args.no_cache, lazy=True, workers=args.workers, progress=bar,
                                   errors="yield" if args.input is not None else "raise"):
             if isinstance(r, Exception):  # a line that failed: its record, in its place
@@ -392,6 +449,21 @@ def cmd_cache(args) -> int:
     if args.action == "clear":
         cache.clear()
     print(json.dumps(cache.info()))
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """``treenets serve``: the HTTP API and the sentiment-tree page (the ``serve`` extra)."""
+    try:
+        from ..serve import ServeSettings, serve
+    except ImportError as err:
+        raise ImportError(f"treenets serve needs the serve extra: pip install \"treenets[serve]\" ({err})") from None
+    names = ("host", "port", "workers", "max_batch", "max_wait", "max_queue", "request_timeout",
+             "max_request_bytes", "max_texts", "max_words", "device")
+    settings = ServeSettings(models=tuple(args.model or ServeSettings.models), cache=not args.no_cache,
+                             parse_trees=tuple(k for k in args.parse_trees.split(",") if k),
+                             **{n: getattr(args, n) for n in names})
+    serve(settings, log_level=args.log_level)
     return 0
 
 
@@ -431,6 +503,36 @@ def cmd_models(args) -> int:
 def _device_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (checked before anything else)")
     p.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
+    p.add_argument("--max-words", type=_positive, default=None, metavar="N",
+                   help="words per sentence the parser takes (default 400; a longer sentence is an error, or is "
+                        "split with --split-long-sentences)")
+    p.add_argument("--split-long-sentences", action="store_true",
+                   help="parse a sentence over --max-words as pieces of at most that many words")
+    p.add_argument("--max-chars", type=_positive, default=None, metavar="N",
+                   help="characters per text (default 100,000) and --max-token-chars per run without a space "
+                        "(default 1,000) the parser takes")
+    p.add_argument("--max-token-chars", type=_positive, default=None, metavar="N", help=argparse.SUPPRESS)
+
+
+def _limits(args):
+    """The parser's :class:`~treenets.parsers.TextLimits` from --max-words, --max-chars, ...; ``None``: the defaults."""
+    changes = {k: v for k, v in (("max_words", args.max_words), ("max_chars", args.max_chars),
+                                 ("max_token_chars", args.max_token_chars)) if v is not None}
+    if args.split_long_sentences:
+        changes["long_sentences"] = "split"
+    if not changes:
+        return None
+    from ..parsers import DEFAULT_LIMITS
+
+    return DEFAULT_LIMITS.replace(**changes)
+
+
+def _model_parser(model, args):
+    """The model's own parser with the command's limits, or ``None`` (the model's default parser)."""
+    limits = _limits(args)
+    if limits is None or model.tree_kind is None:
+        return None
+    return model.parser(args.device if args.device and args.device.startswith("cuda") else None, limits=limits)
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
@@ -500,6 +602,28 @@ def _models_options(p: argparse.ArgumentParser) -> None:
 
 def _cache_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", choices=["info", "clear"], help="info: where the cache is and its size; clear: empty it")
+
+
+def _serve_options(p: argparse.ArgumentParser) -> None:
+    """The options of ``treenets serve`` (the fields of :class:`treenets.serve.ServeSettings`). Not
+    :func:`_device_options`: the server's --max-words is its own limit, checked before any work is queued."""
+    p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (checked before anything else)")
+    p.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
+    p.add_argument("--model", action="append", default=None, metavar="NAME|DIR",
+                   help="a model to serve (repeat for several; default: sst5, sst2 and sick)")
+    p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
+    p.add_argument("--workers", type=_positive, default=1, help="parser processes per parser (default 1: a thread)")
+    p.add_argument("--parse-trees", default="dependency,constituency",
+                   help="tree kinds /v1/parse offers, comma-separated ('' for none)")
+    p.add_argument("--max-batch", type=_positive, default=64, help="texts gathered into one batch (default 64)")
+    p.add_argument("--max-wait", type=float, default=0.005, help="seconds a batch waits for more (default 0.005)")
+    p.add_argument("--max-queue", type=_positive, default=256, help="requests admitted at once; more get 503")
+    p.add_argument("--request-timeout", type=float, default=30.0, help="seconds per request, then 504")
+    p.add_argument("--max-request-bytes", type=_positive, default=1_000_000, help="largest request body (413)")
+    p.add_argument("--max-texts", type=_positive, default=64, help="texts or pairs per request (413)")
+    p.add_argument("--max-words", type=_positive, default=100, help="words per sentence (413)")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
 
 # ------------------------------------------------------------------ the table of subcommands
@@ -585,6 +709,15 @@ COMMANDS: Dict[str, Command] = {c.name: c for c in [
             "the parse cache: where it is and its size, or empty it",
             "Show the on-disk parse cache ($TREENETS_CACHE_DIR/parses.sqlite) as JSON, or empty it.",
             ("treenets cache info", "treenets cache clear"), _NO_MODEL),
+    Command("serve", cmd_serve, _serve_options,
+            "serve the models over HTTP: a JSON API and a page of sentiment trees (the serve extra)",
+            "Load the models and their parsers once and answer HTTP requests: /v1/predict, /v1/similarity, "
+            "/v1/parse, /v1/encode, /v1/models, /healthz, /readyz, and a page at / where typed text is drawn as "
+            "coloured sentiment trees. Concurrent requests are batched; limits answer 413, bad requests 422 "
+            "(see the docs' serving page). Needs pip install \"treenets[serve]\".",
+            ("treenets serve", "treenets serve --model sst2 --port 8080 --workers 2",
+             "treenets serve --model sst2 --model sick --max-texts 16 --max-words 60"),
+            "sst5, sst2 and sick (every --model given instead)"),
 ]}
 
 

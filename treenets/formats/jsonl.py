@@ -49,15 +49,24 @@ def prediction_record(result: Any, decimals: int = 6) -> Dict[str, Any]:
     -> probability, rounded to ``decimals`` places), ``tree`` (brackets) and
     ``nodes``: one ``{"id", "parent", "word", "phrase", "label", "probs"}``
     per node, in node order (``id`` and ``parent`` are node numbers from 0,
-    as in the tree; the root's parent is -1).
+    as in the tree; the root's parent is -1). A result with a polarity adds
+    ``polarity`` to every node and its
+    :meth:`~treenets.models.prediction.SentimentResult.explanation`.
     """
     tree = result.tree
     phrases = result.phrases()
     nodes = [{"id": i, "parent": tree.parents[i], "word": tree.tokens[i], "phrase": phrases[i],
               "label": result.node_labels[i], "probs": {k: round(v, decimals) for k, v in result.node_probs[i].items()}}
              for i in range(len(tree))]
-    return {"input": int(result.input), "sentence": int(result.sentence), "text": result.text, "label": result.label,
-            "probs": {k: round(v, decimals) for k, v in result.probs.items()}, "tree": str(tree), "nodes": nodes}
+    record = {"input": int(result.input), "sentence": int(result.sentence), "text": result.text,
+              "label": result.label, "probs": {k: round(v, decimals) for k, v in result.probs.items()},
+              "tree": str(tree), "nodes": nodes}
+    if getattr(result, "polarity", None) is not None:
+        # the three-way answer on every node, and why: polarity, polarity_probs, deciding, flips, coverage, warnings
+        for node, polarity in zip(nodes, result.node_polarity):
+            node["polarity"] = polarity
+        record.update(result.explanation())
+    return record
 
 
 def error_record(error: Any, *, line: Optional[int] = None) -> Dict[str, Any]:

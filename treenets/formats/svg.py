@@ -67,18 +67,28 @@ class LabelledTree:
         labels: the class of every node, in node order.
         titles: hover text of every node (``None``: the class and the phrase).
         caption: a line of text above the tree (``None``: none).
+        highlight: nodes drawn with a thick black ring (e.g. the phrases that
+            decided a sentence's label; ``class="node deciding"``).
+        flips: nodes drawn with a dashed orange ring (e.g. where a child's
+            polarity flips; ``class="node flip"``).
     """
 
     tree: Tree
     labels: Sequence[str]
     titles: Optional[Sequence[str]] = None
     caption: Optional[str] = None
+    highlight: Sequence[int] = ()
+    flips: Sequence[int] = ()
 
     def __post_init__(self) -> None:
         if len(self.labels) != len(self.tree):
             raise ValueError(f"{len(self.labels)} labels for a tree of {len(self.tree)} nodes")
         if self.titles is not None and len(self.titles) != len(self.tree):
             raise ValueError(f"{len(self.titles)} titles for a tree of {len(self.tree)} nodes")
+        for what, nodes in (("highlight", self.highlight), ("flips", self.flips)):
+            bad = [n for n in nodes if not 0 <= n < len(self.tree)]
+            if bad:
+                raise ValueError(f"{what}: nodes {bad} are not in a tree of {len(self.tree)} nodes")
 
 
 def _phrase(tree: Tree, node: int) -> str:
@@ -127,12 +137,19 @@ def _tree_group(item: LabelledTree, colors: Mapping[str, str], top: float) -> Tu
             ET.SubElement(edges, "line", {"x1": f"{x[parent]:.1f}", "y1": f"{y[parent]:.1f}",
                                           "x2": f"{x[node]:.1f}", "y2": f"{y[node]:.1f}"})
     nodes = ET.SubElement(body, "g", {"class": "nodes"})
+    highlight, flips = set(item.highlight), set(item.flips)
     for node in range(len(tree)):
         label = str(item.labels[node])
         fill = colors.get(label, OTHER_COLOR)
+        ring = {"stroke": "#444", "stroke-width": "1", "class": "node"}
+        if node in flips:
+            ring = {"stroke": "#e66101", "stroke-width": "2.5", "stroke-dasharray": "3,2", "class": "node flip"}
+        if node in highlight:
+            ring = {"stroke": "#000", "stroke-width": "3",
+                    "class": "node deciding" + (" flip" if node in flips else "")}
         shape = ET.SubElement(nodes, "circle", {
             "cx": f"{x[node]:.1f}", "cy": f"{y[node]:.1f}", "r": f"{_RADIUS:g}", "fill": fill,
-            "stroke": "#444", "stroke-width": "1", "class": "node", "data-node": str(node), "data-label": label})
+            **ring, "data-node": str(node), "data-label": label})
         title = ET.SubElement(shape, "title")
         title.text = item.titles[node] if item.titles is not None else f"{label}: {_phrase(tree, node)}"
         symbol = ET.SubElement(nodes, "text", {
@@ -198,17 +215,23 @@ def write_html(items: Iterable[LabelledTree], colors: Optional[Mapping[str, str]
     ]
     used: List[str] = []
     figures: List[str] = []
+    marked = False
     for item in items:
+        marked = marked or bool(item.highlight or item.flips)
         for label in item.labels:
             if str(label) not in used:
                 used.append(str(label))
-        svg = ET.tostring(_svg([LabelledTree(item.tree, item.labels, item.titles, None)], colors), encoding="unicode")
+        svg = ET.tostring(_svg([LabelledTree(item.tree, item.labels, item.titles, None, item.highlight,
+                                                  item.flips)], colors), encoding="unicode")
         caption = "" if item.caption is None else f"<figcaption>{html.escape(item.caption)}</figcaption>"
         figures.append(f"<figure>{caption}{svg}</figure>")
     order = [k for k in colors if k in used] + [k for k in used if k not in colors]
     legend = "".join(f'<span style="background:{colors.get(k, OTHER_COLOR)};'
                      f'color:{"#fff" if colors.get(k) in _DARK else "#222"}">{html.escape(label_symbol(k))} '
                      f"{html.escape(k)}</span>" for k in order)
+    if marked:
+        legend += ('<span style="border:3px solid #000">deciding phrase</span>'
+                   '<span style="border:2px dashed #e66101">polarity flips here</span>')
     parts.append(f'<p class="legend">{legend}</p>')
     parts.extend(figures)
     parts += ["</body>", "</html>"]

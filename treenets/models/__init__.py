@@ -16,10 +16,10 @@ which adds the optimizer and random states).
 from .base import CELLS, DEFAULT_TREE, TaskModel, build_cell, build_embedding, embedding_spec, save_model
 from .checkpoint import load_checkpoint, save_checkpoint
 from .relatedness import RelatednessModel
-from .saving import UnknownModelError, known_models, load, resolve_model
+from .saving import UnknownModelError, default_model, known_models, load, resolve_model
 from .labels import SST_BINARY_LABELS, SST_FINE_LABELS, SST_THREE_LABELS, default_labels
 from .sentiment import SentimentModel
 
 __all__ = ["CELLS", "DEFAULT_TREE", "build_cell", "build_embedding", "embedding_spec", "TaskModel", "SentimentModel", "RelatednessModel",
-           "default_labels", "save_checkpoint", "load_checkpoint", "load", "save_model", "known_models",
+           "default_labels", "save_checkpoint", "load_checkpoint", "load", "save_model", "known_models", "default_model",
            "resolve_model", "UnknownModelError", "SST_FINE_LABELS", "SST_BINARY_LABELS", "SST_THREE_LABELS"]

@@ -283,7 +283,8 @@ class TaskModel(nn.Module):
         return tree
 
     # ------------------------------------------------------------------ files
-    def save(self, path, *, embedding_dtype: str = "float32", metadata: Optional[Dict] = None) -> None:
+    def save(self, path, *, embedding_dtype: str = "float32", metadata: Optional[Dict] = None,
+             weights_dtype: str = "float32") -> None:
         """Write the model as a directory (``config.json``, ``model.safetensors``, ``vocab.txt``,
         ``SHA256SUMS``; see :mod:`treenets.formats.model_dir`), atomically.
 
@@ -293,8 +294,9 @@ class TaskModel(nn.Module):
                 vectors (half the size; they are read back as float32).
             metadata: plain data stored in ``config.json`` (how the model was
                 trained, its scores), merged over ``model.metadata``.
+            weights_dtype: the same for the other weights.
         """
-        save_model(self, path, embedding_dtype=embedding_dtype, metadata=metadata)
+        save_model(self, path, embedding_dtype=embedding_dtype, metadata=metadata, weights_dtype=weights_dtype)
 
     @contextlib.contextmanager
     def evaluating(self, device=None) -> Iterator[torch.device]:
@@ -324,10 +326,14 @@ _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch
 
 
 def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "float32",
-               metadata: Optional[Dict] = None) -> Path:
-    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`; :func:`treenets.load` reads it)."""
-    if embedding_dtype not in _DTYPES:
-        raise ValueError(f"embedding_dtype must be one of {sorted(_DTYPES)}, not {embedding_dtype!r}")
+               metadata: Optional[Dict] = None, weights_dtype: str = "float32") -> Path:
+    """Write ``model`` as a model directory at ``path`` (see :meth:`TaskModel.save`; :func:`treenets.load` reads it).
+
+    ``weights_dtype`` stores the other floating-point tensors as ``float16`` or
+    ``bfloat16`` (half the size; read back in the model's own dtype)."""
+    for what, dtype in (("embedding_dtype", embedding_dtype), ("weights_dtype", weights_dtype)):
+        if dtype not in _DTYPES:
+            raise ValueError(f"{what} must be one of {sorted(_DTYPES)}, not {dtype!r}")
     vocab = model.vocab
     config = {
         "task": model.task,
@@ -336,7 +342,8 @@ def save_model(model: TaskModel, path: PathLike, *, embedding_dtype: str = "floa
         "treenets_version": __version__,
         "metadata": {**model.metadata, **(metadata or {})},
     }
-    tensors = dict(model.state_dict())
+    tensors = {name: t.to(_DTYPES[weights_dtype]) if t.is_floating_point() else t
+               for name, t in model.state_dict().items()}
     if EMBEDDING in tensors:  # word vectors; a contextual embedding keeps its transformer's own dtype
         tensors[EMBEDDING] = tensors[EMBEDDING].to(_DTYPES[embedding_dtype])
     return write_model_dir(path, config, tensors, vocab.itos)

@@ -162,6 +162,18 @@ class SentimentResult:
         node_labels: the predicted class of every node, in node order.
         node_probs: class name -> probability for every node, in node order.
         labels: the class names the model predicts, in class order.
+        polarity: the three-way answer, ``negative``, ``neutral`` or
+            ``positive`` (:mod:`treenets.models.polarity`): a binary model
+            answers neutral too.
+        polarity_probs: polarity -> probability, for the root.
+        node_polarity: the polarity of every node, in node order.
+        coverage: the share of the words the model's vocabulary knows
+            (:mod:`treenets.models.coverage`; ``None``: no vocabulary to check).
+        warnings: what the caller should know (low coverage).
+        deciding: the nodes that decide the root's polarity
+            (:mod:`treenets.models.explain`); :meth:`deciding_phrases` are their words.
+        flips: ``(child, parent)`` node pairs where a child's polarity turns
+            into the opposite one at its parent (negation, contrast).
     """
 
     input: int
@@ -173,6 +185,13 @@ class SentimentResult:
     node_labels: List[str]
     node_probs: List[Dict[str, float]]
     labels: List[str] = field(default_factory=list)
+    polarity: Optional[str] = None
+    polarity_probs: Dict[str, float] = field(default_factory=dict)
+    node_polarity: List[str] = field(default_factory=list)
+    coverage: Optional[float] = None
+    warnings: List[str] = field(default_factory=list)
+    deciding: List[int] = field(default_factory=list)
+    flips: List[Tuple[int, int]] = field(default_factory=list)
 
     def phrases(self) -> List[str]:
         """The words under every node, in node order."""
@@ -185,22 +204,73 @@ class SentimentResult:
 
         return prediction_record(self)
 
+    def deciding_phrases(self) -> List[str]:
+        """The words of the deciding nodes, without edge punctuation and conjunctions."""
+        from .explain import node_words, trimmed_phrase
+
+        spans = node_words(self.tree)
+        return [trimmed_phrase(self.tree, spans[i]) for i in self.deciding]
+
+    def explanation(self) -> Dict:
+        """``polarity``, ``polarity_probs``, ``deciding`` (``{"id", "phrase"}``), ``flips``
+        (``{"child", "parent", "from", "to", "phrase"}``: the parent's phrase), ``coverage`` and ``warnings``."""
+        phrases = self.phrases()
+        return {
+            "polarity": self.polarity,
+            "polarity_probs": {k: round(v, 6) for k, v in self.polarity_probs.items()},
+            "deciding": [{"id": i, "phrase": p} for i, p in zip(self.deciding, self.deciding_phrases())],
+            "flips": [{"child": c, "parent": p, "from": self.node_polarity[c], "to": self.node_polarity[p],
+                       "phrase": phrases[p]} for c, p in self.flips],
+            "coverage": None if self.coverage is None else round(self.coverage, 4),
+            "warnings": list(self.warnings),
+        }
+
+    def display_labels(self) -> List[str]:
+        """The class drawn on every node: its predicted class, or ``neutral`` where its polarity is
+        neutral (a binary model's neutral phrase is not coloured as sentiment)."""
+        if not self.node_polarity:
+            return list(self.node_labels)
+        return ["neutral" if pol == "neutral" else lab for lab, pol in zip(self.node_labels, self.node_polarity)]
+
     def titles(self) -> List[str]:
         """Hover text of every node: its class, the class's probability and its phrase."""
         phrases = self.phrases()
-        return [f"{lab} ({self.node_probs[i][lab]:.2f}): {phrases[i]}" for i, lab in enumerate(self.node_labels)]
+        titles = [f"{lab} ({self.node_probs[i][lab]:.2f}): {phrases[i]}" for i, lab in enumerate(self.node_labels)]
+        if self.node_polarity:
+            flipped = {p for _, p in self.flips}
+            for i, pol in enumerate(self.node_polarity):
+                if pol == "neutral" and self.node_labels[i] != "neutral":
+                    titles[i] = f"neutral: {phrases[i]} (model class {self.node_labels[i]} " \
+                                f"{self.node_probs[i][self.node_labels[i]]:.2f})"
+                if i in self.deciding:
+                    titles[i] += " [deciding phrase]"
+                if i in flipped:
+                    titles[i] += " [polarity flips here]"
+        return titles
 
     def labelled_tree(self, caption: Optional[str] = "default"):
         """This result as a :class:`treenets.formats.svg.LabelledTree`."""
         from ..formats.svg import LabelledTree
 
         if caption == "default":
-            caption = f"{self.label} ({self.probs[self.label]:.2f}): {self.text}"
-        return LabelledTree(self.tree, self.node_labels, self.titles(), caption)
+            caption = f"{self.headline()}: {self.text}"
+        return LabelledTree(self.tree, self.display_labels(), self.titles(), caption,
+                            highlight=list(self.deciding), flips=[p for _, p in self.flips])
+
+    def headline(self) -> str:
+        """``"positive (0.91)"``; a polarity that differs from the class adds it:
+        ``"neutral (0.80; class positive 0.87)"``."""
+        own = f"{self.label} ({self.probs[self.label]:.2f})"
+        if self.polarity is None or self.polarity == self.label or (
+                self.polarity != "neutral" and self.polarity in self.label):
+            return own
+        return (f"{self.polarity} ({self.polarity_probs[self.polarity]:.2f}; class {self.label} "
+                f"{self.probs[self.label]:.2f})")
 
     def to_svg(self) -> str:
         """The tree as SVG: every node coloured by its predicted class (the SST demo's
-        red-to-blue scale), words under the leaves, the class on hover."""
+        red-to-blue scale; a node whose polarity is neutral in neutral's colour), words under
+        the leaves, the class on hover; deciding nodes ringed, flips marked."""
         from ..formats.svg import write_svg
 
         return write_svg([self.labelled_tree()])
@@ -213,7 +283,7 @@ class SentimentResult:
         from ..formats.pretty import draw_tree
         from ..formats.svg import label_symbol
 
-        return draw_tree(self.tree, [label_symbol(x) for x in self.node_labels], unicode=unicode)
+        return draw_tree(self.tree, [label_symbol(x) for x in self.display_labels()], unicode=unicode)
 
     def __str__(self) -> str:
-        return f"{self.label} ({self.probs[self.label]:.2f}): {self.text}"
+        return f"{self.headline()}: {self.text}"

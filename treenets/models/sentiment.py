@@ -1,6 +1,7 @@
 """Per-node sentiment classification over trees (SST)."""
 from __future__ import annotations
 
+import itertools
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -9,6 +10,10 @@ from ..structures.batch import TreeBatch
 from ..heads import NodeClassifier
 from ..nn.vocab import Vocab
 from .base import EmbeddingArg, TaskModel
+from .coverage import coverage, coverage_warning
+from .document import DocumentResult, aggregate
+from .explain import deciding_nodes, polarity_flips
+from .polarity import POLARITIES, decide_polarity, polarity_groups, polarity_probs
 from .labels import default_labels
 from .prediction import SentimentResult, iter_sentences
 
@@ -197,7 +202,14 @@ class SentimentModel(TaskModel):
     def _predict_sentences(self, items) -> List[SentimentResult]:
         names = self.labels
         keep = [k for k in range(self.n_classes) if k not in set(self.config["masked_classes"])]
-        classes, probs = self.predict_batch(self.batch([tree for _, _, _, tree in items]))
+        batch = self.batch([tree for _, _, _, tree in items])
+        full = self.class_probs(batch)  # [N, C], masked classes included
+        classes, probs = self.predict_from_probs(full)
+        has_polarity = self.has_polarity
+        if has_polarity:
+            probs3 = polarity_probs(full, names)  # [N, 3]
+            pol = decide_polarity(probs3, *self.polarity_rule()).tolist()  # [N]
+            probs3 = probs3.tolist()
         classes, probs = classes.cpu().tolist(), probs[:, keep].cpu().tolist()  # [N], [N, kept classes]
         kept = [names[k] for k in keep]
         out, offset = [], 0
@@ -205,10 +217,74 @@ class SentimentModel(TaskModel):
             rows = range(offset, offset + len(tree))
             node_labels = [names[classes[i]] for i in rows]
             node_probs = [dict(zip(kept, probs[i])) for i in rows]
-            out.append(SentimentResult(index, sentence, text, tree, node_labels[tree.root], node_probs[tree.root],
-                                       node_labels, node_probs, kept))
+            result = SentimentResult(index, sentence, text, tree, node_labels[tree.root], node_probs[tree.root],
+                                     node_labels, node_probs, kept)
+            if has_polarity:
+                node_pol = [POLARITIES[pol[i]] for i in rows]
+                result.polarity = node_pol[tree.root]
+                result.polarity_probs = dict(zip(POLARITIES, probs3[offset + tree.root]))
+                result.node_polarity = node_pol
+                result.deciding = deciding_nodes(tree, node_pol)
+                result.flips = polarity_flips(tree, node_pol)
+                result.coverage = coverage(self.vocab, tree.words)
+                warning = coverage_warning(result.coverage)
+                result.warnings = [warning] if warning else []
+            out.append(result)
             offset += len(tree)
         return out
+
+    @property
+    def has_polarity(self) -> bool:
+        """Whether the class names say negative/neutral/positive (SST's do), so results carry a polarity."""
+        try:
+            polarity_groups(self.labels)
+        except ValueError:
+            return False
+        return True
+
+    def polarity_rule(self) -> Tuple[Optional[float], Optional[float]]:
+        """``(neutral_threshold, abstain_threshold)`` of :func:`~treenets.models.polarity.decide_polarity`,
+        as chosen on dev and saved in the model's metadata (``None``: not set)."""
+        return self.metadata.get("neutral_threshold"), self.metadata.get("abstain_threshold")
+
+    def class_probs(self, batch: TreeBatch) -> Tensor:
+        """``[N, C]`` softmax over every class, masked ones included (a masked neutral class still
+        says how neutral a phrase is), in eval mode."""
+        with self.evaluating():
+            return self(batch).softmax(dim=1)
+
+    def predict_from_probs(self, probs: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(classes [N], probs [N, C])`` as :meth:`predict_batch` gives them, from :meth:`class_probs`."""
+        masked = list(self.classifier.masked_classes)
+        if masked:
+            probs = probs.clone()
+            probs[:, masked] = 0.0
+            probs = probs / probs.sum(dim=1, keepdim=True)
+        return probs.argmax(dim=1), probs
+
+    def classify(self, texts: Any, **options) -> List[DocumentResult]:
+        """One verdict per input text (a review of several sentences gets one label).
+
+        Takes the arguments of :meth:`predict`; each input's sentences are
+        predicted, then aggregated (:func:`treenets.models.document.aggregate`:
+        the word-weighted mean of the sentences' polarity probabilities).
+
+        Returns:
+            one :class:`~treenets.models.document.DocumentResult` per input
+            that holds a sentence, in input order; ``.sentences`` holds the
+            sentence results.
+
+        Example:
+            >>> doc = treenets.load("sst2").classify("Slow start. A wonderful ending.")[0]  # doctest: +SKIP
+            >>> doc.label, len(doc.sentences)                                              # doctest: +SKIP
+            ('positive', 2)
+        """
+        if not self.has_polarity:
+            raise ValueError(f"classify needs classes named negative/neutral/positive; this model's are "
+                             f"{self.labels}")
+        options["lazy"] = True
+        return [aggregate(list(group), *self.polarity_rule())
+                for _, group in itertools.groupby(self.predict(texts, **options), key=lambda r: r.input)]
 
     def evaluate(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
         """Root and all-node accuracy (percent) over labelled trees, in eval mode.

@@ -33,12 +33,14 @@ def stanza_parser(**options) -> Any:
     return _LOADED[key]
 
 
-def default_parser(tree: str = "dependency", device: Optional[str] = None) -> Any:
+def default_parser(tree: str = "dependency", device: Optional[str] = None, **options) -> Any:
     """The default English :class:`~treenets.parsers.StanzaParser` for one tree kind.
 
     Dependency trees, or right-binarized constituency trees (for N-ary cells),
-    from the stanza models in ``$STANZA_RESOURCES_DIR``.
+    from the stanza models in ``$STANZA_RESOURCES_DIR``. ``options`` are other
+    :class:`~treenets.parsers.StanzaParser` options, such as ``limits=``
+    (:class:`~treenets.parsers.TextLimits`).
     """
     check_tree_kind(tree)
-    return stanza_parser(dependency=tree == "dependency", constituency=tree == "constituency",
-                         binarize="right" if tree == "constituency" else None, device=device)
+    return stanza_parser(**{"dependency": tree == "dependency", "constituency": tree == "constituency",
+                            "binarize": "right" if tree == "constituency" else None, "device": device, **options})

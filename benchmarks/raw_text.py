@@ -1,0 +1,128 @@
+"""Raw text to predictions against stanza's own pipeline: how close ``predict`` runs to the parser.
+
+In one process, on the same raw sentences (SST dev, then test, unescaped from
+the treebank's tokens), one after the other:
+
+* ``stanza_pipeline``: the floor, stanza's own ``Pipeline.process`` with the processors
+  the model's parser uses (``model.parser().processors``), in bulk, on the
+  already loaded pipeline of that parser;
+* with ``--chunked K``: the same pipeline called on chunks of ``K`` texts
+  (``predict`` hands the parser ``batch_size`` texts at a time, 64 by default);
+* ``predict_cold``: ``model.predict(texts, cache=<empty cache file>)``:
+  parsing, tree conversion, cache writes, batching, the model;
+* ``predict_warm``: the same call again (every parse a cache hit);
+* with ``--workers 2``: ``predict_cold`` with ``workers=2`` (its own empty
+  cache; the pool's start is included and also reported alone).
+
+With ``--repeats R`` the whole round runs ``R`` times, alternating, and the
+fastest of each counts. The pipeline is loaded before timing. ``--profile`` adds the top functions
+of a cProfile of ``predict_cold`` by own time.
+
+    python -m benchmarks.raw_text --n 1000 --workers 1,2
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def raw_sentences(n: int) -> list:
+    from treenets.data import default_data_dir
+    from treenets.formats import ptb_unescape, read_bracket_lines
+
+    texts = []
+    for split in ("dev", "test"):
+        path = default_data_dir() / "sst" / f"{split}.txt"
+        for tree in read_bracket_lines(path.read_text(encoding="utf-8").splitlines()):
+            texts.append(ptb_unescape(" ".join(tree.words)))
+            if len(texts) == n:
+                return texts
+    return texts
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=1000, help="sentences (SST dev, then test)")
+    ap.add_argument("--model", default="sst2")
+    ap.add_argument("--workers", default="1", help="comma list of worker counts for predict (1 = in process)")
+    ap.add_argument("--repeats", type=int, default=1, help="alternating rounds; the fastest of each counts")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads in this process")
+    ap.add_argument("--profile", action="store_true", help="cProfile predict_cold (1 worker)")
+    ap.add_argument("--chunked", type=int, default=0, metavar="K",
+                    help="also time stanza's pipeline on chunks of K texts (predict's batch_size is 64)")
+    args = ap.parse_args(argv)
+
+    import stanza
+    import torch
+    from stanza import Document
+
+    import treenets
+    from benchmarks.common import cpu_info
+
+    torch.set_num_threads(args.threads)
+    texts = raw_sentences(args.n)
+    model = treenets.load(args.model)
+    parser = model.parser()
+    t0 = time.perf_counter()
+    parser.load()
+    load_s = time.perf_counter() - t0
+    pipeline = parser.pipeline
+    out = {"benchmark": "raw_text", "n": len(texts), "model": args.model, "processors": parser.processors,
+           "pipeline_processors": list(getattr(pipeline, "processors", {}).keys()),
+           "pipeline_load_s": round(load_s, 2), "stanza": stanza.__version__, "torch": torch.__version__,
+           "threads": args.threads, **cpu_info(),
+           "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
+    print(f"# {len(texts)} sentences, processors {out['pipeline_processors']}, {out['cpu']} {out['cpu_flags']}",
+          flush=True)
+    pipeline.process([Document([], text=t) for t in texts[:8]])  # warm-up
+
+    def timed(name, fn):
+        t = time.perf_counter()
+        result = fn()
+        s = time.perf_counter() - t
+        runs = out.setdefault(name, {"runs_seconds": []})["runs_seconds"]
+        runs.append(round(s, 2))
+        best = min(runs)  # the fastest of the repeats counts
+        out[name].update(seconds=best, sentences_per_s=round(len(texts) / best, 1))
+        print(f"{name:24} {s:7.2f} s  {len(texts) / s:7.1f} sentences/s", flush=True)
+        return result
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # the floor and the cold predict alternate, so that a change in the machine's load hits both
+        for r in range(args.repeats):
+            timed("stanza_pipeline", lambda: pipeline.process([Document([], text=t) for t in texts]))
+            if args.chunked:
+                timed(f"stanza_pipeline_chunks{args.chunked}",
+                      lambda: [pipeline.process([Document([], text=t) for t in texts[i:i + args.chunked]])
+                               for i in range(0, len(texts), args.chunked)])
+            cache = Path(tmp) / f"cold{r}.sqlite"
+            if args.profile and r == 0:
+                prof = cProfile.Profile()
+                prof.enable()
+            timed("predict_cold", lambda: model.predict(texts, cache=cache))
+            if args.profile and r == 0:
+                prof.disable()
+                buf = io.StringIO()
+                pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
+                out["profile_top"] = buf.getvalue().splitlines()[:60]
+                print(buf.getvalue()[:6000])
+            timed("predict_warm", lambda: model.predict(texts, cache=cache))
+            for w in [int(x) for x in args.workers.split(",") if x and int(x) > 1]:
+                timed(f"predict_cold_workers{w}",
+                      lambda: model.predict(texts, cache=Path(tmp) / f"cold{r}_{w}.sqlite", workers=w))
+    out["cold_over_stanza"] = round(out["predict_cold"]["seconds"] / out["stanza_pipeline"]["seconds"], 3)
+    out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

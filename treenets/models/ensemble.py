@@ -1,0 +1,132 @@
+"""Several sentiment models as one: the mean of their class probabilities on every node.
+
+Members read the same trees (tree kind and binarization) and name the same
+classes; each batches the trees its own way (word vectors or transformer
+features), so models with different inputs combine (``sst5`` with GloVe and
+``sst5-minilm`` with MiniLM features). Everything a
+:class:`~treenets.SentimentModel` answers (``predict``, ``classify``,
+polarity, reasons, coverage) works on the mean.
+
+A shipped ensemble is a folder under ``treenets/pretrained/`` with an
+``ensemble.json``: ``{"task": "sentiment", "members": [names...],
+"metadata": {...}}``; :func:`treenets.load` builds it from its members.
+"""
+from __future__ import annotations
+
+import contextlib
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import torch
+from torch import nn
+
+from .sentiment import SentimentModel
+
+Tensor = torch.Tensor
+
+__all__ = ["SentimentEnsemble", "ENSEMBLE_FILE"]
+
+#: The file that makes a folder an ensemble of pretrained models.
+ENSEMBLE_FILE = "ensemble.json"
+
+
+class SentimentEnsemble(SentimentModel):
+    """The mean of several :class:`~treenets.SentimentModel` s (see the module docs).
+
+    Args:
+        members: the models; same labels, masked classes, tree kind and binarization.
+        name: what ``model.name`` says.
+
+    Raises:
+        ValueError: no member, or members that do not read or name the same things.
+    """
+
+    def __init__(self, members: Sequence[SentimentModel], name: Optional[str] = None) -> None:
+        nn.Module.__init__(self)
+        members = list(members)
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        first = members[0]
+        for m in members[1:]:
+            for key in ("labels", "masked_classes", "tree", "binarize"):
+                if m.config.get(key) != first.config.get(key):
+                    raise ValueError(f"ensemble members differ in {key!r}: {first.config.get(key)!r} vs "
+                                     f"{m.config.get(key)!r}")
+        self.members = nn.ModuleList(members)
+        self.config: Dict = {key: first.config.get(key) for key in
+                             ("labels", "masked_classes", "tree", "binarize", "n_classes")}
+        self.config["cell"] = "ensemble"
+        self.config["members"] = [m.name for m in members]
+        # the widest word list says best which words are known (a transformer member has none)
+        self.vocab = max((m.vocab for m in members), key=len)
+        self.metadata: Dict = {}
+        self.name = name
+
+    @property
+    def n_classes(self) -> int:
+        return self.members[0].n_classes
+
+    @property
+    def classifier(self):  # masked classes, as the members'
+        return self.members[0].classifier
+
+    @property
+    def device(self) -> torch.device:
+        return self.members[0].device
+
+    def batch(self, trees: Sequence, device=None) -> List:
+        """The trees themselves: each member batches them its own way in :meth:`class_probs`."""
+        return [self.prepare(t) for t in trees]
+
+    def forward(self, batch):
+        raise TypeError("an ensemble has no logits; use class_probs(trees)")
+
+    def class_probs(self, batch) -> Tensor:
+        """``[N, C]``: the mean of the members' class probabilities (masked classes included)."""
+        total = None
+        for m in self.members:
+            p = m.class_probs(m.batch(batch))
+            total = p if total is None else total + p.to(total.device)
+        return total / len(self.members)
+
+    def predict_batch(self, batch):
+        return self.predict_from_probs(self.class_probs(batch))
+
+    @contextlib.contextmanager
+    def evaluating(self, device=None) -> Iterator[torch.device]:
+        with contextlib.ExitStack() as stack:
+            for m in self.members:
+                dev = stack.enter_context(m.evaluating(device))
+            yield dev
+
+    def evaluate(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
+        """Root and all-node accuracy (percent) over labelled trees (labels: class ids; -1 or masked
+        classes skipped), as :meth:`SentimentModel.evaluate`."""
+        masked = set(self.config.get("masked_classes") or [])
+        hits = {"root": [0, 0], "node": [0, 0]}
+        for start in range(0, len(trees), batch_size):
+            chunk = list(trees[start:start + batch_size])
+            classes, _ = self.predict_from_probs(self.class_probs(chunk))
+            offset = 0
+            for t in chunk:
+                for node, gold in enumerate(t.labels):
+                    gold = -1 if gold is None else int(gold)
+                    if gold < 0 or gold in masked:
+                        continue
+                    ok = int(classes[offset + node]) == gold
+                    hits["node"][0] += ok
+                    hits["node"][1] += 1
+                    if node == t.root:
+                        hits["root"][0] += ok
+                        hits["root"][1] += 1
+                offset += len(t)
+        if not hits["root"][1] or not hits["node"][1]:
+            raise ValueError(f"nothing to score among {len(trees)} trees")
+        return {"root_acc": 100.0 * hits["root"][0] / hits["root"][1],
+                "node_acc": 100.0 * hits["node"][0] / hits["node"][1],
+                "roots": hits["root"][1], "nodes": hits["node"][1]}
+
+    def save(self, path, **_) -> None:
+        raise TypeError("an ensemble is saved as an ensemble.json naming its members, not as weights")
+
+    def extra_repr(self) -> str:
+        return f"members={self.config['members']}"
