@@ -503,23 +503,6 @@ def test_benchmark_script_runs_end_to_end(minilm, data_dir, tmp_path):
         torch.set_num_threads(before)
 
 
-def test_readme_example_runs(minilm, tmp_path, monkeypatch):
-    import re
-    from pathlib import Path
-
-    monkeypatch.setenv("TREENETS_CACHE_DIR", str(tmp_path))
-    blocks = re.findall(r"```python\n(.*?)```", (Path(__file__).resolve().parents[1] / "README.md").read_text(), re.S)
-    usage = next(b for b in blocks if "loss.backward()" in b).replace("g = batch.to_dgl()", "pass")
-    example = next(b for b in blocks if "ContextualEmbedding" in b)
-    namespace = {}
-    exec(compile(usage, "README.md", "exec"), namespace)
-    exec(compile(example, "README.md", "exec"), namespace)
-    assert namespace["h"].shape == (sum(len(t) for t in namespace["trees"]), 150)
-    exec(compile(next(b for b in blocks if "span-mean" in b), "README.md", "exec"), namespace)
-    assert namespace["baseline"].encoder.cell.__class__.__name__ == "SpanMean" and namespace["loss"].isfinite()
-    assert list(tmp_path.glob("contextual/all-MiniLM-L6-v2-*.sqlite"))
-
-
 def test_identity_is_the_same_before_and_after_use(minilm):
     """Calling a fast tokenizer with padding changes its settings; the identity (and the cache file) must not."""
     emb = ContextualEmbedding(minilm, cache=False)

@@ -151,15 +151,15 @@ def test_stopping_early_reads_no_further():
     assert len(pulled) == 30
 
 
-def test_readme_corpus_example_runs(monkeypatch, tmp_path, capsys):
-    """The README's Corpora block, as written (2 workers, the default sst5 encoder), with a fast parser in
-    place of stanza."""
+def test_docs_corpus_example_runs(monkeypatch, tmp_path, capsys):
+    """The Corpora block of docs/scaling.md, as written (2 workers, the default sst5 encoder), with a fast parser
+    in place of stanza (tests/test_docs.py runs it with stanza, under -m slow)."""
     import json
     import re
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "iter_lines(" in b)
+    page = (Path(__file__).resolve().parents[1] / "docs" / "scaling.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)```", page, re.S) if "iter_lines(" in b)
     assert "workers=2" in block and "lazy=True" in block
     from treenets.models.base import TaskModel
 
@@ -169,7 +169,7 @@ def test_readme_corpus_example_runs(monkeypatch, tmp_path, capsys):
     (tmp_path / "corpus.txt").write_text("I hated every minute of it\nNot bad.\n\nGreat. I loved it!\n")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        exec(compile(block, "README.md", "exec"), {"__name__": "__main__"})
+        exec(compile(block, "docs/scaling.md", "exec"), {"__name__": "__main__"})
     records = [json.loads(line) for line in (tmp_path / "corpus.jsonl").read_text().splitlines()]
     assert [(r["input"], r["sentence"], r["words"][0]) for r in records] == [
         (1, 1, "I"), (2, 1, "Not"), (4, 1, "Great"), (4, 2, "I")]

@@ -1,4 +1,4 @@
-"""Which engine runs a cell's level step: eager, ``torch.compile``d, or CUDA Graphs.
+"""Which engine runs a cell's level step: eager, compiled by ``torch.compile``, or CUDA Graphs.
 
 Every engine runs the same level loop (:func:`treenets.structures.propagation.propagate`)
 and the same cell code (the cell's ``level_step``); they differ in how one

@@ -300,7 +300,7 @@ class StanzaParser:
         ValueError: no tree kind requested, or a bad ``binarize`` /
             ``batch_sizes``.
         MissingStanzaModelError: models missing (stanza's own
-            ``FileNotFoundError``s and unknown-language errors, with the
+            ``FileNotFoundError`` errors and unknown-language errors, with the
             directory and how to get the models).
         RuntimeError: the pipeline failed to load for another reason, or a
             CUDA device was asked for but is not available.

@@ -90,7 +90,9 @@ class TreeBatch:
     :meth:`from_dgl`, :meth:`from_edge_index` or :meth:`from_pyg`; do not call
     the constructor directly.
 
-    Attributes (all ``LongTensor``, ``N = num_nodes``, ``T = num_trees``):
+    The tensors below are all ``LongTensor``; ``N = num_nodes``, ``T = num_trees``.
+
+    Attributes:
         parent: ``[N]`` parent of every node, ``-1`` at roots.
         child_pos: ``[N]`` position among siblings (0-based), ``-1`` at roots.
         depth: ``[N]`` distance from the tree's root.
@@ -100,8 +102,9 @@ class TreeBatch:
         roots: ``[T]`` root node of every tree, in input order.
         order: ``[N]`` node ids in processing order: deepest level first, and
             within a level the nodes with children before the leaves.
-        internal_order / leaf_order: ``order`` split into nodes with children
-            and leaves (each still level by level).
+        internal_order: the nodes of ``order`` that have children (still
+            level by level).
+        leaf_order: the leaves of ``order`` (still level by level).
         position: ``[N]`` inverse of ``order``: where each node sits in it.
         parent_slot: ``[N]`` in processing order: the parent's index within
             its own level, ``-1`` for roots.
@@ -117,8 +120,9 @@ class TreeBatch:
             built without word ids.
         missing_words_help: how to give this batch word ids, for errors.
         trees: the :class:`Tree` objects, when built from trees.
-        node_data / edge_data: extra per-node / per-child-edge tensors kept
-            from a DGL graph so that :meth:`to_dgl` can give them back.
+        node_data: extra per-node tensors kept from a DGL graph so that
+            :meth:`to_dgl` can give them back.
+        edge_data: extra per-child-edge tensors kept from a DGL graph, likewise.
         dgl_batch_num_nodes: member sizes of the batched DGL graph this batch
             came from when its members are forests (``None`` otherwise), so
             that :meth:`to_dgl` rebuilds the same members.

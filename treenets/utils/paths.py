@@ -35,8 +35,16 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _env_path(name: str) -> Optional[Path]:
+    """The folder a variable names, made absolute against the current directory when it is read.
+
+    A relative value (the README's ``TREENETS_DATA_DIR=../shared/data``) then
+    means the same folder wherever the path travels afterwards: into a symlink
+    in a temporary folder, a subprocess started elsewhere, a saved config.
+    ``os.path.abspath`` rather than ``Path.resolve``: ``..`` is collapsed but
+    the user's own symlinks are kept in messages.
+    """
     value = os.environ.get(name, "").strip()
-    return Path(value).expanduser() if value else None
+    return Path(os.path.abspath(Path(value).expanduser())) if value else None
 
 
 def _xdg_cache() -> Path:
@@ -46,7 +54,8 @@ def _xdg_cache() -> Path:
 def default_cache_dir() -> Path:
     """The cache folder: ``$TREENETS_CACHE_DIR``, else ``$XDG_CACHE_HOME/treenets`` (``~/.cache/treenets``).
 
-    The folder need not exist; whoever writes into it creates it.
+    Always an absolute path (a relative value is read against the current
+    directory). The folder need not exist; whoever writes into it creates it.
     """
     return _env_path(CACHE_DIR_ENV) or _xdg_cache() / "treenets"
 
@@ -61,7 +70,9 @@ def default_data_dir() -> Path:
         <data dir>/sick/{train,dev,test}/{a,b}.{toks,parents,rels}, sim.txt, id.txt
         <data dir>/embeddings/*.txt
 
-    which is what ``python -m treenets.data`` writes. The folder need not exist.
+    which is what ``python -m treenets.data`` writes. Always an absolute path
+    (a relative ``$TREENETS_DATA_DIR`` is read against the current directory).
+    The folder need not exist.
     """
     return _env_path(DATA_DIR_ENV) or _xdg_cache() / "treenets" / "data"
 
