@@ -74,6 +74,7 @@ from benchmarks.common import (
     cpu_line, environment, finish, import_dgl, load_data, make_optimizer, ratio, run_epoch, set_threads, summarize, tree_graphs, tree_tensors,
 )
 from treenets import Tree, Vocab
+from treenets.cells.engine import compile_unavailable_reason
 from treenets.data import DATA_DIR_HELP
 from treenets.structures.sampler import bucketed_batches
 
@@ -170,7 +171,7 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
     if "treenets" in impls:
         model = copy.deepcopy(base)
         setups["treenets"] = (TreenetsRunner(model, device), [[trees[i] for i in g] for g in groups], model)
-    if "compiled" in impls:
+    if "compiled" in impls and compile_unavailable_reason(device) is None:  # else a null column (torch 2.2)
         model = copy.deepcopy(base)
         setups["compiled"] = (CompiledRunner(model, device), [[trees[i] for i in g] for g in groups], model)
     if "dgl" in impls and dgl is not None:
@@ -235,7 +236,7 @@ def run_suite(train_trees: Sequence[Tree], test_trees: Sequence[Tree], vocab: Vo
         check_set = size_matched_subset(train_trees, check_trees, seed=3)
         for cell in cells:
             c = check_equivalence(cell, check_set, vocab, dgl if "dgl" in impls else None, embed, hidden, tol=tol,
-                                  compiled="compiled" in impls)
+                                  compiled="compiled" in impls and compile_unavailable_reason(device) is None)
             checks.append(c)
             log(f"check {cell:8} ({c['trees']} trees, {c['nodes']} nodes, {c['dtype']}): "
                 + ", ".join(f"{k} {c[k]['max_abs_diff']}" if c[k] else f"{k} n/a"
@@ -307,8 +308,6 @@ def parse_args(argv=None):
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b]
     args.impls = [i for i in args.impls.split(",") if i]
     if "compiled" in args.impls:
-        from treenets.cells.engine import compile_unavailable_reason
-
         reason = compile_unavailable_reason(torch.device(args.device or ("cuda" if torch.cuda.is_available()
                                                                           else "cpu")))
         if reason:  # torch 2.2 (the DGL venv), no compiler: the others still run

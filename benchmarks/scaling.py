@@ -49,6 +49,7 @@ from benchmarks.common import (
     import_dgl, load_data, make_optimizer, run_epoch, set_threads, sync, tree_graphs, tree_tensors,
 )
 from treenets import SentimentModel, Tree
+from treenets.cells.engine import compile_unavailable_reason
 from treenets.data import DATA_DIR_HELP
 
 
@@ -149,13 +150,14 @@ def size_sweep(cell: str, impls: Sequence[str], device, dgl, max_nodes: int = 40
     vocab = build_vocab(all_trees)
     torch.manual_seed(0)
     base = bench_model(cell, vocab, embed, hidden).to(device)
+    compiled_ok = compile_unavailable_reason(device) is None  # torch 2.2 (the DGL venv), no compiler: a null column
     rows = []
     for shape, sizes in shapes.items():
         stopped: Dict[str, str] = {}
         for n, tree in sizes:
             row: Dict = {"shape": shape, "nodes": n, "depth": tree.height + 1}
             for name in impls:
-                if name == "dgl" and dgl is None:
+                if (name == "dgl" and dgl is None) or (name == "compiled" and not compiled_ok):
                     row[name] = None
                     continue
                 if name in stopped:
@@ -182,6 +184,7 @@ def batch_sweep(cell: str, trees: Sequence[Tree], vocab, impls: Sequence[str], d
                 log=print) -> List[Dict]:
     torch.manual_seed(0)
     base = bench_model(cell, vocab, embed, hidden).to(device)
+    compiled_ok = compile_unavailable_reason(device) is None
     rows = []
     for bs in batch_sizes:
         if bs > len(trees):
@@ -190,7 +193,8 @@ def batch_sweep(cell: str, trees: Sequence[Tree], vocab, impls: Sequence[str], d
         row: Dict = {"batch_size": bs, "nodes": sum(len(t) for t in batch),
                      "max_depth": max(t.height for t in batch) + 1}
         for name in impls:
-            if (name == "dgl" and dgl is None) or (name == "recursive" and bs > recursive_max):
+            if ((name == "dgl" and dgl is None) or (name == "recursive" and bs > recursive_max)
+                    or (name == "compiled" and not compiled_ok)):
                 row[name] = None
                 continue
             runner, opt = make_runner(name, base, device, dgl)

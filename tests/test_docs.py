@@ -76,6 +76,7 @@ def _data():
 #: (what a block contains, a check that returns why it cannot run, or None)
 NEEDS = [
     (("torch_geometric",), _module("torch_geometric", "pyg")),
+    (("treenets.serve", "ServeSettings"), _module("fastapi", "serve")),
     (("to_dgl(", "from_dgl(", "import dgl"), _module("dgl", "dgl")),
     (("ContextualEmbedding",), _contextual),
     ((".predict(", ".similarity(", "parse_and_encode(", "StanzaParser", "treenets.parse("), _stanza),
