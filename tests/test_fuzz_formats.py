@@ -337,8 +337,8 @@ def test_vocab_round_trip(examples, tmp_path):
     path = tmp_path / "vocab.txt"
 
     def check(tokens):
-        if not all(_utf8(t) for t in tokens):  # a lone surrogate
-            with pytest.raises(ValueError, match="lone surrogate"):
+        if not all(_utf8(t) for t in tokens):  # a lone surrogate (and maybe a token twice: either is named)
+            with pytest.raises(ValueError, match="lone surrogate|is also token"):
                 Vocab.from_itos(tokens, unk=None).save(path)
             return
         if len(set(tokens)) != len(tokens):  # a token twice: two ids for one word, refused
