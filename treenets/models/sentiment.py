@@ -7,6 +7,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 import torch
 
 from ..structures.batch import TreeBatch
+from ..utils.collector import young_collection
 from ..heads import NodeClassifier
 from ..nn.vocab import Vocab
 from .base import EmbeddingArg, TaskModel
@@ -199,6 +200,7 @@ class SentimentModel(TaskModel):
         if pending:
             yield from self._predict_sentences(pending)
 
+    @young_collection()  # a batch's results made without a full collection of the model (utils.collector)
     def _predict_sentences(self, items) -> List[SentimentResult]:
         names = self.labels
         keep = [k for k in range(self.n_classes) if k not in set(self.config["masked_classes"])]

@@ -14,6 +14,7 @@ import torch
 
 from ..structures.batch import TreeBatch
 from ..structures.tree import Tree
+from ..utils.collector import young_collection
 from .encoder import TreeEncoder
 
 Tensor = torch.Tensor
@@ -96,6 +97,7 @@ def _flush(pending: List[Tuple[int, int, Tree]], enc, vocab, trained, name, devi
     return out
 
 
+@young_collection()  # a batch encoded without a full collection of the model (utils.collector)
 def _encode_batch(items: List[Tuple[int, int, Tree]], enc: TreeEncoder, vocab, trained: bool, name: str,
                   dev: torch.device) -> List[EncodedSentence]:
     trees = [t for _, _, t in items]

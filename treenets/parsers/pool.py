@@ -48,6 +48,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, List, Optional, Sequence, Union
 
+from ..utils.collector import young_collection
 from .limits import LimitError
 from .base import ParsedSentence, ParseError
 
@@ -219,7 +220,8 @@ def _init_worker(payload: bytes, torch_threads: Optional[int], parent: Optional[
 def _parse_in_worker(texts: List[str], inputs: List[int]) -> List[Union[List[ParsedSentence], ParseError]]:
     if _WORKER_SETUP_ERROR is not None:
         raise _WORKER_SETUP_ERROR
-    return parse_each(_WORKER_PARSER, texts, inputs)
+    with young_collection():  # as in the loop: no full collection of the worker's models mid-chunk
+        return parse_each(_WORKER_PARSER, texts, inputs)
 
 
 # --------------------------------------------------------------- the pool

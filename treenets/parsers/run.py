@@ -37,6 +37,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
+from ..utils.collector import young_collection
 from ..utils.progress import progress_bar
 from .base import ParseError
 from .cache import ParseCache
@@ -175,7 +176,8 @@ def _loop(items: Iterator, parser: Any, cache: CacheArg, batch_size: int, pool: 
                 if not loaded:  # a missing model is an error of its own, not a failed text
                     load_parser(parser)
                     loaded = True
-                outcomes = parse_each(parser, texts, inputs)
+                with young_collection():  # no full collection of the loaded models mid-chunk (utils.collector)
+                    outcomes = parse_each(parser, texts, inputs)
             for k, outcome in zip(missing, outcomes):
                 out[k] = outcome
             if store is not None:

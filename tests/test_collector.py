@@ -1,0 +1,112 @@
+"""treenets.utils.collector.young_collection: no automatic collection inside, the block's cycles freed
+after, the collector's state as it was, across nesting, threads and exceptions."""
+import gc
+import threading
+import weakref
+
+import pytest
+
+from treenets.utils.collector import young_collection
+
+
+class Node:
+    def __init__(self):
+        self.me = self  # a reference cycle: only the cyclic collector frees it
+
+
+@pytest.fixture(autouse=True)
+def collector_on():
+    was = gc.isenabled()
+    gc.enable()
+    yield
+    (gc.enable if was else gc.disable)()
+
+
+def test_no_automatic_collection_inside_and_the_blocks_cycles_freed_after():
+    runs = []
+
+    def seen(phase, info):
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with young_collection():
+            assert not gc.isenabled()
+            nodes = [Node() for _ in range(20 * gc.get_threshold()[0])]  # would start many collections
+            ref = weakref.ref(nodes[0])
+            del nodes
+            assert runs == []
+            assert ref() is not None  # a cycle: refcounting alone does not free it
+        assert gc.isenabled()
+        assert ref() is None  # freed by the one young collection at the end
+        assert runs == [0]  # and only the youngest generation was walked
+    finally:
+        gc.callbacks.remove(seen)
+
+
+def test_what_the_block_keeps_survives():
+    with young_collection():
+        kept = Node()
+    assert kept.me is kept
+
+
+def test_state_restored_after_an_exception():
+    with pytest.raises(KeyError):
+        with young_collection():
+            raise KeyError("x")
+    assert gc.isenabled()
+
+
+def test_a_collector_the_caller_disabled_stays_disabled_and_is_not_run():
+    gc.disable()
+    runs = []
+    gc.callbacks.append(lambda phase, info: runs.append(phase))
+    try:
+        with young_collection():
+            pass
+        assert not gc.isenabled()
+        assert runs == []
+    finally:
+        gc.callbacks.pop()
+
+
+def test_nested_blocks_resume_only_at_the_outermost():
+    with young_collection():
+        with young_collection():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_decorator_form():
+    @young_collection()
+    def inside():
+        return gc.isenabled()
+
+    assert inside() is False
+    assert inside() is False  # usable more than once
+    assert gc.isenabled()
+
+
+def test_threads_overlapping_blocks():
+    entered, release = threading.Barrier(2), threading.Event()
+    states = []
+
+    def worker(first):
+        with young_collection():
+            entered.wait()
+            if first:  # the first thread leaves while the other is still inside
+                return
+            release.wait()
+            states.append(gc.isenabled())
+
+    a = threading.Thread(target=worker, args=(True,))
+    b = threading.Thread(target=worker, args=(False,))
+    a.start(), b.start()
+    a.join()
+    assert not gc.isenabled()  # b still inside: the pause holds
+    release.set()
+    b.join()
+    assert states == [False]
+    assert gc.isenabled()
