@@ -11,14 +11,22 @@ the treebank's tokens), one after the other:
 * ``predict_cold``: ``model.predict(texts, cache=<empty cache file>)``:
   parsing, tree conversion, cache writes, batching, the model;
 * ``predict_warm``: the same call again (every parse a cache hit);
-* with ``--workers 2``: ``predict_cold`` with ``workers=2`` (its own empty
-  cache; the pool's start is included and also reported alone).
+* for each ``W`` > 1 in ``--workers``: ``stanza_pipeline_threadsW``, the floor
+  again with torch at ``W`` threads (what stanza itself does with ``W`` cores);
+  ``predict_cold_workersW``, ``predict(..., workers=W)`` with its own empty
+  cache, the pool's start (``W`` processes, each loading stanza) included; and
+  ``predict_cold_workersW_started``, the same through a
+  :class:`~treenets.parsers.ParserPool` started (and its workers loaded)
+  before timing, passed as ``parser=``. The start alone is ``pool_start_W_s``.
 
+Everything is imported and loaded before timing: the pipeline (and a warm-up
+call on 8 texts), and ``predict`` once on one text outside the set with the
+cache off (the modules a first call imports; its time is ``first_predict_s``).
 With ``--repeats R`` the whole round runs ``R`` times, alternating, and the
-fastest of each counts. The pipeline is loaded before timing. ``--profile`` adds the top functions
-of a cProfile of ``predict_cold`` by own time.
+fastest of each counts. ``--profile`` adds the top functions of a cProfile of
+``predict_cold`` (round 1) by own time.
 
-    python -m benchmarks.raw_text --n 1000 --workers 1,2
+    python -m benchmarks.raw_text --n 1000 --workers 1,2 --repeats 3
 """
 from __future__ import annotations
 
@@ -65,7 +73,7 @@ def main(argv=None) -> int:
     from stanza import Document
 
     import treenets
-    from benchmarks.common import cpu_info
+    from benchmarks.common import cpu_info, git_state
 
     torch.set_num_threads(args.threads)
     texts = raw_sentences(args.n)
@@ -78,11 +86,16 @@ def main(argv=None) -> int:
     out = {"benchmark": "raw_text", "n": len(texts), "model": args.model, "processors": parser.processors,
            "pipeline_processors": list(getattr(pipeline, "processors", {}).keys()),
            "pipeline_load_s": round(load_s, 2), "stanza": stanza.__version__, "torch": torch.__version__,
-           "threads": args.threads, **cpu_info(),
+           "threads": args.threads, **cpu_info(), **git_state(),
+           "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "loadavg_start": [round(x, 2) for x in os.getloadavg()]}
     print(f"# {len(texts)} sentences, processors {out['pipeline_processors']}, {out['cpu']} {out['cpu_flags']}",
           flush=True)
     pipeline.process([Document([], text=t) for t in texts[:8]])  # warm-up
+    t0 = time.perf_counter()
+    model.predict(["One warm-up sentence, which is not in the set."], cache=False)  # the first call's imports
+    out["first_predict_s"] = round(time.perf_counter() - t0, 2)
+    workers = sorted({int(x) for x in args.workers.split(",") if x and int(x) > 1})
 
     def timed(name, fn):
         t = time.perf_counter()
@@ -92,13 +105,27 @@ def main(argv=None) -> int:
         runs.append(round(s, 2))
         best = min(runs)  # the fastest of the repeats counts
         out[name].update(seconds=best, sentences_per_s=round(len(texts) / best, 1))
-        print(f"{name:24} {s:7.2f} s  {len(texts) / s:7.1f} sentences/s", flush=True)
+        print(f"{name:32} {s:7.2f} s  {len(texts) / s:7.1f} sentences/s", flush=True)
         return result
+
+    def floor():
+        return pipeline.process([Document([], text=t) for t in texts])
+
+    def started_pool(w):
+        from treenets.parsers import ParserPool
+
+        t = time.perf_counter()
+        pool = ParserPool(parser, w, torch_threads=1)
+        warm = [pool.submit([f"Worker {k} starts."], [1]) for k in range(w)]  # one task each: all load
+        for f in warm:
+            pool.result(f, [1])
+        out.setdefault(f"pool_start_{w}_s", []).append(round(time.perf_counter() - t, 2))
+        return pool
 
     with tempfile.TemporaryDirectory() as tmp:
         # the floor and the cold predict alternate, so that a change in the machine's load hits both
         for r in range(args.repeats):
-            timed("stanza_pipeline", lambda: pipeline.process([Document([], text=t) for t in texts]))
+            timed("stanza_pipeline", floor)
             if args.chunked:
                 timed(f"stanza_pipeline_chunks{args.chunked}",
                       lambda: [pipeline.process([Document([], text=t) for t in texts[i:i + args.chunked]])
@@ -115,10 +142,28 @@ def main(argv=None) -> int:
                 out["profile_top"] = buf.getvalue().splitlines()[:60]
                 print(buf.getvalue()[:6000])
             timed("predict_warm", lambda: model.predict(texts, cache=cache))
-            for w in [int(x) for x in args.workers.split(",") if x and int(x) > 1]:
+            for w in workers:
+                torch.set_num_threads(w)
+                try:
+                    timed(f"stanza_pipeline_threads{w}", floor)
+                finally:
+                    torch.set_num_threads(args.threads)
                 timed(f"predict_cold_workers{w}",
                       lambda: model.predict(texts, cache=Path(tmp) / f"cold{r}_{w}.sqlite", workers=w))
-    out["cold_over_stanza"] = round(out["predict_cold"]["seconds"] / out["stanza_pipeline"]["seconds"], 3)
+                pool = started_pool(w)
+                try:
+                    timed(f"predict_cold_workers{w}_started",
+                          lambda: model.predict(texts, cache=Path(tmp) / f"cold{r}_{w}s.sqlite", parser=pool))
+                finally:
+                    pool.close()
+    floor_s = out["stanza_pipeline"]["seconds"]
+    out["cold_over_stanza"] = round(out["predict_cold"]["seconds"] / floor_s, 3)
+    for w in workers:
+        out[f"pool_start_{w}_s"] = min(out[f"pool_start_{w}_s"])
+        for name in (f"predict_cold_workers{w}", f"predict_cold_workers{w}_started"):
+            out[f"{name[len('predict_'):]}_over_stanza"] = round(out[name]["seconds"] / floor_s, 3)
+            out[f"{name[len('predict_'):]}_over_stanza_threads{w}"] = round(
+                out[name]["seconds"] / out[f"stanza_pipeline_threads{w}"]["seconds"], 3)
     out["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     print(json.dumps(out))
     return 0
