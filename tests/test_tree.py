@@ -266,6 +266,67 @@ def test_binarize_random_dependency_trees(tree, factor):
     assert all(len(kids) != 1 for kids in b.children)
 
 
+def nltk_binarize(tree, factor, collapse_unary=True, markov=None):
+    """The oracle: nltk's own transforms on the nltk.Tree of ``tree`` (Tree.binarize's earlier code)."""
+    import nltk.tree.tree as nltk_tree
+
+    out = tree.to_nltk()
+    old = nltk_tree.MAX_TREE_DEPTH
+    nltk_tree.MAX_TREE_DEPTH = max(old, 2 * len(tree) + 10)
+    try:
+        out.chomsky_normal_form(factor=factor, horzMarkov=markov)
+        if collapse_unary:
+            out.collapse_unary(collapsePOS=True, collapseRoot=True, joinChar="+")
+    finally:
+        nltk_tree.MAX_TREE_DEPTH = old
+    return Tree.from_nltk(out)
+
+
+@st.composite
+def wide_constituency_trees(draw):
+    """Constituency trees in pre-order with wide nodes, unary chains, words at the leaves, labels from a few."""
+    tree = draw(random_trees(max_nodes=16))
+    order = tree.preorder()
+    new = {old: k for k, old in enumerate(order)}
+    parents = [-1 if tree.parents[old] < 0 else new[tree.parents[old]] for old in order]
+    kids = Tree(parents).children
+    tokens = [None if kids[k] else f"w{k}" for k in range(len(parents))]
+    labels = draw(st.lists(st.sampled_from([None, "S", "NP", "VP", "a-b", "X|<Y>", "A+B"]),
+                           min_size=len(parents), max_size=len(parents)))
+    return Tree(parents, tokens, labels)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tree=st.one_of(wide_constituency_trees(), labelled_trees(), projective_trees(max_nodes=12)),
+       factor=st.sampled_from(["left", "right"]), collapse=st.booleans(),
+       markov=st.sampled_from([None, 1, 2]))
+def test_binarize_is_nltks_transforms(tree, factor, collapse, markov):
+    assert tree.binarize(factor, collapse_unary=collapse, markov=markov) == nltk_binarize(tree, factor, collapse,
+                                                                                           markov)
+
+
+@pytest.mark.parametrize("factor", ["left", "right"])
+@pytest.mark.parametrize("text", [PTB, SST, "(S (A a) (B b) (C c) (D d) (E e))", "(X (Y (Z z)))", "(X x)"])
+def test_binarize_is_nltks_transforms_on_examples(factor, text):
+    tree = Tree.from_brackets(text)
+    for markov in (None, 1):
+        for collapse in (True, False):
+            got = tree.binarize(factor, collapse_unary=collapse, markov=markov)
+            assert got == nltk_binarize(tree, factor, collapse, markov)
+            assert got.labels == nltk_binarize(tree, factor, collapse, markov).labels
+
+
+def test_binarize_imports_no_nltk():
+    import subprocess
+    import sys
+
+    code = ("import sys; from treenets import Tree; "
+            "Tree.from_brackets('(S (A a) (B b) (C c))').binarize(); print('nltk' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
 def test_non_projective_trees_print_in_tree_order():
     """Brackets cannot cross: a non-projective tree prints its words in tree order (documented)."""
     crossing = Tree.from_parents(["a", "b", "c", "d"], [3, 0, 2, 2])  # c's subtree {a, c} skips b

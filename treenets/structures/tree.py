@@ -33,7 +33,7 @@ import re
 from typing import Callable, List, Optional, Sequence
 
 from .brackets import bracket_arrays, write_brackets
-from .nltk import constituent_arrays, nltk_arrays, to_nltk
+from .nltk import binarized_arrays, constituent_arrays, nltk_arrays, to_nltk
 
 __all__ = ["Tree", "BINARIZE_FACTORS", "check_binarize", "as_int"]
 
@@ -290,33 +290,22 @@ class Tree:
     def binarize(self, factor: str = "right", collapse_unary: bool = True, markov: Optional[int] = None) -> "Tree":
         """A binary copy of a constituency tree, for N-ary cells with N=2.
 
-        Uses nltk's tree transforms: ``chomsky_normal_form`` splits nodes with
-        more than two children (``factor`` is ``"left"`` or ``"right"``;
+        nltk's tree transforms, without importing nltk
+        (:func:`treenets.structures.nltk.binarized_arrays`, checked against
+        nltk in the tests): ``chomsky_normal_form`` splits nodes with more
+        than two children (``factor`` is ``"left"`` or ``"right"``;
         ``markov`` is nltk's horizontal Markov order), and ``collapse_unary``
         merges unary chains, preterminals included, into one node whose label
         joins the chain with ``+``. The result has no node with one child.
+        Relations are not kept.
 
         Raises:
             ValueError: for an unknown ``factor``.
         """
         if check_binarize(factor) is None:
             raise ValueError("binarize() needs factor 'left' or 'right', not None")
-        import nltk.tree.tree as nltk_tree
-
-        tree = self.to_nltk()
-        # nltk refuses to binarise past MAX_TREE_DEPTH; its transforms are
-        # iterative, so lift the limit to what this tree can reach.
-        old_limit = getattr(nltk_tree, "MAX_TREE_DEPTH", None)
-        if old_limit is not None:
-            nltk_tree.MAX_TREE_DEPTH = max(old_limit, 2 * len(self) + 10)
-        try:
-            tree.chomsky_normal_form(factor=factor, horzMarkov=markov)
-            if collapse_unary:
-                tree.collapse_unary(collapsePOS=True, collapseRoot=True, joinChar="+")
-        finally:
-            if old_limit is not None:
-                nltk_tree.MAX_TREE_DEPTH = old_limit
-        return type(self).from_nltk(tree)
+        parents, tokens, labels = binarized_arrays(self, factor, collapse_unary, markov)
+        return type(self)(parents, tokens, labels)
 
     def token_slot(self, node: int) -> int:
         """Where a node's own word sits among its children (by node id): its position in the bracket."""
