@@ -24,7 +24,10 @@ call on 8 texts), and ``predict`` once on one text outside the set with the
 cache off (the modules a first call imports; its time is ``first_predict_s``).
 With ``--repeats R`` the whole round runs ``R`` times, alternating, and the
 fastest of each counts. ``--profile`` adds the top functions of a cProfile of
-``predict_cold`` (round 1) by own time.
+``predict_cold`` (round 1) by own time; ``--gc-stats`` the garbage collector's
+runs in each timing; ``--encode`` times ``parse_and_encode`` cold and warm;
+``--constituency-batch 10,50`` stanza's chunked pipeline at those constituency
+batch sizes.
 
     python -m benchmarks.raw_text --n 1000 --workers 1,2 --repeats 3
 """
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import io
 import json
 import os
@@ -66,6 +70,13 @@ def main(argv=None) -> int:
     ap.add_argument("--profile", action="store_true", help="cProfile predict_cold (1 worker)")
     ap.add_argument("--chunked", type=int, default=0, metavar="K",
                     help="also time stanza's pipeline on chunks of K texts (predict's batch_size is 64)")
+    ap.add_argument("--encode", action="store_true",
+                    help="also time parse_and_encode(texts, encoder=model), cold and warm cache")
+    ap.add_argument("--gc-stats", action="store_true",
+                    help="count the garbage collector's runs (and their seconds) per generation in each timing")
+    ap.add_argument("--constituency-batch", default="", metavar="B,...",
+                    help="also time stanza's pipeline on chunks of --chunked texts (64 if unset) with each "
+                         "constituency batch size B (stanza's default: 50)")
     args = ap.parse_args(argv)
 
     import stanza
@@ -97,7 +108,22 @@ def main(argv=None) -> int:
     out["first_predict_s"] = round(time.perf_counter() - t0, 2)
     workers = sorted({int(x) for x in args.workers.split(",") if x and int(x) > 1})
 
+    collections: dict = {}  # generation -> [runs, seconds] during the timing under way
+    started = [0.0]
+
+    def count_collections(phase, info):
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            seen = collections.setdefault(info["generation"], [0, 0.0])
+            seen[0] += 1
+            seen[1] += time.perf_counter() - started[0]
+
+    if args.gc_stats:
+        gc.callbacks.append(count_collections)
+
     def timed(name, fn):
+        collections.clear()
         t = time.perf_counter()
         result = fn()
         s = time.perf_counter() - t
@@ -105,7 +131,12 @@ def main(argv=None) -> int:
         runs.append(round(s, 2))
         best = min(runs)  # the fastest of the repeats counts
         out[name].update(seconds=best, sentences_per_s=round(len(texts) / best, 1))
-        print(f"{name:32} {s:7.2f} s  {len(texts) / s:7.1f} sentences/s", flush=True)
+        seen = ""
+        if args.gc_stats:
+            gens = {f"gen{g}": [c, round(x, 2)] for g, (c, x) in sorted(collections.items())}
+            out[name].setdefault("gc_runs_seconds", []).append(gens)
+            seen = "  collections " + ", ".join(f"{g}: {c} in {x:.2f} s" for g, (c, x) in gens.items())
+        print(f"{name:32} {s:7.2f} s  {len(texts) / s:7.1f} sentences/s{seen}", flush=True)
         return result
 
     def floor():
@@ -142,6 +173,20 @@ def main(argv=None) -> int:
                 out["profile_top"] = buf.getvalue().splitlines()[:60]
                 print(buf.getvalue()[:6000])
             timed("predict_warm", lambda: model.predict(texts, cache=cache))
+            if args.encode:
+                encoded = Path(tmp) / f"encode{r}.sqlite"
+                timed("encode_cold", lambda: treenets.parse_and_encode(texts, encoder=model, cache=encoded))
+                timed("encode_warm", lambda: treenets.parse_and_encode(texts, encoder=model, cache=encoded))
+            for size in [int(x) for x in args.constituency_batch.split(",") if x]:
+                constituency = pipeline.processors["constituency"]
+                default, constituency._batch_size = constituency._batch_size, size  # stanza's own attribute
+                k = args.chunked or 64
+                try:
+                    timed(f"stanza_pipeline_chunks{k}_constituency_batch{size}",
+                          lambda: [pipeline.process([Document([], text=t) for t in texts[i:i + k]])
+                                   for i in range(0, len(texts), k)])
+                finally:
+                    constituency._batch_size = default
             for w in workers:
                 torch.set_num_threads(w)
                 try:
@@ -158,6 +203,8 @@ def main(argv=None) -> int:
                     pool.close()
     floor_s = out["stanza_pipeline"]["seconds"]
     out["cold_over_stanza"] = round(out["predict_cold"]["seconds"] / floor_s, 3)
+    if args.encode:
+        out["encode_cold_over_stanza"] = round(out["encode_cold"]["seconds"] / floor_s, 3)
     for w in workers:
         out[f"pool_start_{w}_s"] = min(out[f"pool_start_{w}_s"])
         for name in (f"predict_cold_workers{w}", f"predict_cold_workers{w}_started"):
