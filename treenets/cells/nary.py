@@ -138,8 +138,7 @@ class NaryFusedKernel:
         self.kids_c = wx.new_zeros(n * N, H)
         self.act = wx.new_empty(n, (3 + N) * H)  # activations u, i, o, f_1..f_N
         self.tc = wx.new_empty(n, H)  # tanh(c)
-        # gradients of the pre-activations; zeros: o's columns stay zero without an output gate
-        self.d_act = wx.new_zeros(n, (3 + N) * H)
+        self.d_act = None  # gradients of the pre-activations: allocated by the backward pass, if any
         # each child's row in its level's [n * N] layout, for every level at once
         flat = (plan.parent_slot * N + plan.child_pos).split(plan.level_sizes)
         for level in plan.levels:
@@ -177,7 +176,7 @@ class NaryFusedKernel:
         H, N = self.H, self.N
         a, n = level.inner, level.n
         u, i, o, f, sig, kc, tc = level.saved
-        d = self.d_act[a:a + n]
+        d = self._d_act()[a:a + n]
         d_u, d_i, d_o = d.view(n, 3 + N, H).unbind(1)[:3]
         if self.output_gate:
             torch.mul(gh, tc, out=d_o)
@@ -194,9 +193,14 @@ class NaryFusedKernel:
         gh_prev.add_(d_kh.view(n * N, H).index_select(0, level.index))
         gc_prev.add_((dc * f).view(n * N, H).index_select(0, level.index))
 
+    def _d_act(self):
+        if self.d_act is None:  # zeros: o's columns stay zero without an output gate
+            self.d_act = torch.zeros_like(self.act)
+        return self.d_act
+
     def finish(self):
         H, N = self.H, self.N
-        d = self.d_act  # [n_internal, (3 + N) H] columns u, i, o, f_1..f_N
+        d = self._d_act()  # [n_internal, (3 + N) H] columns u, i, o, f_1..f_N
         d_up = torch.mm(d.t(), self.kids_h.view(-1, N * H))
         d_u = torch.cat([d_up[H:3 * H], d_up[:H], d_up[3 * H:]])  # back to rows i, o, u, f_1..f_N
         d = shared_rows(d, self.wx_in)
