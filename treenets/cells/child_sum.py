@@ -115,8 +115,7 @@ class ChildSumFusedKernel:
         self.act = wx.new_empty(n, 3 * H)  # activations u, i, o
         self.tc = wx.new_empty(n, H)  # tanh(c)
         self.f = wx.new_empty(plan.num_nodes, H)  # each child's forget gate, at the child's row
-        self.d_act = wx.new_zeros(n, 3 * H)  # o's columns stay zero without an output gate
-        self.d_f = wx.new_zeros(plan.num_nodes, H)  # gradient of each child's forget-gate pre-activation
+        self.d_act = self.d_f = None  # gradients, allocated by the backward pass, if any
         self.levels = plan.levels
         # every node below the top level is a child of a node of the next level, and those rows come first
         self.children = plan.levels[-1].rows[0] if plan.levels else 0
@@ -149,7 +148,7 @@ class ChildSumFusedKernel:
         H = self.H
         a, n, slot = level.inner, level.n, level.slot
         u, i, o, sig, f, c_prev, tc = level.saved
-        d = self.d_act[a:a + n]
+        d = self._grads()[a:a + n]
         if self.output_gate:
             torch.mul(gh, tc, out=d[:, 2 * H:])
             gh = gh * o
@@ -168,9 +167,15 @@ class ChildSumFusedKernel:
         d_hs = torch.mm(d, self.Up)  # [n, H] gradient of h~
         gh_prev.add_(torch.addmm(d_hs.index_select(0, slot), d_f, self.U_f))
 
+    def _grads(self):
+        if self.d_act is None:
+            self.d_act = torch.zeros_like(self.act)  # pre-activations u, i, o; o's stay zero without an output gate
+            self.d_f = torch.zeros_like(self.f)  # each child's forget-gate pre-activation
+        return self.d_act
+
     def finish(self):
         H = self.H
-        d = self.d_act  # [n_internal, 3H] columns u, i, o
+        d = self._grads()  # [n_internal, 3H] columns u, i, o
         d_up = torch.mm(d.t(), self.h_sum)  # [3H, H]
         d_iou = torch.cat([d_up[H:], d_up[:H]])  # back to rows i, o, u
         kids = self.children

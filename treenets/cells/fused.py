@@ -58,6 +58,7 @@ class Level:
         inner: offset of the level's first node among all nodes with children (rows of ``wx_inner``).
         n: number of nodes with children.
         m: number of children.
+        below: index of the level of the children in ``TreeBatch.level_sizes``.
         slot: ``[m]`` each child's parent, as a row ``0..n-1`` of this level.
         pos: ``[m]`` each child's position among its siblings.
         index, saved: what a kernel works out for the level in its forward pass and reads again in its
@@ -69,6 +70,7 @@ class Level:
     inner: int
     n: int
     m: int
+    below: int
     slot: Tensor
     pos: Tensor
     index: Optional[Tensor] = None
@@ -90,6 +92,9 @@ class LevelPlan:
         self.order = batch.order  # [N] processing row -> node
         self.position = batch.position  # [N] node -> processing row
         self.leaf_rows = batch.position.index_select(0, batch.leaf_order)  # [n_leaves] rows of the leaves
+        self.parent_slot = batch.parent_slot  # [N] processing order
+        self.child_pos = batch.ordered_child_pos  # [N] processing order
+        self.level_sizes = batch.level_sizes
         slots = batch.parent_slot.split(batch.level_sizes)
         positions = batch.ordered_child_pos.split(batch.level_sizes)
         self.levels: List[Level] = []
@@ -97,7 +102,7 @@ class LevelPlan:
         for k, (size, n) in enumerate(zip(batch.level_sizes, batch.level_internal_sizes)):
             if n:
                 prev = (start - batch.level_sizes[k - 1], start)
-                self.levels.append(Level((start, start + n), prev, inner, n, batch.level_sizes[k - 1],
+                self.levels.append(Level((start, start + n), prev, inner, n, batch.level_sizes[k - 1], k - 1,
                                          slots[k - 1], positions[k - 1]))
             start += size
             inner += n

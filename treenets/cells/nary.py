@@ -138,24 +138,30 @@ class NaryFusedKernel:
         self.kids_c = wx.new_zeros(n * N, H)
         self.act = wx.new_empty(n, (3 + N) * H)  # activations u, i, o, f_1..f_N
         self.tc = wx.new_empty(n, H)  # tanh(c)
-        # gradients of the pre-activations; zeros: o's columns stay zero without an output gate
-        self.d_act = wx.new_zeros(n, (3 + N) * H)
+        self.d_act = None  # gradients of the pre-activations: allocated by the backward pass, if any
+        # each child's row in its level's [n * N] layout, for every level at once
+        flat = (plan.parent_slot * N + plan.child_pos).split(plan.level_sizes)
+        for level in plan.levels:
+            level.index = flat[level.below]
 
     def forward_level(self, level, h_prev, c_prev, h_out, c_out) -> None:
         H, N = self.H, self.N
         a, n = level.inner, level.n
-        flat = level.slot * N + level.pos  # [m] each child's row in the [n * N] layout
         kh = self.kids_h[a * N:(a + n) * N]
         kc = self.kids_c[a * N:(a + n) * N]
-        kh.index_copy_(0, flat, h_prev)
-        kc.index_copy_(0, flat, c_prev)
+        kh.index_copy_(0, level.index, h_prev)
+        kc.index_copy_(0, level.index, c_prev)
         act = self.act[a:a + n]
         torch.addmm(self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n], kh.view(n, N * H), self.Upt, out=act)
-        u, i, o, f, sig = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:].view(n, N, H), act[:, H:]
+        gates = act.view(n, 3 + N, H).unbind(1)  # u, i, o, f_1..f_N: each [n, H]
+        u, i, o, f = gates[0], gates[1], gates[2], gates[3:]
+        sig = act[:, H:]
         u.tanh_()
         sig.sigmoid_()
-        kc = kc.view(n, N, H)
-        torch.sum(f * kc, dim=1, out=c_out)
+        kids_c = kc.view(n, N, H).unbind(1)
+        torch.mul(f[0], kids_c[0], out=c_out)
+        for f_l, c_l in zip(f[1:], kids_c[1:]):
+            c_out.addcmul_(f_l, c_l)
         c_out.addcmul_(i, u)
         tc = self.tc[a:a + n]
         if self.output_gate:
@@ -164,21 +170,20 @@ class NaryFusedKernel:
         else:
             torch.tanh(c_out, out=h_out)
             tc.copy_(h_out)
-        level.index = flat
-        level.saved = (u, i, o, f, sig, kc, tc)
+        level.saved = (u, i, o, act[:, 3 * H:].view(n, N, H), sig, kc.view(n, N, H), tc)
 
     def backward_level(self, level, gh, gc, gh_prev, gc_prev) -> None:
         H, N = self.H, self.N
         a, n = level.inner, level.n
         u, i, o, f, sig, kc, tc = level.saved
-        d = self.d_act[a:a + n]
+        d = self._d_act()[a:a + n]
+        d_u, d_i, d_o = d.view(n, 3 + N, H).unbind(1)[:3]
         if self.output_gate:
-            torch.mul(gh, tc, out=d[:, 2 * H:3 * H])
+            torch.mul(gh, tc, out=d_o)
             gh = gh * o
         dc = torch.ops.aten.tanh_backward(gh, tc).add_(gc)  # [n, H] gradient of c
-        d_u = d[:, :H]
         torch.mul(dc, i, out=d_u)
-        torch.mul(dc, u, out=d[:, H:2 * H])
+        torch.mul(dc, u, out=d_i)
         dc = dc.unsqueeze(1)  # [n, 1, H]
         torch.mul(dc, kc, out=d[:, 3 * H:].view(n, N, H))
         torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)  # through the nonlinearities, in place
@@ -188,9 +193,14 @@ class NaryFusedKernel:
         gh_prev.add_(d_kh.view(n * N, H).index_select(0, level.index))
         gc_prev.add_((dc * f).view(n * N, H).index_select(0, level.index))
 
+    def _d_act(self):
+        if self.d_act is None:  # zeros: o's columns stay zero without an output gate
+            self.d_act = torch.zeros_like(self.act)
+        return self.d_act
+
     def finish(self):
         H, N = self.H, self.N
-        d = self.d_act  # [n_internal, (3 + N) H] columns u, i, o, f_1..f_N
+        d = self._d_act()  # [n_internal, (3 + N) H] columns u, i, o, f_1..f_N
         d_up = torch.mm(d.t(), self.kids_h.view(-1, N * H))
         d_u = torch.cat([d_up[H:3 * H], d_up[:H], d_up[3 * H:]])  # back to rows i, o, u, f_1..f_N
         d = shared_rows(d, self.wx_in)
