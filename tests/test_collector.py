@@ -110,3 +110,28 @@ def test_threads_overlapping_blocks():
     b.join()
     assert states == [False]
     assert gc.isenabled()
+
+
+def test_overlapping_blocks_still_collect_young_and_now_and_then_all():
+    """Blocks in threads that never leave a gap: each end collects the young generation, every
+    FULL_EVERY-th a full one, so cyclic garbage is freed however long the pause lasts."""
+    from treenets.utils import collector
+
+    runs = []
+
+    def seen(phase, info):
+        if phase == "start":
+            runs.append(info["generation"])
+
+    gc.callbacks.append(seen)
+    try:
+        with young_collection():  # the block that never ends during the test (another thread's, say)
+            for k in range(collector.FULL_EVERY):
+                with young_collection():
+                    ref = weakref.ref(Node())
+                assert ref() is None  # freed as the inner block ended, though the pause goes on
+                assert not gc.isenabled()
+            assert runs.count(2) == 1 and runs.count(0) == collector.FULL_EVERY - 1
+    finally:
+        gc.callbacks.remove(seen)
+    assert gc.isenabled()

@@ -21,6 +21,11 @@ The collector's state is the process's: the pause is counted, so nested
 blocks and blocks in several threads turn it back on only when the last one
 ends, and never when it was off before the first began (a caller that
 disabled it keeps it disabled, and gets no collection from here either).
+Every block that ends collects the youngest generation, also while others
+are still running; and where blocks overlap without a break (a server
+parsing in several threads), every :data:`FULL_EVERY`-th block that ends
+inside an unbroken pause runs a full collection, so garbage that grew old
+meanwhile is still freed.
 """
 from __future__ import annotations
 
@@ -29,11 +34,15 @@ import threading
 from contextlib import contextmanager
 from typing import Iterator
 
-__all__ = ["young_collection"]
+__all__ = ["young_collection", "FULL_EVERY"]
+
+#: Blocks ending within one unbroken pause (blocks overlapping in threads) between two full collections.
+FULL_EVERY = 16
 
 _lock = threading.Lock()
 _depth = 0  # blocks running now, in any thread
 _resume = False  # whether the first of them found automatic collection on
+_ended = 0  # blocks that ended while others were still running, since the pause began or the last full collection
 
 
 @contextmanager
@@ -44,19 +53,27 @@ def young_collection() -> Iterator[None]:
         >>> with young_collection():
         ...     sentences = parser.parse(texts)   # doctest: +SKIP
     """
-    global _depth, _resume
+    global _depth, _resume, _ended
     with _lock:
         if _depth == 0:
             _resume = gc.isenabled()
+            _ended = 0
             gc.disable()
         _depth += 1
     try:
         yield
     finally:
+        full = False
         with _lock:
             _depth -= 1
-            collect = _depth == 0 and _resume
-            if collect:
-                gc.enable()
+            collect = _resume
+            if _depth == 0:
+                if _resume:
+                    gc.enable()
+            elif _resume:
+                _ended += 1
+                full = _ended >= FULL_EVERY
+                if full:
+                    _ended = 0
         if collect:
-            gc.collect(0)
+            gc.collect(2 if full else 0)
