@@ -24,7 +24,8 @@ call on 8 texts), and ``predict`` once on one text outside the set with the
 cache off (the modules a first call imports; its time is ``first_predict_s``).
 With ``--repeats R`` the whole round runs ``R`` times, alternating, and the
 fastest of each counts. ``--profile`` adds the top functions of a cProfile of
-``predict_cold`` (round 1) by own time; ``--gc-stats`` the garbage collector's
+``predict_cold`` (round 1) by own time, and treenets' and stanza's pipeline
+functions by cumulative time; ``--gc-stats`` the garbage collector's
 runs in each timing; ``--encode`` times ``parse_and_encode`` cold and warm;
 ``--constituency-batch 10,50`` stanza's chunked pipeline at those constituency
 batch sizes.
@@ -121,6 +122,8 @@ def main(argv=None) -> int:
 
     if args.gc_stats:
         gc.callbacks.append(count_collections)
+        out["gc_tracked_objects"] = len(gc.get_objects())  # what one full collection walks
+        print(f"# {out['gc_tracked_objects']} objects tracked by the garbage collector", flush=True)
 
     def timed(name, fn):
         collections.clear()
@@ -169,9 +172,11 @@ def main(argv=None) -> int:
             if args.profile and r == 0:
                 prof.disable()
                 buf = io.StringIO()
-                pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
-                out["profile_top"] = buf.getvalue().splitlines()[:60]
-                print(buf.getvalue()[:6000])
+                stats = pstats.Stats(prof, stream=buf)
+                stats.sort_stats("tottime").print_stats(25)
+                stats.sort_stats("cumulative").print_stats(r"treenets|stanza/pipeline", 30)
+                out["profile_top"] = buf.getvalue().splitlines()[:120]
+                print(buf.getvalue()[:12000])
             timed("predict_warm", lambda: model.predict(texts, cache=cache))
             if args.encode:
                 encoded = Path(tmp) / f"encode{r}.sqlite"
