@@ -27,6 +27,7 @@ from .base import TaskModel
 from .config_check import Placeholder, check_config_fields, compare_shapes, field_error
 from .ensemble import ENSEMBLE_FILE, SentimentEnsemble
 from .tasks import TASKS
+from .temperature import check_temperature
 
 __all__ = ["load", "known_models", "default_model", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
 
@@ -99,6 +100,8 @@ def _read_ensemble(path: Path) -> Dict:
             not all(isinstance(m, str) for m in members):
         raise ValueError(f"{path / ENSEMBLE_FILE}: needs \"task\": \"sentiment\" and \"members\": a list of "
                          f"pretrained model names")
+    if "temperature" in spec:
+        check_temperature(spec["temperature"], path / ENSEMBLE_FILE)
     return spec
 
 
@@ -335,7 +338,7 @@ def _load_ensemble(path: Path, name_or_dir: PathLike, device) -> TaskModel:
         if member == path.name:
             raise ValueError(f"{path / ENSEMBLE_FILE}: an ensemble cannot contain itself")
         members.append(load(beside if is_model_dir(beside) else member, device))
-    model = SentimentEnsemble(members)
+    model = SentimentEnsemble(members, temperature=spec.get("temperature", 1.0))
     model.metadata = dict(spec.get("metadata") or {})
     text = os.fspath(name_or_dir)
     model.name = text if path.parent == pretrained_root() and path.name == text else str(path)
