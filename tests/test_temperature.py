@@ -141,3 +141,37 @@ def test_an_ensemble_averages_its_members_as_trained(tiny):
     model.temperature = 4.0  # calibrating a member changes the member, not the ensemble
     assert torch.allclose(ens.class_probs(ens.batch(trees)), before)
     assert not torch.allclose(model.class_probs(model.batch(trees)), model.class_probs(model.batch(trees), 1.0))
+
+
+def test_calibrate_script_writes_the_fitted_temperature(tmp_path, tiny):
+    from conftest import load_example
+
+    model, _ = tiny
+    sst = tmp_path / "sst"
+    sst.mkdir()
+    (sst / "dev.txt").write_text("\n".join(SST) + "\n", encoding="utf-8")  # no test split: it is never read
+    model.metadata = {"mode": "fine"}
+    model.save(tmp_path / "m")
+    script = load_example("calibrate")
+    out = script.main([str(tmp_path / "m"), "--out", str(tmp_path / "cal"), "--data-dir", str(tmp_path)])
+    calibrated = tn.load(tmp_path / "cal")
+    assert calibrated.temperature == out["temperature"] == calibrated.metadata["calibration"]["temperature"]
+    assert out["roots"] == len(SST) and out["dev_nll_after"] <= out["dev_nll_before"]
+    assert out["temperature"] > 1  # the confident tiny model is over-confident on its five roots
+    # an ensemble: its own temperature in ensemble.json, the members untouched
+    model.save(tmp_path / "a")
+    (tmp_path / "pair").mkdir()
+    (tmp_path / "pair" / "ensemble.json").write_text(json.dumps({"task": "sentiment", "members": ["a", "a"]}))
+    out = script.main([str(tmp_path / "pair"), "--out", str(tmp_path / "pair"), "--data-dir", str(tmp_path)])
+    spec = json.loads((tmp_path / "pair" / "ensemble.json").read_text())
+    assert spec["temperature"] == out["temperature"] and spec["metadata"]["calibration"]["roots"] == len(SST)
+    assert tn.load(tmp_path / "pair").temperature == out["temperature"] and tn.load(tmp_path / "a").temperature == 1.0
+
+
+def test_composition_mean_row_is_mean_and_sample_sd():
+    from conftest import load_example
+
+    script = load_example("composition")
+    runs = [{"model": "a", "binary_root_all": {"acc": 80.0}}, {"model": "b", "binary_root_all": {"acc": 90.0}}]
+    row = script.mean_row(runs, "seeds").split(" | ")
+    assert row[0] == "| seeds (mean ± sd of 2)" and row[1] == "85.0 ± 7.1" and row[2] == "–"
