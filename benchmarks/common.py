@@ -35,8 +35,9 @@ from treenets.data import default_data_dir
 from treenets.testing.reference import reference_forward
 
 REPO = Path(__file__).resolve().parents[1]
-# "treenets": the eager engine; "compiled": the same model with the compiled level step
-IMPLS = ("treenets", "compiled", "dgl", "recursive")
+# "treenets": the eager engine; "fused": the same model with the fused engine; "compiled": with the
+# compiled level step
+IMPLS = ("treenets", "fused", "compiled", "dgl", "recursive")
 CELL_NAMES = ("nary", "childsum")
 N_CLASSES = 5
 
@@ -272,6 +273,13 @@ class TreenetsRunner(Runner):
         loss = node_loss(m, h, batch.labels, batch.num_trees)
         loss.backward()
         return h, loss
+
+
+class FusedRunner(TreenetsRunner):
+    """The same, with the fused engine (the level loop with a hand-derived backward, :mod:`treenets.cells.fused`)."""
+
+    name = "fused"
+    engine = "fused"
 
 
 class CompiledRunner(TreenetsRunner):

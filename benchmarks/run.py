@@ -5,6 +5,8 @@ the same Tree-LSTM sharing the same weights:
 
 * ``treenets``: :class:`treenets.TreeBatch` + the level-synchronous engine
   (``model.encoder(batch)``: embedding, then ``cell(batch, x)``), eager;
+* ``fused``: the same with the fused engine (``engine="fused"``: the level loop as
+  one autograd function with a hand-derived backward, :mod:`treenets.cells.fused`);
 * ``compiled``: the same with the compiled level step (``engine="compiled"``,
   :mod:`treenets.cells.engine`), compiled in the untimed warm-up, whose time is
   reported as ``warmup_seconds``; skipped, saying why, where it cannot run;
@@ -70,7 +72,7 @@ from typing import Dict, List, Optional, Sequence
 import torch
 
 from benchmarks.common import (
-    CELL_NAMES, IMPLS, CompiledRunner, DGLRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab,
+    CELL_NAMES, IMPLS, CompiledRunner, DGLRunner, FusedRunner, RecursiveRunner, TreenetsRunner, bench_model, build_vocab,
     cpu_line, environment, finish, import_dgl, load_data, make_optimizer, ratio, run_epoch, set_threads, summarize, tree_graphs, tree_tensors,
 )
 from treenets import Tree, Vocab
@@ -116,8 +118,8 @@ def check_equivalence(cell: str, trees: Sequence[Tree], vocab: Vocab, dgl=None, 
     torch.manual_seed(seed)
     model = bench_model(cell, vocab, embed, hidden).to(dtype)
     device = torch.device("cpu")
-    runners = [TreenetsRunner(model, device), RecursiveRunner(model, device)]
-    inputs = {"treenets": list(trees), "compiled": list(trees),
+    runners = [TreenetsRunner(model, device), FusedRunner(model, device), RecursiveRunner(model, device)]
+    inputs = {"treenets": list(trees), "compiled": list(trees), "fused": list(trees),
               "recursive": [tree_tensors(t, vocab, device) for t in trees]}
     if compiled:
         runners.append(CompiledRunner(model, device))
@@ -136,7 +138,7 @@ def check_equivalence(cell: str, trees: Sequence[Tree], vocab: Vocab, dgl=None, 
     result = {"cell": cell, "trees": len(trees), "nodes": int(h_ref.shape[0]),
               "dtype": str(dtype).replace("torch.", ""), "tol": tol}
     ok = True
-    for name in ("compiled", "dgl", "recursive"):
+    for name in ("fused", "compiled", "dgl", "recursive"):
         if name not in out:
             result[name] = None
             continue
@@ -171,6 +173,9 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
     if "treenets" in impls:
         model = copy.deepcopy(base)
         setups["treenets"] = (TreenetsRunner(model, device), [[trees[i] for i in g] for g in groups], model)
+    if "fused" in impls:
+        model = copy.deepcopy(base)
+        setups["fused"] = (FusedRunner(model, device), [[trees[i] for i in g] for g in groups], model)
     if "compiled" in impls and compile_unavailable_reason(device) is None:  # else a null column (torch 2.2)
         model = copy.deepcopy(base)
         setups["compiled"] = (CompiledRunner(model, device), [[trees[i] for i in g] for g in groups], model)
@@ -211,6 +216,8 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
         res["compiled"]["warmup_seconds"] = round(warmup["compiled"], 2)  # includes compiling (or loading it)
     res["ratio_vs_dgl"] = ratio(res["treenets"], res["dgl"])
     res["ratio_vs_recursive"] = ratio(res["treenets"], res["recursive"])
+    res["ratio_fused_vs_eager"] = ratio(res["fused"], res["treenets"])
+    res["ratio_fused_vs_dgl"] = ratio(res["fused"], res["dgl"])
     res["ratio_compiled_vs_eager"] = ratio(res["compiled"], res["treenets"])
     res["ratio_compiled_vs_dgl"] = ratio(res["compiled"], res["dgl"])
     parts = []
@@ -220,6 +227,7 @@ def bench_config(workload: str, cell: str, batch_size: int, trees: Sequence[Tree
                      if r else f"{name} {'n/a':>9}")
     log(f"{workload:5} {cell:8} bs={batch_size:<4} n={len(trees):<5} " + " | ".join(parts)
         + f" | a/b={res['ratio_vs_dgl']} a/c={res['ratio_vs_recursive']}"
+        + f" fused/eager={res['ratio_fused_vs_eager']} fused/b={res['ratio_fused_vs_dgl']}"
         + f" compiled/eager={res['ratio_compiled_vs_eager']} compiled/b={res['ratio_compiled_vs_dgl']}")
     return res
 
@@ -240,7 +248,7 @@ def run_suite(train_trees: Sequence[Tree], test_trees: Sequence[Tree], vocab: Vo
             checks.append(c)
             log(f"check {cell:8} ({c['trees']} trees, {c['nodes']} nodes, {c['dtype']}): "
                 + ", ".join(f"{k} {c[k]['max_abs_diff']}" if c[k] else f"{k} n/a"
-                            for k in ("compiled", "dgl", "recursive"))
+                            for k in ("fused", "compiled", "dgl", "recursive"))
                 + f" -> {'OK' if c['passed'] else 'FAILED'}")
     rec_train = size_matched_subset(train_trees, recursive_trees, seed=1)
     rec_test = size_matched_subset(test_trees, recursive_trees, seed=2)
@@ -280,7 +288,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=1, help="torch (and DGL) intra-op threads (default 1)")
     p.add_argument("--cells", default=",".join(CELL_NAMES), help="comma list of nary, childsum")
     p.add_argument("--batch-sizes", default="25,256", help="comma list (default 25,256)")
-    p.add_argument("--impls", default=",".join(IMPLS), help="comma list of treenets, dgl, recursive")
+    p.add_argument("--impls", default=",".join(IMPLS), help=f"comma list of {', '.join(IMPLS)} (treenets: the eager "
+                                                            f"engine)")
     p.add_argument("--train-trees", type=int, default=None,
                    help="trees per training epoch (default: all 8,544; 1000 with --quick)")
     p.add_argument("--test-trees", type=int, default=None,
@@ -364,6 +373,10 @@ def main(argv=None) -> Dict:
         "train_ratio_vs_recursive": headline(configs, "train", "ratio_vs_recursive", head_cell, head_train_bs),
         "infer_ratio_vs_dgl": headline(configs, "infer", "ratio_vs_dgl", head_cell, head_infer_bs),
         "infer_ratio_vs_recursive": headline(configs, "infer", "ratio_vs_recursive", head_cell, head_infer_bs),
+        "train_ratio_fused_vs_eager": headline(configs, "train", "ratio_fused_vs_eager", head_cell, head_train_bs),
+        "train_ratio_fused_vs_dgl": headline(configs, "train", "ratio_fused_vs_dgl", head_cell, head_train_bs),
+        "infer_ratio_fused_vs_eager": headline(configs, "infer", "ratio_fused_vs_eager", head_cell, head_infer_bs),
+        "infer_ratio_fused_vs_dgl": headline(configs, "infer", "ratio_fused_vs_dgl", head_cell, head_infer_bs),
         "train_ratio_compiled_vs_eager": headline(configs, "train", "ratio_compiled_vs_eager", head_cell,
                                                   head_train_bs),
         "train_ratio_compiled_vs_dgl": headline(configs, "train", "ratio_compiled_vs_dgl", head_cell, head_train_bs),

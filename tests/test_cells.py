@@ -85,15 +85,24 @@ CASES = [
 ]
 by_case = pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
 
-# The oracle checks run every cell through both engines (treenets.cells.engine). The
-# compiled engine compiles once per cell configuration (tens of seconds each on a
-# 2-core CPU, then cached by inductor): its full matrix is slow; test_engine.py runs
-# one cell compiled in the default run.
+# The oracle checks run every cell through every engine (treenets.cells.engine): eager; fused,
+# for the cells that have a fused kernel (a hand-derived backward: treenets.cells.fused); compiled.
+# The compiled engine compiles once per cell configuration (tens of seconds each on a 2-core CPU,
+# then cached by inductor): its full matrix is slow; test_engine.py runs one cell compiled in the
+# default run.
 _NO_COMPILE = compile_unavailable_reason(torch.device("cpu"))
-ENGINES = [pytest.param("eager"),
-           pytest.param("compiled", marks=[pytest.mark.slow, pytest.mark.skipif(
-               _NO_COMPILE is not None, reason=f"compiled engine unavailable: {_NO_COMPILE}")])]
-by_engine = pytest.mark.parametrize("engine", ENGINES)
+_COMPILED_MARKS = [pytest.mark.slow, pytest.mark.skipif(_NO_COMPILE is not None,
+                                                        reason=f"compiled engine unavailable: {_NO_COMPILE}")]
+
+
+def _has_fused(case) -> bool:
+    return case.make().has_fused_kernel
+
+
+ENGINE_CASES = ([pytest.param(c, "eager", id=f"{c.id}-eager") for c in CASES]
+                + [pytest.param(c, "fused", id=f"{c.id}-fused") for c in CASES if _has_fused(c)]
+                + [pytest.param(c, "compiled", id=f"{c.id}-compiled", marks=_COMPILED_MARKS) for c in CASES])
+by_case_and_engine = pytest.mark.parametrize("case, engine", ENGINE_CASES)
 
 HAND_TREES = [
     Tree([-1], ["solo"]),
@@ -120,16 +129,15 @@ def wide_tree(children: int) -> Tree:
 
 
 # ------------------------------------------------------------- the oracle
-@by_engine
-@pytest.mark.parametrize("case, tree", [pytest.param(c, t, id=f"{c.id}-{t}") for c in CASES
-                                        for t in fitting_trees(c)])
+@pytest.mark.parametrize("case, tree, engine", [
+    pytest.param(p.values[0], t, p.values[1], id=f"{p.id}-{t}", marks=p.marks)
+    for p in ENGINE_CASES for t in fitting_trees(p.values[0])])
 def test_hand_tree_matches_reference(case, tree, engine):
     with use_engine(engine):
         assert_matches_reference(case.make(), [tree], random_inputs(len(tree), IN))
 
 
-@by_engine
-@by_case
+@by_case_and_engine
 def test_batch_of_hand_trees_matches_reference(case, engine):
     with use_engine(engine):
         trees = fitting_trees(case)
@@ -137,8 +145,7 @@ def test_batch_of_hand_trees_matches_reference(case, engine):
         assert_matches_reference(case.make(), trees, random_inputs(sum(map(len, trees)), IN))
 
 
-@by_engine
-@by_case
+@by_case_and_engine
 @settings(max_examples=20, deadline=None)
 @given(data=st.data())
 def test_random_trees_match_reference(case, data, engine):
@@ -149,8 +156,7 @@ def test_random_trees_match_reference(case, data, engine):
         assert_matches_reference(case.make(), trees, x)
 
 
-@by_engine
-@by_case
+@by_case_and_engine
 @settings(max_examples=15, deadline=None)
 @given(data=st.data())
 def test_random_child_positions_match_reference(case, data, engine):
@@ -167,8 +173,7 @@ def test_random_child_positions_match_reference(case, data, engine):
         assert_matches_reference(case.make(), batch, random_inputs(len(tree), IN))
 
 
-@by_engine
-@by_case
+@by_case_and_engine
 def test_gradcheck(case, engine):
     with use_engine(engine):
         trees = [t for t in (HAND_TREES[1], HAND_TREES[5], HAND_TREES[7]) if case.fits(t)]

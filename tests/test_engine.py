@@ -1,8 +1,10 @@
-"""The engines that run a cell's level step (treenets.cells.engine): selection, padding, compiled, CUDA Graphs.
+"""The engines that run a cell's level step (treenets.cells.engine): selection, fused, padding, compiled,
+CUDA Graphs.
 
-Every cell through the compiled engine against the float64 oracle is in
-test_cells.py (marked slow: one compilation per cell configuration); here one
-cell is compiled in the default run.
+Every cell through the fused engine (the cells that have a kernel) and the
+compiled engine against the float64 oracle is in test_cells.py (the compiled
+half marked slow: one compilation per cell configuration); here one cell is
+compiled in the default run.
 """
 from __future__ import annotations
 
@@ -15,8 +17,10 @@ import torch
 
 from _cellcheck import assert_matches_reference, random_inputs
 from test_cells import CASES, HAND_TREES, IN, fitting_trees
-from treenets import NaryTreeLSTM, SpanMean, Tree, TreeBatch
+from treenets import SLSTM, ChildSumTreeLSTM, NaryTreeLSTM, SequentialLSTM, SpanMean, Tree, TreeBatch
+from treenets.cells import base as cell_base
 from treenets.cells import engine as eng
+from treenets.cells import fused as eng_fused
 
 CPU = torch.device("cpu")
 NO_COMPILE = eng.compile_unavailable_reason(CPU)
@@ -34,10 +38,87 @@ def clean_engine_setting(monkeypatch):
 
 
 # ---------------------------------------------------------------- selection
-def test_default_is_auto_and_auto_is_eager_on_the_cpu():
+def test_default_is_auto_and_auto_is_fused_on_the_cpu_where_a_cell_has_a_kernel():
     assert eng.get_engine() == "auto"
-    assert eng.resolve_engine(None, CPU, 10 ** 6) == "eager"
-    assert eng.resolve_engine("auto", CPU, 10) == "eager"
+    for cell in (NaryTreeLSTM(2, 3), ChildSumTreeLSTM(2, 3), SequentialLSTM(2, 3)):
+        assert cell.has_fused_kernel
+        assert eng.resolve_engine(None, CPU, 10 ** 6, cell) == "fused"
+        assert eng.resolve_engine("auto", CPU, 10, cell) == "fused"
+    for cell in (SLSTM(2, 3), SpanMean(2, 3), None):
+        assert eng.resolve_engine("auto", CPU, 10, cell) == "eager"
+
+
+def test_auto_runs_the_fused_engine(monkeypatch):
+    """A cell called without an engine runs the fused one on the CPU (seen through the kernel's loop)."""
+    calls = []
+    real = eng_fused.propagate_fused
+    monkeypatch.setattr(cell_base, "propagate_fused", lambda *a: calls.append(1) or real(*a))
+    batch = TreeBatch.from_trees([HAND_TREES[5]])
+    NaryTreeLSTM(IN, 4)(batch, random_inputs(batch.num_nodes, IN).float())
+    assert calls == [1]
+    SLSTM(IN, 4)(batch, random_inputs(batch.num_nodes, IN).float())
+    assert calls == [1]  # no kernel: eager
+
+
+def test_fused_without_a_kernel_says_which_cells_have_one():
+    batch = TreeBatch.from_trees([HAND_TREES[5]])
+    for cell in (SLSTM(IN, 4), SpanMean(IN, 4)):
+        with pytest.raises(RuntimeError, match=rf"engine='fused' cannot run here: {type(cell).__name__} has no "
+                                               rf"fused kernel \(NaryTreeLSTM, ChildSumTreeLSTM"):
+            cell(batch, random_inputs(batch.num_nodes, IN).float(), engine="fused")
+
+
+def test_fused_gradient_can_be_taken_twice_on_one_graph_but_not_differentiated_again():
+    torch.manual_seed(0)
+    cell = NaryTreeLSTM(IN, 4).double()
+    batch = TreeBatch.from_trees(HAND_TREES[3:7])
+    x = random_inputs(batch.num_nodes, IN).requires_grad_(True)
+    h, c = cell(batch, x, engine="fused")
+    loss = (h ** 2).sum() + c.sum()
+    g1 = torch.autograd.grad(loss, x, retain_graph=True)[0]
+    g2 = torch.autograd.grad(loss, x, retain_graph=True)[0]
+    assert torch.equal(g1, g2) and g1.abs().sum() > 0
+    g, = torch.autograd.grad(loss, x, create_graph=True)
+    with pytest.raises(RuntimeError, match="once_differentiable|differentiate twice"):
+        g.sum().backward()
+    h_e, c_e = cell(batch, x, engine="eager")  # the eager engine takes second derivatives
+    g_e, = torch.autograd.grad((h_e ** 2).sum() + c_e.sum(), x, create_graph=True)
+    g_e.sum().backward()
+    torch.testing.assert_close(g_e.detach(), g1, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("make", [lambda: NaryTreeLSTM(IN, 4, leaf_input_only=True),
+                                  lambda: ChildSumTreeLSTM(IN, 4, leaf_input_only=True)])
+def test_fused_with_the_bias_alone_at_inner_nodes(make):
+    """leaf_input_only: one shared row of W x for every inner node (broadcast, its gradient summed)."""
+    torch.manual_seed(1)
+    cell = make().double()
+    trees = [t for t in HAND_TREES if max(map(len, t.children), default=0) <= 2]
+    assert_matches_reference(cell, trees, random_inputs(sum(map(len, trees)), IN))
+    batch = TreeBatch.from_trees(trees)
+    x = random_inputs(batch.num_nodes, IN)
+    grads = []
+    for name in ("eager", "fused"):
+        cell.zero_grad()
+        h, c = cell(batch, x, engine=name)
+        (h.sum() + (c ** 2).sum()).backward()
+        grads.append(cell.W.bias.grad.clone())
+    torch.testing.assert_close(grads[1], grads[0], atol=1e-12, rtol=0)
+
+
+def test_fused_on_a_batch_of_leaves_and_without_gradients():
+    cell = ChildSumTreeLSTM(IN, 4).double()
+    batch = TreeBatch.from_trees([Tree([-1], ["a"]), Tree([-1], ["b"])])  # no level with children
+    x = random_inputs(2, IN).requires_grad_(True)
+    h, c = cell(batch, x, engine="fused")
+    (h.sum() + c.sum()).backward()
+    h_e, c_e = cell(batch, x.detach(), engine="eager")
+    torch.testing.assert_close(h.detach(), h_e, atol=0, rtol=0)
+    assert x.grad.abs().sum() > 0
+    with torch.no_grad():  # no graph: the kernel's loop runs without saving for a backward pass
+        h_n, _ = cell(TreeBatch.from_trees(HAND_TREES[:6]), random_inputs(sum(map(len, HAND_TREES[:6])), IN),
+                      engine="fused")
+    assert not h_n.requires_grad
 
 
 def test_setting_order_call_then_scope_then_process_then_environment(monkeypatch):
@@ -47,7 +128,7 @@ def test_setting_order_call_then_scope_then_process_then_environment(monkeypatch
     assert eng.get_engine() == "auto"
     with eng.use_engine("eager"):
         assert eng.get_engine() == "eager"
-        assert eng.resolve_engine("auto", CPU, 5) == "eager"  # the call's argument wins
+        assert eng.resolve_engine("auto", CPU, 5, NaryTreeLSTM(2, 3)) == "fused"  # the call's argument wins
     assert eng.get_engine() == "auto"
     eng.set_engine(None)
     assert eng.get_engine() == "eager"
@@ -55,7 +136,7 @@ def test_setting_order_call_then_scope_then_process_then_environment(monkeypatch
 
 @pytest.mark.parametrize("where", ["env", "set", "scope", "call"])
 def test_unknown_engine_names_where(monkeypatch, where):
-    with pytest.raises(ValueError, match=r"unknown engine 'fast'.*choose from auto, eager, compiled, cuda_graphs"):
+    with pytest.raises(ValueError, match=r"unknown engine 'fast'.*choose from auto, eager, fused, compiled, cuda_graphs"):
         if where == "env":
             monkeypatch.setenv(eng.ENV_VAR, "fast")
             eng.get_engine()
@@ -81,7 +162,7 @@ def test_unsupported_torch_falls_back_under_auto_and_raises_when_asked(monkeypat
     monkeypatch.setattr(eng, "_torch_version", lambda: (2, 2))
     reason = eng.compile_unavailable_reason(CPU)
     assert reason is not None and "older than" in reason
-    assert eng.resolve_engine("auto", CPU, 10 ** 6) == "eager"
+    assert eng.resolve_engine("auto", CPU, 10 ** 6, SLSTM(2, 3)) == "eager"
     with pytest.raises(RuntimeError, match="engine='compiled' cannot run here: torch .* older than"):
         eng.resolve_engine("compiled", CPU, 10)
 

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 from ..structures.batch import TreeBatch
 from ..structures.propagation import as_tree_batch, propagate
 from .engine import drop_engine_cache, level_step_for, resolve_engine
+from .fused import propagate_fused
 
 Tensor = torch.Tensor
 
@@ -80,13 +81,17 @@ class TreeCell(nn.Module):
         # [n_leaves, leaf_size]
         wx_leaf = F.linear(x.index_select(0, batch.leaf_order), leaf_weight, leaf_bias)
         n_inner = batch.internal_order.numel()
+        name = resolve_engine(engine, x.device, batch.num_nodes, self)
         if self.leaf_input_only:
-            # words only at the leaves: nodes with children get the bias alone
-            wx_inner = self.W.bias.expand(n_inner, -1)  # [n_internal, G]
+            # words only at the leaves: nodes with children get the bias alone ([1, G] to the fused
+            # engine, which broadcasts it)
+            wx_inner = self.W.bias.unsqueeze(0) if name == "fused" else self.W.bias.expand(n_inner, -1)
         else:
             wx_inner = self.W(x.index_select(0, batch.internal_order))  # [n_internal, G]
-        step = level_step_for(self, resolve_engine(engine, x.device, batch.num_nodes))
-        return propagate(batch, wx_leaf, wx_inner, step, self.leaf_step, self.hidden_size)
+        if name == "fused":
+            h_leaf, c_leaf = self.leaf_step(wx_leaf)  # [n_leaves, H], level by level
+            return propagate_fused(self.fused_kernel(), batch, h_leaf, c_leaf, wx_inner, self.fused_weights())
+        return propagate(batch, wx_leaf, wx_inner, level_step_for(self, name), self.leaf_step, self.hidden_size)
 
     def __getstate__(self):
         # compiled level steps and CUDA graphs belong to this object: not copied, not pickled
@@ -99,6 +104,20 @@ class TreeCell(nn.Module):
     def leaf_step(self, wx):  # pragma: no cover - abstract
         """States of leaves: ``level_step`` with every child missing."""
         raise NotImplementedError
+
+    @property
+    def has_fused_kernel(self) -> bool:
+        """Whether the cell runs on the fused engine (it overrides :meth:`fused_kernel`)."""
+        return type(self).fused_kernel is not TreeCell.fused_kernel
+
+    def fused_kernel(self):
+        """A fresh kernel of the fused engine (:mod:`treenets.cells.fused`): the level step and its
+        hand-derived backward. Cells without one (the default) run on the other engines."""
+        raise NotImplementedError(f"{type(self).__name__} has no fused kernel")
+
+    def fused_weights(self) -> tuple:
+        """The parameters the fused kernel reads, in the kernel's order."""
+        return ()
 
     def extra_repr(self) -> str:
         opts = [f"{self.in_size}, {self.hidden_size}"]

@@ -5,6 +5,7 @@ import torch
 from torch import nn
 
 from .base import TreeCell, sum_children
+from .fused import shared_rows
 
 
 class ChildSumTreeLSTM(TreeCell):
@@ -67,6 +68,12 @@ class ChildSumTreeLSTM(TreeCell):
     def leaf_size(self) -> int:
         return 3 * self.hidden_size  # a leaf has no children, so no forget gate: i, o, u
 
+    def fused_kernel(self) -> "ChildSumFusedKernel":
+        return ChildSumFusedKernel(self.hidden_size, self.output_gate)
+
+    def fused_weights(self):
+        return (self.U_iou.weight, self.U_f.weight)
+
     def leaf_step(self, wx):
         H = self.hidden_size
         i, o, u = wx[:, :3 * H].chunk(3, dim=1)  # each [n, H]; no children, so no U terms
@@ -76,3 +83,105 @@ class ChildSumTreeLSTM(TreeCell):
 
     def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.output_gate else ", output_gate=False")
+
+
+class ChildSumFusedKernel:
+    r"""The Child-Sum level step and its hand-derived backward, for the fused engine (:mod:`treenets.cells.fused`).
+
+    Gates ``u, i, o`` (``U_iou``'s rows reordered once per call) from the
+    children's summed ``h``; one forget gate per child. With
+    ``dc = g_c + (g_h o) (1 - tanh(c)^2)`` at the parent (``g_h`` alone without an output gate)::
+
+        d u = dc * i,   d i = dc * u,   d o = g_h * tanh(c)
+        per child k of j:   d c_k = dc_j * f_jk,   d f_jk = dc_j * c_k
+        d h_k = (d pre_iou @ U_iou)_j + d pre_f,k @ U_f
+        d U_iou = (sum over levels) d pre_iou^T h~,   d U_f = (sum over levels) d pre_f^T h_child
+    """
+
+    def __init__(self, hidden_size: int, output_gate: bool) -> None:
+        self.H, self.output_gate = hidden_size, output_gate
+
+    def begin(self, wx, weights, plan) -> None:
+        H = self.H
+        U_iou, U_f = weights  # [3H, H] rows i, o, u; [H, H]
+        self.Up = torch.cat([U_iou[2 * H:], U_iou[:2 * H]])  # rows u, i, o
+        self.Upt = self.Up.t().contiguous()
+        self.U_f, self.U_ft = U_f, U_f.t().contiguous()
+        self.wx_in = wx  # [n_internal or 1, 4H] columns i, o, u, f
+        self.wx_iou = torch.cat([wx[:, 2 * H:3 * H], wx[:, :2 * H]], dim=1)  # columns u, i, o
+        self.wx_f = wx[:, 3 * H:]
+        n = plan.num_internal
+        self.h_sum = wx.new_zeros(n, H)  # h~ of every node with children
+        self.act = wx.new_empty(n, 3 * H)  # activations u, i, o
+        self.tc = wx.new_empty(n, H)  # tanh(c)
+        self.f = wx.new_empty(plan.num_nodes, H)  # each child's forget gate, at the child's row
+        self.d_act = self.d_f = None  # gradients, allocated by the backward pass, if any
+        self.levels = plan.levels
+        # every node below the top level is a child of a node of the next level, and those rows come first
+        self.children = plan.levels[-1].rows[0] if plan.levels else 0
+
+    def forward_level(self, level, h_prev, c_prev, h_out, c_out) -> None:
+        H = self.H
+        a, n, slot = level.inner, level.n, level.slot
+        hs = self.h_sum[a:a + n]
+        hs.index_add_(0, slot, h_prev)
+        act = self.act[a:a + n]
+        torch.addmm(self.wx_iou if self.wx_iou.shape[0] == 1 else self.wx_iou[a:a + n], hs, self.Upt, out=act)
+        u, i, o, sig = act[:, :H], act[:, H:2 * H], act[:, 2 * H:], act[:, H:]
+        u.tanh_()
+        sig.sigmoid_()
+        f = self.f[level.prev[0]:level.prev[1]]  # [m, H] one forget gate per child
+        wx_f = self.wx_f if self.wx_f.shape[0] == 1 else self.wx_f[a:a + n].index_select(0, slot)
+        torch.addmm(wx_f, h_prev, self.U_ft, out=f).sigmoid_()
+        torch.mul(i, u, out=c_out)
+        c_out.index_add_(0, slot, f * c_prev)
+        tc = self.tc[a:a + n]
+        if self.output_gate:
+            torch.tanh(c_out, out=tc)
+            torch.mul(o, tc, out=h_out)
+        else:
+            torch.tanh(c_out, out=h_out)
+            tc.copy_(h_out)
+        level.saved = (u, i, o, sig, f, c_prev, tc)
+
+    def backward_level(self, level, gh, gc, gh_prev, gc_prev) -> None:
+        H = self.H
+        a, n, slot = level.inner, level.n, level.slot
+        u, i, o, sig, f, c_prev, tc = level.saved
+        d = self._grads()[a:a + n]
+        if self.output_gate:
+            torch.mul(gh, tc, out=d[:, 2 * H:])
+            gh = gh * o
+        dc = torch.ops.aten.tanh_backward(gh, tc).add_(gc)  # [n, H] gradient of c
+        d_u = d[:, :H]
+        torch.mul(dc, i, out=d_u)
+        torch.mul(dc, u, out=d[:, H:2 * H])
+        torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)  # through the nonlinearities, in place
+        d_sig = d[:, H:]
+        torch.ops.aten.sigmoid_backward.grad_input(d_sig, sig, grad_input=d_sig)
+        dc_kids = dc.index_select(0, slot)  # [m, H] the parent's dc at each child
+        gc_prev.addcmul_(dc_kids, f)
+        d_f = self.d_f[level.prev[0]:level.prev[1]]
+        torch.mul(dc_kids, c_prev, out=d_f)
+        torch.ops.aten.sigmoid_backward.grad_input(d_f, f, grad_input=d_f)
+        d_hs = torch.mm(d, self.Up)  # [n, H] gradient of h~
+        gh_prev.add_(torch.addmm(d_hs.index_select(0, slot), d_f, self.U_f))
+
+    def _grads(self):
+        if self.d_act is None:
+            self.d_act = torch.zeros_like(self.act)  # pre-activations u, i, o; o's stay zero without an output gate
+            self.d_f = torch.zeros_like(self.f)  # each child's forget-gate pre-activation
+        return self.d_act
+
+    def finish(self):
+        H = self.H
+        d = self._grads()  # [n_internal, 3H] columns u, i, o
+        d_up = torch.mm(d.t(), self.h_sum)  # [3H, H]
+        d_iou = torch.cat([d_up[H:], d_up[:H]])  # back to rows i, o, u
+        kids = self.children
+        d_uf = torch.mm(self.d_f[:kids].t(), self.h_all[:kids])  # [H, H]
+        d_wf = self.d_f.new_zeros(d.shape[0], H)  # W_f x of each parent: the sum over its children
+        for level in self.levels:
+            d_wf[level.inner:level.inner + level.n].index_add_(0, level.slot, self.d_f[level.prev[0]:level.prev[1]])
+        d_wx = torch.cat([d[:, H:], d[:, :H], d_wf], dim=1)  # columns i, o, u, f
+        return shared_rows(d_wx, self.wx_in), d_iou, d_uf

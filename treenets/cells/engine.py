@@ -1,10 +1,16 @@
-"""Which engine runs a cell's level step: eager, compiled by ``torch.compile``, or CUDA Graphs.
+"""Which engine runs a cell's level step: eager, fused by hand, compiled by ``torch.compile``, or CUDA Graphs.
 
 Every engine runs the same level loop (:func:`treenets.structures.propagation.propagate`)
 and the same cell code (the cell's ``level_step``); they differ in how one
 level's step is executed:
 
 * ``"eager"``: plain PyTorch, one kernel per operation. Always available; the fallback.
+* ``"fused"``: the whole level loop as one autograd function with a backward
+  derived by hand from the cell's equations, one ``addmm`` per level for all
+  gates and one weight-gradient product for all levels
+  (:mod:`treenets.cells.fused`). For the cells that have a fused kernel
+  (``NaryTreeLSTM``, ``ChildSumTreeLSTM``, ``SequentialLSTM``); first
+  derivatives only.
 * ``"compiled"``: the level step through ``torch.compile`` (inductor), with
   dynamic shapes, so that the gather of the children, the gate arithmetic and
   the scatter to the parents are fused into a few kernels, forward and
@@ -17,11 +23,14 @@ level's step is executed:
   bucket of level sizes (rows padded to the next power of two, at least
   :data:`MIN_BUCKET`), forward and backward
   (``torch.cuda.make_graphed_callables``). CUDA only.
-* ``"auto"`` (the default): ``"eager"`` wherever the other engines have not
-  been measured to pay. On this project's CPUs ``torch.compile`` of the level
-  step did not beat eager (``docs/engine.md``), so ``"auto"`` is ``"eager"`` on
-  the CPU; on CUDA it is ``"cuda_graphs"`` for batches of at least
+* ``"auto"`` (the default): on the CPU, ``"fused"`` for cells that have a
+  fused kernel, else ``"eager"`` (``torch.compile`` of the level step did not
+  beat eager on this project's CPUs, ``docs/engine.md``); on CUDA, where none
+  of the engines has been measured, ``"cuda_graphs"`` for batches of at least
   :data:`AUTO_MIN_NODES` nodes where CUDA Graphs are available, else ``"eager"``.
+  The fused engine defines first derivatives only: differentiating its
+  gradient again raises an error (it is ``once_differentiable``); use
+  ``"eager"`` for second derivatives.
 
 Choose with ``cell(batch, x, engine="compiled")``, for a block of code with
 ``with use_engine("compiled"):``, for the process with :func:`set_engine`, or
@@ -41,7 +50,7 @@ import torch
 from torch.nn import functional as F
 
 Tensor = torch.Tensor
-ENGINES = ("auto", "eager", "compiled", "cuda_graphs")
+ENGINES = ("auto", "eager", "fused", "compiled", "cuda_graphs")
 ENV_VAR = "TREENETS_ENGINE"
 #: the smallest bucket of rows a CUDA graph is captured for
 MIN_BUCKET = 8
@@ -51,7 +60,7 @@ AUTO_MIN_NODES = 2048
 MIN_TORCH_FOR_COMPILE = (2, 4)
 
 __all__ = ["ENGINES", "ENV_VAR", "get_engine", "set_engine", "use_engine", "resolve_engine",
-           "compile_unavailable_reason", "cuda_graphs_unavailable_reason", "level_step_for", "bucket"]
+           "compile_unavailable_reason", "fused_unavailable_reason", "cuda_graphs_unavailable_reason", "level_step_for", "bucket"]
 
 _state = threading.local()
 _process_default: Optional[str] = None
@@ -120,6 +129,15 @@ def compile_unavailable_reason(device: torch.device) -> Optional[str]:
     return None
 
 
+def fused_unavailable_reason(cell) -> Optional[str]:
+    """Why ``"fused"`` cannot run ``cell`` (``None`` when it can): the cell has no fused kernel."""
+    if cell is not None and getattr(cell, "has_fused_kernel", False):
+        return None
+    name = "this call" if cell is None else type(cell).__name__
+    return (f"{name} has no fused kernel (NaryTreeLSTM, ChildSumTreeLSTM and SequentialLSTM have one; "
+            f"see treenets.cells.fused)")
+
+
 def cuda_graphs_unavailable_reason(device: torch.device) -> Optional[str]:
     """Why ``"cuda_graphs"`` cannot run on ``device`` (``None`` when it can)."""
     if device.type != "cuda":
@@ -129,18 +147,26 @@ def cuda_graphs_unavailable_reason(device: torch.device) -> Optional[str]:
     return None
 
 
-def resolve_engine(requested: Optional[str], device: torch.device, num_nodes: int) -> str:
+def resolve_engine(requested: Optional[str], device: torch.device, num_nodes: int, cell=None) -> str:
     """The engine that runs: ``requested`` (``None``: :func:`get_engine`), with ``"auto"`` decided here.
 
-    An explicit ``"compiled"`` or ``"cuda_graphs"`` where it cannot run raises
-    a ``RuntimeError`` that says why; ``"auto"`` falls back to ``"eager"``.
+    ``cell`` is the cell that will run (whether it has a fused kernel decides
+    ``"fused"``; ``None``: none). An explicit ``"fused"``, ``"compiled"`` or
+    ``"cuda_graphs"`` where it cannot run raises a ``RuntimeError`` that says
+    why; ``"auto"`` falls back to ``"eager"``.
     """
     name = _check(requested, "engine argument") if requested is not None else get_engine()
     if name == "auto":
         if (device.type == "cuda" and num_nodes >= AUTO_MIN_NODES
                 and cuda_graphs_unavailable_reason(device) is None):
             return "cuda_graphs"
+        if device.type == "cpu" and fused_unavailable_reason(cell) is None:
+            return "fused"
         return "eager"
+    if name == "fused":
+        reason = fused_unavailable_reason(cell)
+        if reason:
+            raise RuntimeError(f"engine='fused' cannot run here: {reason}; use engine='eager' or 'auto'")
     if name == "compiled":
         reason = compile_unavailable_reason(device)
         if reason:
@@ -231,7 +257,8 @@ def drop_engine_cache(state: Dict) -> Dict:
 
 
 def level_step_for(cell, engine: str) -> Callable:
-    """The level step of ``cell`` as run by ``engine`` (a resolved name, not ``"auto"``)."""
+    """The level step of ``cell`` as run by ``engine`` (a resolved name, not ``"auto"`` or ``"fused"``,
+    which replaces the whole loop: :mod:`treenets.cells.fused`)."""
     if engine == "eager":
         return cell.level_step
     cache = _cache(cell)

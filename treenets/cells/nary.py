@@ -6,6 +6,7 @@ from torch import nn
 
 from ..structures.batch import TreeBatch
 from .base import TreeCell, children_by_position
+from .fused import shared_rows
 
 
 class NaryTreeLSTM(TreeCell):
@@ -91,6 +92,12 @@ class NaryTreeLSTM(TreeCell):
     def leaf_size(self) -> int:
         return 3 * self.hidden_size  # a leaf has no children, so no forget gate: i, o, u
 
+    def fused_kernel(self) -> "NaryFusedKernel":
+        return NaryFusedKernel(self.hidden_size, self.n_ary, self.output_gate)
+
+    def fused_weights(self):
+        return (self.U.weight,)
+
     def leaf_step(self, wx):
         H = self.hidden_size
         i, o, u = wx[:, :3 * H].chunk(3, dim=1)  # each [n, H]; missing children are zeros
@@ -101,3 +108,102 @@ class NaryTreeLSTM(TreeCell):
     def extra_repr(self) -> str:
         return (super().extra_repr() + f", n_ary={self.n_ary}" + ("" if self.output_gate else ", output_gate=False")
                 + ("" if self.leaf == "lstm" else f", leaf={self.leaf!r}"))
+
+
+class NaryFusedKernel:
+    r"""The N-ary level step and its hand-derived backward, for the fused engine (:mod:`treenets.cells.fused`).
+
+    Gates are kept in the order ``u, i, o, f_1..f_N`` (``U``'s rows reordered
+    once per call), so one ``tanh`` and one ``sigmoid`` cover them. With
+    ``k_h, k_c`` the children's states laid out by position and
+    ``dc = g_c + (g_h o) (1 - tanh(c)^2)`` (``g_h`` alone without an output gate)::
+
+        d u = dc * i,   d i = dc * u,   d o = g_h * tanh(c),   d f_l = dc * c_l,   d c_l = dc * f_l
+        d pre = d act * (1 - u^2 | s (1 - s)),   d k_h = d pre @ U,   d U = (sum over levels) d pre^T k_h
+    """
+
+    def __init__(self, hidden_size: int, n_ary: int, output_gate: bool) -> None:
+        self.H, self.N, self.output_gate = hidden_size, n_ary, output_gate
+
+    def begin(self, wx, weights, plan) -> None:
+        H, N = self.H, self.N
+        (U,) = weights  # [(3 + N) H, N H], rows i, o, u, f_1..f_N
+        self.Up = torch.cat([U[2 * H:3 * H], U[:2 * H], U[3 * H:]])  # rows u, i, o, f_1..f_N
+        self.Upt = self.Up.t().contiguous()  # [N H, (3 + N) H]: a product with a contiguous right side is faster
+        # [n_internal or 1, 4H] columns i, o, u, f -> [., (3 + N) H] u, i, o, f once per child position
+        self.wx_in = wx
+        self.wx = torch.cat([wx[:, 2 * H:3 * H], wx[:, :2 * H]] + [wx[:, 3 * H:]] * N, dim=1)
+        n = plan.num_internal
+        self.kids_h = wx.new_zeros(n * N, H)  # every level's children laid out by position
+        self.kids_c = wx.new_zeros(n * N, H)
+        self.act = wx.new_empty(n, (3 + N) * H)  # activations u, i, o, f_1..f_N
+        self.tc = wx.new_empty(n, H)  # tanh(c)
+        self.d_act = None  # gradients of the pre-activations: allocated by the backward pass, if any
+        # each child's row in its level's [n * N] layout, for every level at once
+        flat = (plan.parent_slot * N + plan.child_pos).split(plan.level_sizes)
+        for level in plan.levels:
+            level.index = flat[level.below]
+
+    def forward_level(self, level, h_prev, c_prev, h_out, c_out) -> None:
+        H, N = self.H, self.N
+        a, n = level.inner, level.n
+        kh = self.kids_h[a * N:(a + n) * N]
+        kc = self.kids_c[a * N:(a + n) * N]
+        kh.index_copy_(0, level.index, h_prev)
+        kc.index_copy_(0, level.index, c_prev)
+        act = self.act[a:a + n]
+        torch.addmm(self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n], kh.view(n, N * H), self.Upt, out=act)
+        gates = act.view(n, 3 + N, H).unbind(1)  # u, i, o, f_1..f_N: each [n, H]
+        u, i, o, f = gates[0], gates[1], gates[2], gates[3:]
+        sig = act[:, H:]
+        u.tanh_()
+        sig.sigmoid_()
+        kids_c = kc.view(n, N, H).unbind(1)
+        torch.mul(f[0], kids_c[0], out=c_out)
+        for f_l, c_l in zip(f[1:], kids_c[1:]):
+            c_out.addcmul_(f_l, c_l)
+        c_out.addcmul_(i, u)
+        tc = self.tc[a:a + n]
+        if self.output_gate:
+            torch.tanh(c_out, out=tc)
+            torch.mul(o, tc, out=h_out)
+        else:
+            torch.tanh(c_out, out=h_out)
+            tc.copy_(h_out)
+        level.saved = (u, i, o, act[:, 3 * H:].view(n, N, H), sig, kc.view(n, N, H), tc)
+
+    def backward_level(self, level, gh, gc, gh_prev, gc_prev) -> None:
+        H, N = self.H, self.N
+        a, n = level.inner, level.n
+        u, i, o, f, sig, kc, tc = level.saved
+        d = self._d_act()[a:a + n]
+        d_u, d_i, d_o = d.view(n, 3 + N, H).unbind(1)[:3]
+        if self.output_gate:
+            torch.mul(gh, tc, out=d_o)
+            gh = gh * o
+        dc = torch.ops.aten.tanh_backward(gh, tc).add_(gc)  # [n, H] gradient of c
+        torch.mul(dc, i, out=d_u)
+        torch.mul(dc, u, out=d_i)
+        dc = dc.unsqueeze(1)  # [n, 1, H]
+        torch.mul(dc, kc, out=d[:, 3 * H:].view(n, N, H))
+        torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)  # through the nonlinearities, in place
+        d_sig = d[:, H:]
+        torch.ops.aten.sigmoid_backward.grad_input(d_sig, sig, grad_input=d_sig)
+        d_kh = torch.mm(d, self.Up)  # [n, N H]
+        gh_prev.add_(d_kh.view(n * N, H).index_select(0, level.index))
+        gc_prev.add_((dc * f).view(n * N, H).index_select(0, level.index))
+
+    def _d_act(self):
+        if self.d_act is None:  # zeros: o's columns stay zero without an output gate
+            self.d_act = torch.zeros_like(self.act)
+        return self.d_act
+
+    def finish(self):
+        H, N = self.H, self.N
+        d = self._d_act()  # [n_internal, (3 + N) H] columns u, i, o, f_1..f_N
+        d_up = torch.mm(d.t(), self.kids_h.view(-1, N * H))
+        d_u = torch.cat([d_up[H:3 * H], d_up[:H], d_up[3 * H:]])  # back to rows i, o, u, f_1..f_N
+        d = shared_rows(d, self.wx_in)
+        d_f = d[:, 3 * H:].view(-1, N, H).sum(dim=1)
+        d_wx = torch.cat([d[:, H:3 * H], d[:, :H], d_f], dim=1)  # columns i, o, u, f
+        return d_wx, d_u

@@ -86,7 +86,7 @@ class SpanMean(TreeCell):
         # [N, H + 1]: each node's own projected word (zeros without one), and its word count
         own = torch.cat([F.linear(self.dropout(x), self.W.weight) * mask, mask.to(x.dtype)], dim=1)
         sums, _ = propagate(batch, own.index_select(0, batch.leaf_order), own.index_select(0, batch.internal_order),
-                            level_step_for(self, resolve_engine(engine, x.device, batch.num_nodes)),
+                            level_step_for(self, resolve_engine(engine, x.device, batch.num_nodes, self)),
                             self.leaf_step, H + 1)
         total, count = sums.split([H, 1], dim=1)  # [N, H], [N, 1] over each node's subtree
         h = torch.tanh(total / count.clamp(min=1) + self.W.bias)  # [N, H]

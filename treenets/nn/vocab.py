@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional
+from typing import Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence
 
 from ..formats.ptb import ptb_unescape
 
@@ -86,6 +86,32 @@ class Vocab(Mapping[str, int]):
             return self.unk_index  # type: ignore[return-value]
         return idx
 
+    def lookup(self, tokens: Iterable[str]) -> List[int]:
+        """The ids of ``tokens``: ``[vocab[t] for t in tokens]``.
+
+        Raises:
+            KeyError: a token that is not in the vocabulary, when there is no unknown word.
+        """
+        return [self[t] for t in tokens]
+
+    def word_ids(self, tokens: Sequence[Optional[str]]) -> List[int]:
+        """The ids of a tree's tokens in one call, ``-1`` where a node has no token (``None``).
+
+        What :meth:`treenets.TreeBatch.from_trees` uses: the same ids as ``vocab[t]``.
+
+        Raises:
+            KeyError: a token that is not in the vocabulary, when there is no unknown word.
+        """
+        get, unk = self.stoi.get, self.unk_index
+        if self._normalize is None and not self.lower:
+            ids = [-1 if t is None else get(t, unk) for t in tokens]
+        else:
+            key = self._key
+            ids = [-1 if t is None else get(key(t), unk) for t in tokens]
+        if unk is None and None in ids:
+            raise KeyError(tokens[ids.index(None)])
+        return ids
+
     def __contains__(self, token: object) -> bool:
         return isinstance(token, str) and self._key(token) in self.stoi
 
@@ -94,9 +120,6 @@ class Vocab(Mapping[str, int]):
 
     def __len__(self) -> int:
         return len(self.itos)
-
-    def lookup(self, tokens: Iterable[str]) -> List[int]:
-        return [self[t] for t in tokens]
 
     def save(self, path) -> None:
         """Write one token per line, id = line number (:func:`treenets.formats.write_vocab`)."""

@@ -83,6 +83,49 @@ def _int_tensor(name: str, value) -> Tensor:
     return tensor.to(dtype=torch.long)
 
 
+def _lookup_all(lookup, tokens) -> Optional[List[int]]:
+    """Every token's id through ``lookup`` (a vocabulary's whole-tree mapping), or ``None`` where the
+    token-by-token path must decide (no ``lookup``, an unknown token without an unknown-word id)."""
+    if lookup is None:
+        return None
+    try:
+        return lookup(tokens)
+    except KeyError:  # an unknown word and no unknown-word id: the slow path names it
+        return None
+
+
+def _word_ids(out: List[int], tokens, vocab, t: int) -> None:
+    """Append each token's id (-1 for no token or no vocabulary), checked, naming tree ``t`` and the node."""
+    for node, token in enumerate(tokens):
+        if token is None or vocab is None:
+            out.append(-1)
+            continue
+        try:
+            raw = vocab[token]
+        except KeyError:
+            raise ValueError(f"token {token!r} (tree {t}, node {node}) is not in the vocabulary "
+                             f"and the mapping has no unknown word; use treenets.Vocab(unk=...)") from None
+        word_id = raw if type(raw) is int else as_int(raw)
+        if word_id is None or word_id < 0:
+            raise ValueError(f"token {token!r} (tree {t}, node {node}) has word id {raw!r} in the "
+                             f"vocabulary; word ids are integers >= 0")
+        out.append(word_id)
+
+
+def _check_labels(out: List[int], labels, label_fn, t: int) -> None:
+    """Append each node's class id from ``label_fn``, checked, naming tree ``t`` and the node."""
+    for node, label in enumerate(labels):
+        try:
+            raw = label_fn(label)
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"label {label!r} of tree {t}, node {node}: {err}") from None
+        value = raw if type(raw) is int else as_int(raw)
+        if value is None or value < -1:
+            raise ValueError(f"label {label!r} of tree {t}, node {node}: label_fn gave {raw!r}, "
+                             f"not a class id (an integer >= 0, or -1 for no label)")
+        out.append(value)
+
+
 class TreeBatch:
     """A batch of trees as one graph with edges from child to parent.
 
@@ -188,35 +231,25 @@ class TreeBatch:
         labels: List[int] = []
         sizes: List[int] = []
         offset = 0
+        # fast paths, same results: a vocabulary that maps a whole tree at once (treenets.Vocab.word_ids:
+        # integer ids >= 0 by construction, -1 for no token), and integer labels under the default label_fn
+        lookup = getattr(vocab, "word_ids", None) if vocab is not None else None
+        fast_labels = label_fn is default_label
         for t, tree in enumerate(trees):
             if not isinstance(tree, Tree):
                 raise ValueError(f"item {t} is a {type(tree).__name__}, not a treenets.Tree")
-            parent.extend(p + offset if p >= 0 else -1 for p in tree.parents)
+            parent.extend([p + offset if p >= 0 else -1 for p in tree.parents])
             child_pos.extend(tree.child_positions)
-            for node, token in enumerate(tree.tokens):
-                if token is None or vocab is None:
-                    word_ids.append(-1)
-                    continue
-                try:
-                    raw = vocab[token]
-                except KeyError:
-                    raise ValueError(f"token {token!r} (tree {t}, node {node}) is not in the vocabulary "
-                                     f"and the mapping has no unknown word; use treenets.Vocab(unk=...)") from None
-                word_id = raw if type(raw) is int else as_int(raw)
-                if word_id is None or word_id < 0:
-                    raise ValueError(f"token {token!r} (tree {t}, node {node}) has word id {raw!r} in the "
-                                     f"vocabulary; word ids are integers >= 0")
-                word_ids.append(word_id)
-            for node, label in enumerate(tree.labels):
-                try:
-                    raw = label_fn(label)
-                except (TypeError, ValueError, KeyError) as err:
-                    raise ValueError(f"label {label!r} of tree {t}, node {node}: {err}") from None
-                value = raw if type(raw) is int else as_int(raw)
-                if value is None or value < -1:
-                    raise ValueError(f"label {label!r} of tree {t}, node {node}: label_fn gave {raw!r}, "
-                                     f"not a class id (an integer >= 0, or -1 for no label)")
-                labels.append(value)
+            tokens, tree_labels = tree.tokens, tree.labels
+            ids = _lookup_all(lookup, tokens)
+            if ids is not None:
+                word_ids.extend(ids)
+            else:
+                _word_ids(word_ids, tokens, vocab, t)
+            if fast_labels and tree_labels and set(map(type, tree_labels)) == {int} and min(tree_labels) >= -1:
+                labels.extend(tree_labels)
+            else:
+                _check_labels(labels, tree_labels, label_fn, t)
             sizes.append(len(tree))
             offset += len(tree)
         batch = cls._build(
