@@ -2,7 +2,8 @@
 """Does a sentiment model compose? The composition table of docs/composition.md, for any models.
 
 For every model (a pretrained name or a model directory; ``NAME=A+B+C`` is
-the mean of several, a seed ensemble) it measures, on SST's gold trees
+the mean of several, a seed ensemble, each at temperature 1 as a shipped
+ensemble's members are) it measures, on SST's gold trees
 (:mod:`treenets.models.analysis`): SST-2 root accuracy overall, on sentences
 with a negator, with a contrast word and on the rest; SST-3 and SST-5 root
 accuracy; neutral roots; Socher et al. (2013)'s negated positive / negated
@@ -14,6 +15,7 @@ polarity with confidence >= 0.8.
 
     python examples/composition.py --models sst2 sst5
     python examples/composition.py --models sst5-minilm tree=runs/a/best+runs/b/best --sick 300
+    python examples/composition.py --models s1=runs/s1/best s2=runs/s2/best s3=runs/s3/best --mean seeds
 
 ``--choose-neutral`` picks, on dev, the neutral threshold that maximises
 SST-3 root accuracy (printed with each model; :mod:`treenets.models.polarity`).
@@ -130,20 +132,38 @@ def _cell(value) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def table(results: List[Dict]) -> str:
-    """The Markdown table of docs/composition.md."""
+def _columns(r: Dict) -> List[Optional[float]]:
+    """A result's numbers, in the table's column order."""
+    g = lambda key, field="acc": (r.get(key) or {}).get(field)  # noqa: E731
+    return [g("binary_root_all"), g("binary_root_negator"), g("binary_root_contrast"), g("binary_root_rest"),
+            g("sst3_root"), g("fine_root"), g("negated_positive"), g("negated_negative"), g("but"),
+            g("neutral_roots", "answered_neutral"), g("dev_ece", "value"), g("ece", "value"),
+            (r.get("fixture") or {}).get("all", {}).get("acc"), g("sick_confident_polarity", "share")]
+
+
+def mean_row(results: List[Dict], label: str) -> str:
+    """One table row: every column's mean ± sample standard deviation over ``results`` (several seeds)."""
+    import statistics
+
+    cells = []
+    for values in zip(*(_columns(r) for r in results)):
+        if any(v is None for v in values):
+            cells.append("–")
+        else:
+            sd = statistics.stdev(values) if len(values) > 1 else 0.0
+            cells.append(f"{statistics.fmean(values):.1f} ± {sd:.1f}")
+    return "| " + " | ".join([f"{label} (mean ± sd of {len(results)})"] + cells) + " |"
+
+
+def table(results: List[Dict], mean: Optional[str] = None) -> str:
+    """The Markdown table of docs/composition.md; with ``mean``, a last row of the means ± sd so labelled."""
     head = ("| model | SST-2 | negator | contrast | rest | SST-3 | SST-5 | neg. pos. | neg. neg. | X but Y | "
             "neutral roots → neutral | ECE dev | ECE test | fixture | SICK ≥0.8 |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
-        g = lambda key, field="acc": (r.get(key) or {}).get(field)  # noqa: E731
-        lines.append("| " + " | ".join([
-            r["model"], _cell(g("binary_root_all")), _cell(g("binary_root_negator")),
-            _cell(g("binary_root_contrast")), _cell(g("binary_root_rest")), _cell(g("sst3_root")),
-            _cell(g("fine_root")), _cell(g("negated_positive")), _cell(g("negated_negative")), _cell(g("but")),
-            _cell(g("neutral_roots", "answered_neutral")), _cell(g("dev_ece", "value")), _cell(g("ece", "value")),
-            _cell((r.get("fixture") or {}).get("all", {}).get("acc")),
-            _cell(g("sick_confident_polarity", "share"))]) + " |")
+        lines.append("| " + " | ".join([r["model"]] + [_cell(v) for v in _columns(r)]) + " |")
+    if mean:
+        lines.append(mean_row(results, mean))
     return "\n".join(lines)
 
 
@@ -161,6 +181,8 @@ def main(argv=None) -> Dict:
     p.add_argument("--choose-neutral", action="store_true",
                    help="choose each model's neutral threshold on dev (SST-3 root accuracy) instead of its own")
     p.add_argument("--out", type=Path, default=None, help="also write the results here (JSON)")
+    p.add_argument("--mean", default=None, metavar="LABEL",
+                   help="add a row LABEL of every column's mean ± standard deviation over the models (seeds)")
     args = p.parse_args(argv)
     data_dir = args.data_dir or default_data_dir()
     splits = {s: load_sst(data_dir / "sst", s, mode="fine") for s in ("dev", "test")}
@@ -172,6 +194,9 @@ def main(argv=None) -> Dict:
     for spec in args.models:
         name, _, paths = spec.rpartition("=")
         models = [load(x) for x in paths.split("+")]
+        if len(models) > 1:  # a mean of models averages them as trained, as a shipped ensemble does
+            for m in models:
+                m.temperature = 1.0
         name = name or paths
         rule = models[0].polarity_rule()
         if args.choose_neutral:
@@ -179,7 +204,7 @@ def main(argv=None) -> Dict:
         result = measure(name, models, splits, fixture, sick, rule)
         print(json.dumps(result), flush=True)
         results.append(result)
-    print(table(results))
+    print(table(results, args.mean))
     summary = {r["model"]: r for r in results}
     if args.out:
         args.out.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")

@@ -180,3 +180,34 @@ def test_run_as_module_from_the_repository_root():
         assert "usage:" in proc.stdout
     for path in (REPO / "benchmarks").glob("*.py"):
         assert "sys.path" not in path.read_text(), path
+
+
+def test_run_suite_fused_column(data):
+    """The fused engine's column: checked against eager in float64 and timed beside it."""
+    train, test, vocab = data
+    suite = bench.run_suite(train, test, vocab, CPU, batch_sizes=(4,), impls=("treenets", "fused"),
+                            recursive_trees=2, repeats=1, check_trees=3, log=lambda msg: None, **SMALL)
+    for check in suite["checks"]:
+        assert check["fused"]["passed"], check
+    for cfg in suite["configs"]:
+        assert cfg["fused"]["trees_per_s"] > 0 and cfg["ratio_fused_vs_eager"] > 0
+
+
+def test_against_a_baseline_checkout(capsys, tmp_path):
+    """benchmarks.against runs benchmarks.run in both checkouts (here this one twice) and compares."""
+    from benchmarks import against
+
+    repo = Path(__file__).resolve().parent.parent
+    out = tmp_path / "against.json"
+    result = against.main(["--baseline", str(repo), "--rounds", "1", "--json-out", str(out), "--",
+                           "--synthetic", "8", "--batch-sizes", "4", "--cells", "nary", "--recursive-trees", "2",
+                           "--repeats", "1", "--check-trees", "2", "--embed", "8", "--hidden", "4"])
+    assert json.loads(out.read_text()) == result
+    rows = {(r["workload"], r["batch_size"]): r for r in result["rows"]}
+    assert set(rows) == {("train", 4), ("infer", 4)}
+    for row in rows.values():
+        assert row["baseline_eager"] > 0 and row["fused"] > 0 and row["fused_vs_baseline_eager"] > 0
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        against.main(["--baseline", str(tmp_path)])
+    assert "has no benchmarks/run.py" in capsys.readouterr().err

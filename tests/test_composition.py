@@ -235,13 +235,13 @@ def test_known_models_say_what_they_are_recommended_for():
 def test_a_model_needing_a_missing_extra_fails_in_one_line(tmp_path, monkeypatch):
     import importlib.util
 
-    from treenets.models import saving
+    from treenets.utils.extras import CONTEXTUAL_EXTRA, missing_extra
 
     config = {"model": {"embedding": {"kind": "contextual", "model_name_or_path": "all-MiniLM-L6-v2"}}}
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "transformers" else real(name, *a))
-    assert saving._missing_extra(config) == saving.CONTEXTUAL_EXTRA
-    assert saving._missing_extra({"model": {}}) is None
+    assert missing_extra(config) == CONTEXTUAL_EXTRA
+    assert missing_extra({"model": {}}) is None
 
 
 # ------------------------------------------------------------------ ensembles

@@ -129,7 +129,6 @@ class NaryFusedKernel:
         H, N = self.H, self.N
         (U,) = weights  # [(3 + N) H, N H], rows i, o, u, f_1..f_N
         self.Up = torch.cat([U[2 * H:3 * H], U[:2 * H], U[3 * H:]])  # rows u, i, o, f_1..f_N
-        self.Upt = self.Up.t().contiguous()  # [N H, (3 + N) H]: a product with a contiguous right side is faster
         # [n_internal or 1, 4H] columns i, o, u, f -> [., (3 + N) H] u, i, o, f once per child position
         self.wx_in = wx
         self.wx = torch.cat([wx[:, 2 * H:3 * H], wx[:, :2 * H]] + [wx[:, 3 * H:]] * N, dim=1)
@@ -152,7 +151,9 @@ class NaryFusedKernel:
         kh.index_copy_(0, level.index, h_prev)
         kc.index_copy_(0, level.index, c_prev)
         act = self.act[a:a + n]
-        torch.addmm(self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n], kh.view(n, N * H), self.Upt, out=act)
+        # as the eager step computes it, so that results do not depend on the batch or the thread count:
+        # the product with the weight in F.linear's layout, then W x added (not addmm)
+        torch.mm(kh.view(n, N * H), self.Up.t(), out=act).add_(self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n])
         gates = act.view(n, 3 + N, H).unbind(1)  # u, i, o, f_1..f_N: each [n, H]
         u, i, o, f = gates[0], gates[1], gates[2], gates[3:]
         sig = act[:, H:]

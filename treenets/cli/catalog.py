@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple, Union
 
+from ..utils.extras import best_available, missing_extra
 from ..utils.paths import pretrained_root
 
-__all__ = ["ModelInfo", "describe_model", "shipped_models", "HEADLINE_METRIC"]
+__all__ = ["ModelInfo", "describe_model", "shipped_models", "default_model", "HEADLINE_METRIC"]
 
 #: The test score shown for each task: the metric the shipped models were selected on (on dev).
 HEADLINE_METRIC = {"sentiment": "root_acc", "relatedness": "pearson"}
@@ -46,6 +47,9 @@ class ModelInfo:
         description: the config's one-line description.
         recommended_for: the uses it is recommended for, with its rank (1 = best;
             :func:`treenets.default_model`).
+        requires: the pip command of an optional extra it needs and this
+            installation lacks (``None``: nothing missing).
+        available: whether this installation can run it.
     """
 
     name: str
@@ -59,6 +63,8 @@ class ModelInfo:
     test: Dict[str, float] = field(default_factory=dict)
     description: str = ""
     recommended_for: Dict[str, int] = field(default_factory=dict)
+    requires: Optional[str] = None
+    available: bool = True
 
     def to_dict(self) -> Dict:
         """Plain data, for ``treenets models --format json``."""
@@ -125,6 +131,7 @@ def describe_model(path: Union[str, "os.PathLike[str]"]) -> ModelInfo:
     if task not in HEADLINE_METRIC:
         raise ValueError(f"{file}: task must be one of {sorted(HEADLINE_METRIC)}, not {task!r}")
     meta = config.get("metadata") if isinstance(config.get("metadata"), dict) else {}
+    missing = missing_extra(config)
     tree = str(model.get("tree") or "constituency")
     if model.get("binarize") and tree == "constituency":
         tree += f", binarized {model['binarize']}"
@@ -137,7 +144,8 @@ def describe_model(path: Union[str, "os.PathLike[str]"]) -> ModelInfo:
                      test={k: v for k, v in test.items() if isinstance(v, (int, float))},
                      description=str(meta.get("description", "")),
                      recommended_for={str(k): int(v) for k, v in (meta.get("recommended_for") or {}).items()
-                                      if isinstance(v, int) and not isinstance(v, bool)})
+                                      if isinstance(v, int) and not isinstance(v, bool)},
+                     requires=missing, available=missing is None)
 
 
 ENSEMBLE_FILE = "ensemble.json"
@@ -155,7 +163,9 @@ def describe_ensemble(path: Union[str, "os.PathLike[str]"]) -> ModelInfo:
     members = spec.get("members") if isinstance(spec, dict) else None
     if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
         raise ValueError(f"{file}: needs \"members\": a list of model names")
-    first = describe_model(path.parent / members[0])
+    described = [describe_model(path.parent / m) for m in members]
+    first = described[0]
+    missing = next((d.requires for d in described if d.requires), None)
     meta = spec.get("metadata") if isinstance(spec.get("metadata"), dict) else {}
     test = meta.get("test") if isinstance(meta.get("test"), dict) else {}
     score = test.get(first.metric)
@@ -165,7 +175,8 @@ def describe_ensemble(path: Union[str, "os.PathLike[str]"]) -> ModelInfo:
                      test={k: v for k, v in test.items() if isinstance(v, (int, float))},
                      description=str(meta.get("description", "")),
                      recommended_for={str(k): int(v) for k, v in (meta.get("recommended_for") or {}).items()
-                                      if isinstance(v, int) and not isinstance(v, bool)})
+                                      if isinstance(v, int) and not isinstance(v, bool)},
+                     requires=missing, available=missing is None)
 
 
 def shipped_models() -> Tuple[List[ModelInfo], List[str]]:
@@ -187,3 +198,11 @@ def shipped_models() -> Tuple[List[ModelInfo], List[str]]:
         except (ValueError, OSError) as err:
             errors.append(str(err))
     return infos, errors
+
+
+def default_model(use: str, infos: Optional[List[ModelInfo]] = None) -> Optional[str]:
+    """The best shipped model recommended for ``use`` that this installation can run (the rule of
+    :func:`treenets.default_model`, :func:`~treenets.utils.extras.best_available`), from the configs
+    alone: no torch. ``None`` when there is none."""
+    infos = shipped_models()[0] if infos is None else infos
+    return best_available([asdict(info) for info in infos], use)

@@ -278,6 +278,10 @@ def _texts(args):
 
 def cmd_predict(args) -> int:
     """``treenets predict``: the sentiment of every sentence and phrase."""
+    if args.model is None:  # the best model recommended for its use that this installation can run
+        from ..models.saving import default_model
+
+        args.model = default_model(DEFAULT_USES["predict"])
     model = _load_model(args, "sentiment", "predict")
     texts, bar = _texts(args)
     count = failed = 0
@@ -455,12 +459,12 @@ def cmd_cache(args) -> int:
 def cmd_serve(args) -> int:
     """``treenets serve``: the HTTP API and the sentiment-tree page (the ``serve`` extra)."""
     try:
-        from ..serve import ServeSettings, serve
+        from ..serve import ServeSettings, default_served_models, serve
     except ImportError as err:
         raise ImportError(f"treenets serve needs the serve extra: pip install \"treenets[serve]\" ({err})") from None
     names = ("host", "port", "workers", "max_batch", "max_wait", "max_queue", "request_timeout",
              "max_request_bytes", "max_texts", "max_words", "device")
-    settings = ServeSettings(models=tuple(args.model or ServeSettings.models), cache=not args.no_cache,
+    settings = ServeSettings(models=tuple(args.model or default_served_models()), cache=not args.no_cache,
                              parse_trees=tuple(k for k in args.parse_trees.split(",") if k),
                              **{n: getattr(args, n) for n in names})
     serve(settings, log_level=args.log_level)
@@ -479,21 +483,27 @@ def cmd_models(args) -> int:
     infos, errors = shipped_models()
     default_for: Dict[str, List[str]] = {}
     for command in COMMANDS.values():
-        if command.default_model:
-            default_for.setdefault(command.default_model, []).append(command.name)
+        name = command.default_model or (_installed_default(command, infos) if command.default_use else None)
+        if name:
+            default_for.setdefault(name, []).append(command.name)
     if args.format == "json":
         for info in infos:
             print(json.dumps({**info.to_dict(), "default_for": default_for.get(info.name, [])}, ensure_ascii=False))
     else:
-        rows = [("NAME", "TASK", "TREE", "SIZE", "TEST SCORE", "DEFAULT FOR", "LABELS")]
+        rows = [("NAME", "TASK", "TREE", "SIZE", "TEST SCORE", "DEFAULT FOR", "RECOMMENDED FOR", "LABELS")]
         for info in infos:
             score = "-" if info.score is None else f"{info.metric} {info.score:g}"
             labels = f"{info.labels[0]} to {info.labels[1]}" if info.task == "relatedness" else ", ".join(info.labels)
+            ranks = ", ".join(f"{use} #{rank}" for use, rank in sorted(info.recommended_for.items(), key=lambda x: x[1]))
             rows.append((info.name, info.task, info.tree, _mib(info.size_bytes), score,
-                         ", ".join(default_for.get(info.name, [])) or "-", labels))
+                         ", ".join(default_for.get(info.name, [])) or "-",
+                         (ranks or "-") + ("" if info.available else " (not installed)"), labels))
         widths = [max(len(row[k]) for row in rows) for k in range(len(rows[0]) - 1)]
         for row in rows:
             print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+        for command in COMMANDS.values():
+            if command.default_use:
+                print(f"\n{command.name} uses {_default_reason(command, infos)}")
     for error in errors:
         print(f"treenets: error: {_one_line(error)}", file=sys.stderr)
     return EXIT_ERROR if errors else 0
@@ -557,9 +567,10 @@ def _positive(text: str) -> int:
 
 def _predict_options(p: argparse.ArgumentParser) -> None:
     _input_options(p)
-    p.add_argument("--model", default=DEFAULT_MODELS["predict"],
-                   help="a pretrained name (sst5, sst2; see `treenets models`) or a model directory "
-                        "(default: %(default)s)")
+    p.add_argument("--model", default=None,
+                   help="a pretrained name (sst-ensemble, sst5, sst2; see `treenets models`) or a model directory "
+                        f"(default: the recommended {DEFAULT_USES['predict']} model this installation can run: "
+                        f"{_installed_default(COMMANDS['predict'])})")
     p.add_argument("--format", choices=PREDICT_FORMATS, default="text",
                    help="text: a tree drawn for the terminal; json: one object per sentence; svg/html: pictures")
     p.add_argument("--output", type=Path, default=None, metavar="FILE", help="write to FILE instead of standard output")
@@ -610,7 +621,9 @@ def _serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:K (checked before anything else)")
     p.add_argument("--no-cache", action="store_true", help="do not use the on-disk parse cache")
     p.add_argument("--model", action="append", default=None, metavar="NAME|DIR",
-                   help="a model to serve (repeat for several; default: sst5, sst2 and sick)")
+                   help="a model to serve (repeat for several; default: the recommended sentiment model this "
+                        "installation can run, then sst5, sst2 and sick; the first sentiment model answers "
+                        "/v1/predict without a model)")
     p.add_argument("--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8000, help="the port (default 8000)")
     p.add_argument("--workers", type=_positive, default=1, help="parser processes per parser (default 1: a thread)")
@@ -654,11 +667,45 @@ class Command(NamedTuple):
     model: str
     default_model: Optional[str] = None
     stdin: Optional[str] = None
+    default_use: Optional[str] = None
 
 
-#: The pretrained model each command uses without ``--model``.
-DEFAULT_MODELS = {"predict": "sst5", "similarity": "sick", "encode": "sst5"}
+#: The pretrained model each command uses without ``--model``, where it is a fixed one.
+DEFAULT_MODELS = {"similarity": "sick", "encode": "sst5"}
+#: The use whose recommended model a command takes without ``--model``: the best one this installation can
+#: run (:func:`treenets.default_model`). ``predict`` prints the model's own classes on every node, so it
+#: takes the five-class ranking ("sentiment"); today both rankings put the same model first.
+DEFAULT_USES = {"predict": "sentiment"}
+
+
 _NO_MODEL = "none (no treenets model is used)"
+
+
+def _installed_default(command: Command, infos=None) -> str:
+    """The model ``command`` uses without ``--model`` on this installation (read from the configs: no torch)."""
+    if command.default_model or not command.default_use:
+        return command.default_model or "-"
+    from .catalog import default_model
+
+    return default_model(command.default_use, infos) or "none installed"
+
+
+def _default_reason(command: Command, infos=None) -> str:
+    """Which model ``command`` uses without ``--model`` here, and why (for its help and ``treenets models``)."""
+    from .catalog import shipped_models
+
+    infos = shipped_models()[0] if infos is None else infos
+    use = command.default_use
+    chosen = _installed_default(command, infos)
+    rank = next((i.recommended_for[use] for i in infos if i.name == chosen and use in i.recommended_for), None)
+    better = sorted((i.recommended_for[use], i.name, i.requires) for i in infos
+                    if use in i.recommended_for and not i.available and (rank is None or i.recommended_for[use] < rank))
+    text = (f"{chosen}, the best-ranked model recommended for {use} (ranked on SST dev) that this installation "
+            f"can run")
+    if better:
+        text += f"; {better[0][1]} comes first but needs: {better[0][2]}"
+    return text
+
 
 COMMANDS: Dict[str, Command] = {c.name: c for c in [
     Command("predict", cmd_predict, _predict_options,
@@ -670,8 +717,9 @@ COMMANDS: Dict[str, Command] = {c.name: c for c in [
              'treenets predict "A gorgeous, witty film." --format html --output trees.html',
              "treenets predict --input reviews.txt --format json --workers 2 > reviews.jsonl",
              "cat reviews.txt | treenets predict - --format json"),
-            f"{DEFAULT_MODELS['predict']} (5 classes, very negative to very positive; --model sst2 for "
-            "negative/positive)", default_model=DEFAULT_MODELS["predict"], stdin=STDIN_HELP),
+            "the best model recommended for sentiment (5 classes, very negative to very positive, and a "
+            "negative/neutral/positive polarity) that this installation can run (`treenets models`)",
+            stdin=STDIN_HELP, default_use=DEFAULT_USES["predict"]),
     Command("similarity", cmd_similarity, _similarity_options,
             "the relatedness of two sentences, from 1 (unrelated) to 5 (the same meaning)",
             "Parse both sentences with the model's own parser and print their relatedness on SICK's scale, from "
@@ -717,14 +765,18 @@ COMMANDS: Dict[str, Command] = {c.name: c for c in [
             "(see the docs' serving page). Needs pip install \"treenets[serve]\".",
             ("treenets serve", "treenets serve --model sst2 --port 8080 --workers 2",
              "treenets serve --model sst2 --model sick --max-texts 16 --max-words 60"),
-            "sst5, sst2 and sick (every --model given instead)"),
+            "the recommended sentiment model this installation can run, sst5, sst2 and sick (every --model "
+            "given instead)"),
 ]}
 
 
 def _epilog(command: Command) -> str:
     import textwrap
 
-    parts = [textwrap.fill(f"default model: {command.model}", 78, subsequent_indent="  ")]
+    line = f"default model: {command.model}"
+    if command.default_use:
+        line += f"; here: {_default_reason(command)}"
+    parts = [textwrap.fill(line, 78, subsequent_indent="  ", break_on_hyphens=False)]
     if command.stdin:
         parts.append(textwrap.fill(command.stdin, 78))
     parts.append("examples:\n" + "\n".join(f"  {e}" for e in command.examples))

@@ -9,7 +9,11 @@ polarity, reasons, coverage) works on the mean.
 
 A shipped ensemble is a folder under ``treenets/pretrained/`` with an
 ``ensemble.json``: ``{"task": "sentiment", "members": [names...],
-"metadata": {...}}``; :func:`treenets.load` builds it from its members.
+"metadata": {...}}`` and optionally ``"temperature"`` (the ensemble's own:
+its probabilities are ``softmax(log(mean) / temperature)`` over the mean of
+its members' probabilities as trained, at temperature 1 whatever their own,
+so calibrating a member never changes an ensemble; see
+:mod:`treenets.models.temperature`); :func:`treenets.load` builds it from its members.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import torch
 from torch import nn
 
 from .sentiment import SentimentModel
+from .temperature import check_temperature
 
 Tensor = torch.Tensor
 
@@ -35,12 +40,15 @@ class SentimentEnsemble(SentimentModel):
     Args:
         members: the models; same labels, masked classes, tree kind and binarization.
         name: what ``model.name`` says.
+        temperature: the ensemble's own softmax temperature over the log of
+            the mean (1: the plain mean; the members keep their own).
 
     Raises:
         ValueError: no member, or members that do not read or name the same things.
     """
 
-    def __init__(self, members: Sequence[SentimentModel], name: Optional[str] = None) -> None:
+    def __init__(self, members: Sequence[SentimentModel], name: Optional[str] = None,
+                 temperature: float = 1.0) -> None:
         nn.Module.__init__(self)
         members = list(members)
         if not members:
@@ -56,6 +64,7 @@ class SentimentEnsemble(SentimentModel):
                              ("labels", "masked_classes", "tree", "binarize", "n_classes")}
         self.config["cell"] = "ensemble"
         self.config["members"] = [m.name for m in members]
+        self.config["temperature"] = check_temperature(temperature)
         # the widest word list says best which words are known (a transformer member has none)
         self.vocab = max((m.vocab for m in members), key=len)
         self.metadata: Dict = {}
@@ -80,13 +89,19 @@ class SentimentEnsemble(SentimentModel):
     def forward(self, batch):
         raise TypeError("an ensemble has no logits; use class_probs(trees)")
 
-    def class_probs(self, batch) -> Tensor:
-        """``[N, C]``: the mean of the members' class probabilities (masked classes included)."""
+    def class_probs(self, batch, temperature: Optional[float] = None) -> Tensor:
+        """``[N, C]``: the mean of the members' class probabilities as trained (each at temperature 1,
+        whatever its own: the ensemble is calibrated as a whole; masked classes included), at the
+        ensemble's :attr:`temperature` or ``temperature`` (``softmax(log(mean) / T)``; T = 1 is the plain mean)."""
         total = None
         for m in self.members:
-            p = m.class_probs(m.batch(batch))
+            p = m.class_probs(m.batch(batch), temperature=1.0)
             total = p if total is None else total + p.to(total.device)
-        return total / len(self.members)
+        mean = total / len(self.members)
+        temperature = self.temperature if temperature is None else temperature
+        if temperature == 1.0:
+            return mean
+        return (mean.clamp_min(1e-30).log() / temperature).softmax(dim=1)
 
     def predict_batch(self, batch):
         return self.predict_from_probs(self.class_probs(batch))

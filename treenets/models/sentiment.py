@@ -16,6 +16,7 @@ from .document import DocumentResult, aggregate
 from .explain import deciding_nodes, polarity_flips
 from .polarity import POLARITIES, decide_polarity, polarity_groups, polarity_probs
 from .labels import default_labels
+from .temperature import check_temperature
 from .prediction import SentimentResult, iter_sentences
 
 Tensor = torch.Tensor
@@ -51,6 +52,13 @@ class SentimentModel(TaskModel):
             ``slstm``, dependency trees for ``childsum``.
         embedding: a module in place of the word vectors, e.g. a
             :class:`~treenets.ContextualEmbedding` (see :class:`~treenets.models.TaskModel`).
+        temperature: the probabilities :meth:`predict`, :meth:`classify` and
+            :meth:`class_probs` give are ``softmax(logits / temperature)``
+            (temperature scaling, Guo et al. 2017; fit on dev by
+            :func:`treenets.models.temperature.fit_temperature`). A positive
+            number in :data:`~treenets.models.temperature.TEMPERATURE_RANGE`;
+            1 leaves the softmax as trained. It changes confidences, never the
+            predicted class; training ignores it.
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
@@ -71,13 +79,16 @@ class SentimentModel(TaskModel):
                  cell: str = "nary", cell_options: Optional[dict] = None, dropout: float = 0.5,
                  freeze_embeddings: bool = False, masked_classes: Sequence[int] = (),
                  labels: Optional[Sequence[str]] = None, tree: Optional[str] = None,
-                 binarize: Optional[str] = "right", embedding: EmbeddingArg = None) -> None:
+                 binarize: Optional[str] = "right", embedding: EmbeddingArg = None,
+                 temperature: float = 1.0) -> None:
+        temperature = check_temperature(temperature)
         super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize,
                          embedding)
         labels = list(default_labels(n_classes, masked_classes) if labels is None else labels)
         if len(labels) != n_classes or len(set(labels)) != n_classes or not all(isinstance(x, str) for x in labels):
             raise ValueError(f"labels must be {n_classes} distinct strings (one per class), got {labels!r}")
-        self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes), labels=labels)
+        self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes), labels=labels,
+                           temperature=temperature)
         self.classifier = NodeClassifier(hidden_size, n_classes, dropout=dropout, masked_classes=masked_classes)
 
     @property
@@ -94,6 +105,15 @@ class SentimentModel(TaskModel):
     @property
     def n_classes(self) -> int:
         return self.classifier.n_classes
+
+    @property
+    def temperature(self) -> float:
+        """The softmax temperature of the probabilities it answers with (1: as trained)."""
+        return float(self.config.get("temperature", 1.0))
+
+    @temperature.setter
+    def temperature(self, value: float) -> None:
+        self.config["temperature"] = check_temperature(value)
 
     def forward(self, batch: TreeBatch) -> Tensor:
         h, _ = self.encoder(batch)  # [N, hidden]
@@ -130,7 +150,7 @@ class SentimentModel(TaskModel):
             classes = self.classifier.predict(logits)  # [N]
             if self.classifier.masked_classes:
                 logits[:, list(self.classifier.masked_classes)] = float("-inf")
-            return classes, logits.softmax(dim=1)
+            return classes, (logits / self.temperature).softmax(dim=1)
 
     def predict(self, texts: Any, *, batch_size: int = 64, lazy: bool = False, parser=None, cache=True,
                 input_format: str = "auto", workers: int = 1, progress=None,
@@ -249,11 +269,11 @@ class SentimentModel(TaskModel):
         as chosen on dev and saved in the model's metadata (``None``: not set)."""
         return self.metadata.get("neutral_threshold"), self.metadata.get("abstain_threshold")
 
-    def class_probs(self, batch: TreeBatch) -> Tensor:
+    def class_probs(self, batch: TreeBatch, temperature: Optional[float] = None) -> Tensor:
         """``[N, C]`` softmax over every class, masked ones included (a masked neutral class still
-        says how neutral a phrase is), in eval mode."""
+        says how neutral a phrase is), at the model's :attr:`temperature` (or ``temperature``), in eval mode."""
         with self.evaluating():
-            return self(batch).softmax(dim=1)
+            return (self(batch) / (self.temperature if temperature is None else temperature)).softmax(dim=1)
 
     def predict_from_probs(self, probs: Tensor) -> Tuple[Tensor, Tensor]:
         """``(classes [N], probs [N, C])`` as :meth:`predict_batch` gives them, from :meth:`class_probs`."""

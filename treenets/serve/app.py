@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..formats.svg import OTHER_COLOR, SENTIMENT_COLORS
+from ..utils.extras import best_available
 from ..utils.version import __version__
 import treenets.serve.jobs as jobs  # a module, so the test launcher can add faults to its jobs
 from .batcher import Batcher
@@ -97,10 +98,20 @@ class ServerState:
 
     # -- lookups
     def default_model(self, task: Optional[str]) -> str:
-        for name, model in self.models.items():
-            if task is None or model.task == task:
-                return name
-        raise ApiError(404, "no_model", f"this server serves no {task} model")
+        """The served model a request without ``model`` gets: for sentiment, the one ranked best for
+        ``"sentiment"`` (as :func:`treenets.default_model` ranks them, so it agrees with ``treenets
+        predict``); else, or when none is ranked, the first served model of the task."""
+        names = [name for name, model in self.models.items() if task is None or model.task == task]
+        if not names:
+            raise ApiError(404, "no_model", f"this server serves no {task} model")
+        if task == "sentiment":
+            cards = [{"name": n, "available": True,
+                      "recommended_for": dict((getattr(self.models[n], "metadata", None) or {}).get("recommended_for")
+                                              or {})} for n in names]
+            ranked = best_available(cards, "sentiment")
+            if ranked is not None:
+                return ranked
+        return names[0]
 
     def require_ready(self) -> None:
         if not self.ready:

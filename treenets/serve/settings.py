@@ -4,9 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Optional, Tuple
 
-__all__ = ["ServeSettings"]
+__all__ = ["ServeSettings", "default_served_models"]
 
 PARSE_TREES = ("dependency", "constituency")
+
+
+def default_served_models() -> Tuple[str, ...]:
+    """What ``treenets serve`` loads without ``--model``: the recommended sentiment model this installation
+    can run (:func:`treenets.default_model`, the default of ``treenets predict``; first, so that it answers
+    ``/v1/predict`` without a model), then ``sst5``, ``sst2`` and ``sick``."""
+    from ..cli.catalog import default_model
+
+    return tuple(dict.fromkeys(m for m in (default_model("sentiment"), "sst5", "sst2", "sick") if m))
 
 
 @dataclass
@@ -14,8 +23,10 @@ class ServeSettings:
     """Everything ``treenets serve`` can be told (each field is a command-line option).
 
     Attributes:
-        models: pretrained names or model directories, loaded at start-up with their parsers.
-            The first sentiment model is the default of ``/v1/predict``, the first relatedness
+        models: pretrained names or model directories, loaded at start-up with their parsers
+            (default: :func:`default_served_models`). The sentiment model ranked best for
+            ``"sentiment"`` among them (``recommended_for`` in its metadata; else the first one)
+            is the default of ``/v1/predict``, the first relatedness
             model the default of ``/v1/similarity``, the first model the default of ``/v1/encode``.
         parse_trees: the tree kinds ``/v1/parse`` offers (each one stanza parser, loaded at start-up).
         host, port: where to listen (``port=0``: any free port, printed at start-up).
@@ -34,7 +45,7 @@ class ServeSettings:
         device: where the models run (``None``: the CPU).
     """
 
-    models: Tuple[str, ...] = ("sst5", "sst2", "sick")
+    models: Tuple[str, ...] = field(default_factory=default_served_models)
     parse_trees: Tuple[str, ...] = PARSE_TREES
     host: str = "127.0.0.1"
     port: int = 8000

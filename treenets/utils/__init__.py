@@ -7,7 +7,7 @@ from .version import __version__
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["atomic", "collector", "device", "digest", "paths", "progress", "version"],
+    submodules=["atomic", "collector", "device", "digest", "extras", "paths", "progress", "version"],
     submod_attrs={
         "atomic": ["atomic_write", "atomic_dir", "temp_name", "remove_stale", "recover_dir"],
         "collector": ["young_collection"],
