@@ -1,10 +1,10 @@
 """Issue 19 item 2: a bad line loses nothing. In ``--input`` runs (and lazy iteration) a line that cannot be
 processed gets an error record naming its line (from 1), every other line its records, in order, and the exit
 status is 1."""
-import json
 
 import pytest
 
+from _clirun import run_cli as run
 from treenets import api, cli
 from treenets.parsers import REFUSED_CHARACTERS, ParseError, check_text, parse_sentences
 
@@ -27,12 +27,6 @@ def two_hundred_lines(tmp_path, bad_line=150, bad="a\x00b"):
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(lines) + "\n")
     return path, lines
-
-
-def run(capsys, argv):
-    code = cli.main(argv)
-    out = capsys.readouterr()
-    return code, [json.loads(line) for line in out.out.splitlines()], out.err
 
 
 @pytest.mark.parametrize("workers", ["1", "2"])

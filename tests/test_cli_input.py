@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from _clirun import run_cli as run
 from treenets import api, cli
 
 from _fakes import ChainParser
@@ -33,12 +34,6 @@ def corpus(tmp_path, n=300):
     path = tmp_path / "corpus.txt"
     path.write_text("\n".join(lines) + "\n")
     return path, lines
-
-
-def run(capsys, argv):
-    code = cli.main(argv)
-    out = capsys.readouterr()
-    return code, [json.loads(line) for line in out.out.splitlines()], out.err
 
 
 def test_one_record_per_sentence_with_its_line(chain_parser, tmp_path, capsys):

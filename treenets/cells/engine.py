@@ -6,8 +6,8 @@ level's step is executed:
 
 * ``"eager"``: plain PyTorch, one kernel per operation. Always available; the fallback.
 * ``"fused"``: the whole level loop as one autograd function with a backward
-  derived by hand from the cell's equations, one ``addmm`` per level for all
-  gates and one weight-gradient product for all levels
+  derived by hand from the cell's equations, one matrix product per level for
+  all gates and one weight-gradient product for all levels
   (:mod:`treenets.cells.fused`). For the cells that have a fused kernel
   (``NaryTreeLSTM``, ``ChildSumTreeLSTM``, ``SequentialLSTM``); first
   derivatives only.

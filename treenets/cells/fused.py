@@ -7,9 +7,10 @@ weight's gradient one level at a time). For the level sizes of sentence
 batches on a CPU that bookkeeping costs more than the gate arithmetic. The
 fused engine runs the same equations with
 
-* one ``addmm`` per level for all gates (the input projection added in the
-  product), the gate nonlinearities in place, states written straight into
-  one ``[N, H]`` buffer (no concatenation per level, no zero-padded copies);
+* one matrix product per level for all gates (then the input projection
+  added, in the eager step's order, so that predictions do not depend on the
+  batch or the thread count), the gate nonlinearities in place, states
+  written straight into one ``[N, H]`` buffer (no concatenation per level);
 * a backward written by hand from the cell's equations, level by level from
   the roots down, so nothing is recorded during the forward pass;
 * each weight's gradient as **one** matrix product over all levels at the end
