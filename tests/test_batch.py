@@ -343,3 +343,23 @@ def test_word_ids_and_labels_are_integers_from_minus_one_or_an_error(values):
             assert tensor.is_floating_point() or (tensor < -1).any(), err
             continue
         assert not tensor.is_floating_point() and getattr(batch, name).tolist() == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(trees=st.lists(random_trees(max_nodes=12), min_size=1, max_size=5))
+def test_from_trees_equals_the_checked_parent_array_path(trees):
+    """from_trees takes depths and tree membership from the (already checked) Trees; the general path
+    (pointer jumping, checks) over the same parent array gives the same batch, tensor for tensor."""
+    fast = TreeBatch.from_trees(trees)
+    offsets, parents, pos = 0, [], []
+    for tree in trees:
+        parents += [p + offsets if p >= 0 else -1 for p in tree.parents]
+        pos += tree.child_positions
+        offsets += len(tree)
+    slow = TreeBatch.from_parent_tensor(torch.tensor(parents), child_pos=torch.tensor(pos),
+                                        batch_num_nodes=[len(t) for t in trees])
+    for name, value in vars(slow).items():
+        if isinstance(value, torch.Tensor) and name not in ("word_ids", "labels"):
+            assert torch.equal(getattr(fast, name), value), name
+    assert (fast.level_sizes, fast.level_internal_sizes, fast.max_children) == (
+        slow.level_sizes, slow.level_internal_sizes, slow.max_children)

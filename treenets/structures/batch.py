@@ -230,6 +230,7 @@ class TreeBatch:
         word_ids: List[int] = []
         labels: List[int] = []
         sizes: List[int] = []
+        depths: List[int] = []
         offset = 0
         # fast paths, same results: a vocabulary that maps a whole tree at once (treenets.Vocab.word_ids:
         # integer ids >= 0 by construction, -1 for no token), and integer labels under the default label_fn
@@ -240,6 +241,7 @@ class TreeBatch:
                 raise ValueError(f"item {t} is a {type(tree).__name__}, not a treenets.Tree")
             parent.extend([p + offset if p >= 0 else -1 for p in tree.parents])
             child_pos.extend(tree.child_positions)
+            depths.extend(tree.depths)
             tokens, tree_labels = tree.tokens, tree.labels
             ids = _lookup_all(lookup, tokens)
             if ids is not None:
@@ -258,6 +260,7 @@ class TreeBatch:
             word_ids=torch.tensor(word_ids, dtype=torch.long),
             labels=torch.tensor(labels, dtype=torch.long),
             batch_num_nodes=sizes,
+            depth=depths,
         )
         batch.trees = trees
         if vocab is not None:
@@ -297,7 +300,8 @@ class TreeBatch:
         return batch
 
     @classmethod
-    def _build(cls, parent, child_pos=None, word_ids=None, labels=None, batch_num_nodes=None) -> "TreeBatch":
+    def _build(cls, parent, child_pos=None, word_ids=None, labels=None, batch_num_nodes=None,
+               depth=None) -> "TreeBatch":
         parent = _int_tensor("parent", parent).cpu()
         n = parent.numel()
         if n == 0:
@@ -308,58 +312,68 @@ class TreeBatch:
         ids = torch.arange(n)
         is_root = parent < 0
 
-        # Pointer jumping: depth and root of every node in O(log depth) passes.
-        jump = torch.where(is_root, ids, parent)
-        depth = (~is_root).long()
-        for _ in range(n.bit_length() + 1):
-            nxt = jump[jump]
-            if torch.equal(nxt, jump):
-                break
-            depth = depth + depth[jump]
-            jump = nxt
-        else:
-            raise ValueError(f"the parents contain a cycle (through node {int(torch.nonzero(jump[jump] != jump)[0])})")
-        if not torch.equal(jump[jump], jump) or not is_root[jump].all():
-            bad = int(torch.nonzero(~is_root[jump])[0])
-            raise ValueError(f"the parents contain a cycle: node {bad} never reaches a root")
-        root_of = jump
-
-        roots = torch.nonzero(is_root).flatten()
-        if batch_num_nodes is not None:
-            sizes = _int_tensor("batch_num_nodes", list(batch_num_nodes)).tolist()
-            if sum(sizes) != n:
-                raise ValueError(f"batch_num_nodes adds up to {sum(sizes)} but there are {n} nodes")
-            seg = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes, dtype=torch.long))
-            if len(roots) != len(sizes) or not torch.equal(seg[roots], torch.arange(len(sizes))):
-                raise ValueError(f"every tree must have exactly one root: {len(roots)} roots "
-                                 f"for {len(sizes)} trees (sizes {sizes[:10]})")
-            if not torch.equal(seg[root_of], seg):
-                bad = int(torch.nonzero(seg[root_of] != seg)[0])
-                raise ValueError(f"node {bad} of tree {int(seg[bad])} has its root in another tree")
-        tree_of_root = torch.full((n,), -1, dtype=torch.long)
-        tree_of_root[roots] = torch.arange(len(roots))
-        tree_index = tree_of_root[root_of]
-
-        # Child positions: given, or by node id among siblings.
-        if child_pos is None:
-            key = torch.where(is_root, torch.full_like(parent, n), parent) * n + ids
-            sorted_ids = torch.argsort(key)
-            par_sorted = parent[sorted_ids]
-            start = torch.ones(n, dtype=torch.bool)
-            start[1:] = par_sorted[1:] != par_sorted[:-1]
-            group_start = torch.cummax(torch.where(start, torch.arange(n), torch.zeros(n, dtype=torch.long)), 0).values
-            child_pos = torch.empty(n, dtype=torch.long)
-            child_pos[sorted_ids] = torch.arange(n) - group_start
+        if depth is not None:
+            # from Trees, each checked when it was made (one root, no cycle, distinct child positions):
+            # the depths are the trees' own and tree t's nodes are its batch_num_nodes[t] rows
+            depth = torch.as_tensor(depth, dtype=torch.long)
+            roots = torch.nonzero(is_root).flatten()
+            tree_index = torch.repeat_interleave(torch.arange(len(batch_num_nodes)),
+                                                 torch.tensor(batch_num_nodes, dtype=torch.long))
+            child_pos = _int_tensor("child_pos", child_pos).clone()
             child_pos[is_root] = -1
         else:
-            child_pos = _int_tensor("child_pos", child_pos).cpu().clone()
-            child_pos[is_root] = -1
-            if (child_pos[~is_root] < 0).any():
-                bad = int(torch.nonzero((child_pos < 0) & ~is_root)[0])
-                raise ValueError(f"child position {int(child_pos[bad])} of node {bad} is negative")
-            slot = parent[~is_root] * (int(child_pos.max()) + 1) + child_pos[~is_root]
-            if torch.unique(slot).numel() != slot.numel():
-                raise ValueError("two siblings share one child position")
+            # Pointer jumping: depth and root of every node in O(log depth) passes.
+            jump = torch.where(is_root, ids, parent)
+            depth = (~is_root).long()
+            for _ in range(n.bit_length() + 1):
+                nxt = jump[jump]
+                if torch.equal(nxt, jump):
+                    break
+                depth = depth + depth[jump]
+                jump = nxt
+            else:
+                raise ValueError(f"the parents contain a cycle (through node {int(torch.nonzero(jump[jump] != jump)[0])})")
+            if not torch.equal(jump[jump], jump) or not is_root[jump].all():
+                bad = int(torch.nonzero(~is_root[jump])[0])
+                raise ValueError(f"the parents contain a cycle: node {bad} never reaches a root")
+            root_of = jump
+
+            roots = torch.nonzero(is_root).flatten()
+            if batch_num_nodes is not None:
+                sizes = _int_tensor("batch_num_nodes", list(batch_num_nodes)).tolist()
+                if sum(sizes) != n:
+                    raise ValueError(f"batch_num_nodes adds up to {sum(sizes)} but there are {n} nodes")
+                seg = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes, dtype=torch.long))
+                if len(roots) != len(sizes) or not torch.equal(seg[roots], torch.arange(len(sizes))):
+                    raise ValueError(f"every tree must have exactly one root: {len(roots)} roots "
+                                     f"for {len(sizes)} trees (sizes {sizes[:10]})")
+                if not torch.equal(seg[root_of], seg):
+                    bad = int(torch.nonzero(seg[root_of] != seg)[0])
+                    raise ValueError(f"node {bad} of tree {int(seg[bad])} has its root in another tree")
+            tree_of_root = torch.full((n,), -1, dtype=torch.long)
+            tree_of_root[roots] = torch.arange(len(roots))
+            tree_index = tree_of_root[root_of]
+
+            # Child positions: given, or by node id among siblings.
+            if child_pos is None:
+                key = torch.where(is_root, torch.full_like(parent, n), parent) * n + ids
+                sorted_ids = torch.argsort(key)
+                par_sorted = parent[sorted_ids]
+                start = torch.ones(n, dtype=torch.bool)
+                start[1:] = par_sorted[1:] != par_sorted[:-1]
+                group_start = torch.cummax(torch.where(start, torch.arange(n), torch.zeros(n, dtype=torch.long)), 0).values
+                child_pos = torch.empty(n, dtype=torch.long)
+                child_pos[sorted_ids] = torch.arange(n) - group_start
+                child_pos[is_root] = -1
+            else:
+                child_pos = _int_tensor("child_pos", child_pos).cpu().clone()
+                child_pos[is_root] = -1
+                if (child_pos[~is_root] < 0).any():
+                    bad = int(torch.nonzero((child_pos < 0) & ~is_root)[0])
+                    raise ValueError(f"child position {int(child_pos[bad])} of node {bad} is negative")
+                slot = parent[~is_root] * (int(child_pos.max()) + 1) + child_pos[~is_root]
+                if torch.unique(slot).numel() != slot.numel():
+                    raise ValueError("two siblings share one child position")
         max_children = int(child_pos.max()) + 1 if n > len(roots) else 0
 
         # Schedule: levels by depth, deepest first; within a level, nodes with
