@@ -100,12 +100,17 @@ class ChildSumFusedKernel:
 
     def __init__(self, hidden_size: int, output_gate: bool) -> None:
         self.H, self.output_gate = hidden_size, output_gate
+        self.recording = False  # set by propagate_fused: whether a backward pass will follow
 
     def begin(self, wx, weights, plan) -> None:
         H = self.H
         U_iou, U_f = weights  # [3H, H] rows i, o, u; [H, H]
         self.Up = torch.cat([U_iou[2 * H:], U_iou[:2 * H]])  # rows u, i, o
         self.U_f = U_f
+        # right-hand sides of the forward products: F.linear's layout for predictions (as the eager step, so
+        # that results do not depend on the batch or the thread count), contiguous copies in training (faster)
+        self.Upt = self.Up.t().contiguous() if self.recording else self.Up.t()
+        self.U_ft = U_f.t().contiguous() if self.recording else U_f.t()
         self.wx_in = wx  # [n_internal or 1, 4H] columns i, o, u, f
         self.wx_iou = torch.cat([wx[:, 2 * H:3 * H], wx[:, :2 * H]], dim=1)  # columns u, i, o
         self.wx_f = wx[:, 3 * H:]
@@ -125,15 +130,14 @@ class ChildSumFusedKernel:
         hs = self.h_sum[a:a + n]
         hs.index_add_(0, slot, h_prev)
         act = self.act[a:a + n]
-        # as the eager step computes it, so that results do not depend on the batch or the thread count:
-        # the products with the weights in F.linear's layout, then W x added (not addmm)
-        torch.mm(hs, self.Up.t(), out=act).add_(self.wx_iou if self.wx_iou.shape[0] == 1 else self.wx_iou[a:a + n])
+        # the products, then W x added (not addmm), as the eager step adds them
+        torch.mm(hs, self.Upt, out=act).add_(self.wx_iou if self.wx_iou.shape[0] == 1 else self.wx_iou[a:a + n])
         u, i, o, sig = act[:, :H], act[:, H:2 * H], act[:, 2 * H:], act[:, H:]
         u.tanh_()
         sig.sigmoid_()
         f = self.f[level.prev[0]:level.prev[1]]  # [m, H] one forget gate per child
         wx_f = self.wx_f if self.wx_f.shape[0] == 1 else self.wx_f[a:a + n].index_select(0, slot)
-        torch.mm(h_prev, self.U_f.t(), out=f).add_(wx_f).sigmoid_()
+        torch.mm(h_prev, self.U_ft, out=f).add_(wx_f).sigmoid_()
         torch.mul(i, u, out=c_out)
         c_out.index_add_(0, slot, f * c_prev)
         tc = self.tc[a:a + n]

@@ -174,7 +174,9 @@ def propagate_fused(kernel, batch: TreeBatch, h_leaf: Tensor, c_leaf: Tensor, wx
     plan = LevelPlan(batch)
     inputs = (h_leaf, c_leaf, wx_inner, *weights)
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
+        kernel.recording = True  # a backward pass will follow
         return _FusedLevels.apply(kernel, plan, *inputs)
+    kernel.recording = False
     with torch.no_grad():
         h_all, c_all = _run_forward(kernel, plan, h_leaf, c_leaf, wx_inner, weights)
     return h_all.index_select(0, plan.position), c_all.index_select(0, plan.position)

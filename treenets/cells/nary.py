@@ -124,11 +124,16 @@ class NaryFusedKernel:
 
     def __init__(self, hidden_size: int, n_ary: int, output_gate: bool) -> None:
         self.H, self.N, self.output_gate = hidden_size, n_ary, output_gate
+        self.recording = False  # set by propagate_fused: whether a backward pass will follow
 
     def begin(self, wx, weights, plan) -> None:
         H, N = self.H, self.N
         (U,) = weights  # [(3 + N) H, N H], rows i, o, u, f_1..f_N
         self.Up = torch.cat([U[2 * H:3 * H], U[:2 * H], U[3 * H:]])  # rows u, i, o, f_1..f_N
+        # [N H, (3 + N) H] for the forward product. Without a backward pass (predictions), F.linear's layout,
+        # as the eager step, so that results do not depend on the batch or the thread count; in training, a
+        # contiguous copy, whose product is faster (its rounding may change with the thread count)
+        self.Upt = self.Up.t().contiguous() if self.recording else self.Up.t()
         # [n_internal or 1, 4H] columns i, o, u, f -> [., (3 + N) H] u, i, o, f once per child position
         self.wx_in = wx
         self.wx = torch.cat([wx[:, 2 * H:3 * H], wx[:, :2 * H]] + [wx[:, 3 * H:]] * N, dim=1)
@@ -151,9 +156,8 @@ class NaryFusedKernel:
         kh.index_copy_(0, level.index, h_prev)
         kc.index_copy_(0, level.index, c_prev)
         act = self.act[a:a + n]
-        # as the eager step computes it, so that results do not depend on the batch or the thread count:
-        # the product with the weight in F.linear's layout, then W x added (not addmm)
-        torch.mm(kh.view(n, N * H), self.Up.t(), out=act).add_(self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n])
+        # the product, then W x added (not addmm), as the eager step adds them
+        torch.mm(kh.view(n, N * H), self.Upt, out=act).add_(self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n])
         gates = act.view(n, 3 + N, H).unbind(1)  # u, i, o, f_1..f_N: each [n, H]
         u, i, o, f = gates[0], gates[1], gates[2], gates[3:]
         sig = act[:, H:]
