@@ -88,9 +88,8 @@ class TreeCell(nn.Module):
             wx_inner = self.W.bias.unsqueeze(0) if name == "fused" else self.W.bias.expand(n_inner, -1)
         else:
             wx_inner = self.W(x.index_select(0, batch.internal_order))  # [n_internal, G]
-        if name == "fused":
-            h_leaf, c_leaf = self.leaf_step(wx_leaf)  # [n_leaves, H], level by level
-            return propagate_fused(self.fused_kernel(), batch, h_leaf, c_leaf, wx_inner, self.fused_weights())
+        if name == "fused":  # the leaf step too runs inside (the kernel's leaf)
+            return propagate_fused(self.fused_kernel(), batch, wx_leaf, wx_inner, self.fused_weights())
         return propagate(batch, wx_leaf, wx_inner, level_step_for(self, name), self.leaf_step, self.hidden_size)
 
     def __getstate__(self):

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from .base import TreeCell, sum_children
-from .fused import shared_rows
+from .fused import LeafKernel, shared_rows
 
 
 class ChildSumTreeLSTM(TreeCell):
@@ -100,6 +100,7 @@ class ChildSumFusedKernel:
 
     def __init__(self, hidden_size: int, output_gate: bool) -> None:
         self.H, self.output_gate = hidden_size, output_gate
+        self.leaf = LeafKernel(hidden_size, output_gate)
         self.recording = False  # set by propagate_fused: whether a backward pass will follow
 
     def begin(self, wx, weights, plan) -> None:

@@ -46,7 +46,7 @@ from ..structures.batch import TreeBatch
 
 Tensor = torch.Tensor
 
-__all__ = ["Level", "LevelPlan", "propagate_fused", "shared_rows"]
+__all__ = ["Level", "LevelPlan", "LeafKernel", "propagate_fused", "shared_rows"]
 
 
 @dataclass
@@ -109,9 +109,10 @@ class LevelPlan:
             inner += n
 
 
-def _run_forward(kernel, plan: LevelPlan, h_leaf: Tensor, c_leaf: Tensor, wx_inner: Tensor,
+def _run_forward(kernel, plan: LevelPlan, wx_leaf: Tensor, wx_inner: Tensor,
                  weights: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
     """``(h_all, c_all)``: ``[N, H]`` states in processing order."""
+    h_leaf, c_leaf = kernel.leaf.forward(wx_leaf)  # [n_leaves, H]
     hidden = h_leaf.shape[1]
     h_all = h_leaf.new_empty(plan.num_nodes, hidden)
     c_all = h_leaf.new_empty(plan.num_nodes, hidden)
@@ -125,13 +126,13 @@ def _run_forward(kernel, plan: LevelPlan, h_leaf: Tensor, c_leaf: Tensor, wx_inn
 
 
 class _FusedLevels(torch.autograd.Function):
-    """Every level of one cell over one batch; inputs the leaves' states, ``W x`` of the other nodes and the
+    """Every node of one cell over one batch; inputs ``W x`` of the leaves and of the other nodes and the
     weights the level step reads, outputs ``(h, c)`` in node order."""
 
     @staticmethod
-    def forward(ctx, kernel, plan: LevelPlan, h_leaf: Tensor, c_leaf: Tensor, wx_inner: Tensor,
+    def forward(ctx, kernel, plan: LevelPlan, wx_leaf: Tensor, wx_inner: Tensor,
                 *weights: Tensor) -> Tuple[Tensor, Tensor]:
-        h_all, c_all = _run_forward(kernel, plan, h_leaf, c_leaf, wx_inner, weights)
+        h_all, c_all = _run_forward(kernel, plan, wx_leaf, wx_inner, weights)
         kernel.h_all, kernel.c_all = h_all, c_all
         ctx.kernel, ctx.plan = kernel, plan
         return h_all.index_select(0, plan.position), c_all.index_select(0, plan.position)
@@ -149,21 +150,23 @@ class _FusedLevels(torch.autograd.Function):
             kernel.backward_level(level, gh_all[a:b], gc_all[a:b], gh_all[p:q], gc_all[p:q])
         grad_wx, *grad_weights = kernel.finish()
         need = ctx.needs_input_grad
-        return (None, None,
-                gh_all.index_select(0, plan.leaf_rows) if need[2] else None,
-                gc_all.index_select(0, plan.leaf_rows) if need[3] else None,
-                grad_wx if need[4] else None,
-                *(g if n else None for g, n in zip(grad_weights, need[5:])))
+        grad_leaf = None
+        if need[2]:
+            grad_leaf = kernel.leaf.backward(gh_all.index_select(0, plan.leaf_rows),
+                                             gc_all.index_select(0, plan.leaf_rows))
+        return (None, None, grad_leaf, grad_wx if need[3] else None,
+                *(g if n else None for g, n in zip(grad_weights, need[4:])))
 
 
-def propagate_fused(kernel, batch: TreeBatch, h_leaf: Tensor, c_leaf: Tensor, wx_inner: Tensor,
+def propagate_fused(kernel, batch: TreeBatch, wx_leaf: Tensor, wx_inner: Tensor,
                     weights: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
-    """Run ``kernel`` over every level of ``batch``, leaves given.
+    """Run ``kernel`` over every node of ``batch``: the leaves, then the levels.
 
     Args:
         kernel: a fresh kernel from the cell's ``fused_kernel()`` (it keeps what the backward pass needs).
         batch: the trees, on the inputs' device.
-        h_leaf, c_leaf: ``[n_leaves, H]`` the leaves' states (the cell's ``leaf_step``), in ``batch.leaf_order``.
+        wx_leaf: ``[n_leaves, G_leaf]`` the projected inputs of the leaves (the gates a leaf reads), in
+            ``batch.leaf_order``.
         wx_inner: ``[n_internal, G]`` the projected inputs of the nodes with children, in
             ``batch.internal_order``, or ``[1, G]``: one row for all of them (the bias alone).
         weights: the parameters the level step reads, in the kernel's order.
@@ -172,14 +175,61 @@ def propagate_fused(kernel, batch: TreeBatch, h_leaf: Tensor, c_leaf: Tensor, wx
         ``(h, c)``, each ``[num_nodes, H]`` in node order.
     """
     plan = LevelPlan(batch)
-    inputs = (h_leaf, c_leaf, wx_inner, *weights)
+    inputs = (wx_leaf, wx_inner, *weights)
     if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
         kernel.recording = True  # a backward pass will follow
         return _FusedLevels.apply(kernel, plan, *inputs)
     kernel.recording = False
     with torch.no_grad():
-        h_all, c_all = _run_forward(kernel, plan, h_leaf, c_leaf, wx_inner, weights)
+        h_all, c_all = _run_forward(kernel, plan, wx_leaf, wx_inner, weights)
     return h_all.index_select(0, plan.position), c_all.index_select(0, plan.position)
+
+
+class LeafKernel:
+    r"""The leaf step of the Child-Sum and N-ary cells and its backward, for the fused engine.
+
+    A leaf has no children, so no forget gate: ``W x`` has the columns ``i, o, u``
+    and (``linear=False``, the equations) ``c = sigmoid(i) tanh(u)``, or
+    (``linear=True``, the N-ary paper code's leaf) ``c = u``; then
+    ``h = sigmoid(o) tanh(c)``, or ``tanh(c)`` without an output gate.
+    """
+
+    def __init__(self, hidden_size: int, output_gate: bool, linear: bool = False) -> None:
+        self.H, self.output_gate, self.linear = hidden_size, output_gate, linear
+
+    def forward(self, wx: Tensor) -> Tuple[Tensor, Tensor]:
+        H = self.H
+        act = torch.empty_like(wx)  # sigmoid(i), sigmoid(o), tanh(u) (u itself for the linear leaf)
+        torch.sigmoid(wx[:, :2 * H], out=act[:, :2 * H])
+        if self.linear:
+            act[:, 2 * H:].copy_(wx[:, 2 * H:])
+            c = act[:, 2 * H:].clone()
+        else:
+            torch.tanh(wx[:, 2 * H:], out=act[:, 2 * H:])
+            c = act[:, :H] * act[:, 2 * H:]
+        tc = torch.tanh(c)
+        h = act[:, H:2 * H] * tc if self.output_gate else tc
+        self.act, self.tc = act, tc
+        return h, c
+
+    def backward(self, gh: Tensor, gc: Tensor) -> Tensor:
+        H, act, tc = self.H, self.act, self.tc
+        i, o, u = act[:, :H], act[:, H:2 * H], act[:, 2 * H:]
+        d = torch.zeros_like(act)  # columns i, o, u; o's stay zero without an output gate
+        if self.output_gate:
+            torch.mul(gh, tc, out=d[:, H:2 * H])
+            gh = gh * o
+        dc = torch.ops.aten.tanh_backward(gh, tc).add_(gc)
+        if self.linear:
+            d[:, 2 * H:].copy_(dc)
+        else:
+            torch.mul(dc, u, out=d[:, :H])
+            d_u = d[:, 2 * H:]
+            torch.mul(dc, i, out=d_u)
+            torch.ops.aten.tanh_backward.grad_input(d_u, u, grad_input=d_u)
+        d_io = d[:, :2 * H]
+        torch.ops.aten.sigmoid_backward.grad_input(d_io, act[:, :2 * H], grad_input=d_io)
+        return d
 
 
 def shared_rows(grad: Tensor, wx: Tensor) -> Tensor:

@@ -6,7 +6,7 @@ from torch import nn
 
 from ..structures.batch import TreeBatch
 from .base import TreeCell, children_by_position
-from .fused import shared_rows
+from .fused import LeafKernel, shared_rows
 
 
 class NaryTreeLSTM(TreeCell):
@@ -93,7 +93,7 @@ class NaryTreeLSTM(TreeCell):
         return 3 * self.hidden_size  # a leaf has no children, so no forget gate: i, o, u
 
     def fused_kernel(self) -> "NaryFusedKernel":
-        return NaryFusedKernel(self.hidden_size, self.n_ary, self.output_gate)
+        return NaryFusedKernel(self.hidden_size, self.n_ary, self.output_gate, self.leaf == "linear")
 
     def fused_weights(self):
         return (self.U.weight,)
@@ -122,8 +122,9 @@ class NaryFusedKernel:
         d pre = d act * (1 - u^2 | s (1 - s)),   d k_h = d pre @ U,   d U = (sum over levels) d pre^T k_h
     """
 
-    def __init__(self, hidden_size: int, n_ary: int, output_gate: bool) -> None:
+    def __init__(self, hidden_size: int, n_ary: int, output_gate: bool, linear_leaf: bool = False) -> None:
         self.H, self.N, self.output_gate = hidden_size, n_ary, output_gate
+        self.leaf = LeafKernel(hidden_size, output_gate, linear=linear_leaf)
         self.recording = False  # set by propagate_fused: whether a backward pass will follow
 
     def begin(self, wx, weights, plan) -> None:
