@@ -17,11 +17,12 @@ fused engine runs the same equations with
   (the saved child states of every level are contiguous), instead of one
   small product and one accumulation per level.
 
-A cell opts in by returning a kernel from :meth:`TreeCell.fused_kernel`
+The leaves run inside the same function (:class:`LeafKernel`: their gates and
+the hand-derived backward). A cell opts in by returning a kernel from :meth:`TreeCell.fused_kernel`
 (:class:`~treenets.cells.NaryTreeLSTM`, :class:`~treenets.cells.ChildSumTreeLSTM`
 and so :class:`~treenets.cells.SequentialLSTM`). A kernel holds the cell's
 hand-derived level step; this module holds the loop, which is the same for
-every kernel. A kernel has four methods, called in this order::
+every kernel. A kernel has a ``leaf`` (a :class:`LeafKernel`) and four methods, called in this order::
 
     begin(wx_inner, weights, plan)                    # reorder weights, allocate saved buffers
     forward_level(level, h_prev, c_prev, h_out, c_out)  # one level, writing h_out and c_out
