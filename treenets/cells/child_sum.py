@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from .base import TreeCell, sum_children
-from .fused import LeafKernel, shared_rows
+from .fused import LeafKernel, grad_c, shared_rows, write_h
 
 
 class ChildSumTreeLSTM(TreeCell):
@@ -142,12 +142,7 @@ class ChildSumFusedKernel:
         torch.mul(i, u, out=c_out)
         c_out.index_add_(0, slot, f * c_prev)
         tc = self.tc[a:a + n]
-        if self.output_gate:
-            torch.tanh(c_out, out=tc)
-            torch.mul(o, tc, out=h_out)
-        else:
-            torch.tanh(c_out, out=h_out)
-            tc.copy_(h_out)
+        write_h(c_out, o, tc, h_out, self.output_gate)
         level.saved = (u, i, o, sig, f, c_prev, tc)
 
     def backward_level(self, level, gh, gc, gh_prev, gc_prev) -> None:
@@ -155,10 +150,7 @@ class ChildSumFusedKernel:
         a, n, slot = level.inner, level.n, level.slot
         u, i, o, sig, f, c_prev, tc = level.saved
         d = self._grads()[a:a + n]
-        if self.output_gate:
-            torch.mul(gh, tc, out=d[:, 2 * H:])
-            gh = gh * o
-        dc = torch.ops.aten.tanh_backward(gh, tc).add_(gc)  # [n, H] gradient of c
+        dc = grad_c(gh, gc, o, tc, d[:, 2 * H:], self.output_gate)  # [n, H] gradient of c
         d_u = d[:, :H]
         torch.mul(dc, i, out=d_u)
         torch.mul(dc, u, out=d[:, H:2 * H])

@@ -47,7 +47,7 @@ from ..structures.batch import TreeBatch
 
 Tensor = torch.Tensor
 
-__all__ = ["Level", "LevelPlan", "LeafKernel", "propagate_fused", "shared_rows"]
+__all__ = ["Level", "LevelPlan", "LeafKernel", "propagate_fused", "shared_rows", "write_h", "grad_c"]
 
 
 @dataclass
@@ -186,6 +186,24 @@ def propagate_fused(kernel, batch: TreeBatch, wx_leaf: Tensor, wx_inner: Tensor,
     return h_all.index_select(0, plan.position), c_all.index_select(0, plan.position)
 
 
+def write_h(c: Tensor, o: Tensor, tc: Tensor, h_out: Tensor, output_gate: bool) -> None:
+    """``tc = tanh(c)`` and ``h = o * tc`` (``h = tc`` without an output gate), written into ``tc`` and ``h_out``."""
+    torch.tanh(c, out=tc)
+    if output_gate:
+        torch.mul(o, tc, out=h_out)
+    else:
+        h_out.copy_(tc)
+
+
+def grad_c(gh: Tensor, gc: Tensor, o: Tensor, tc: Tensor, d_o: Tensor, output_gate: bool) -> Tensor:
+    """The gradient of ``c`` from those of ``h`` and ``c`` (through ``h = o tanh(c)``); with an output gate,
+    the gradient of ``o``'s activation is written into ``d_o``."""
+    if output_gate:
+        torch.mul(gh, tc, out=d_o)
+        gh = gh * o
+    return torch.ops.aten.tanh_backward(gh, tc).add_(gc)
+
+
 class LeafKernel:
     r"""The leaf step of the Child-Sum and N-ary cells and its backward, for the fused engine.
 
@@ -208,8 +226,8 @@ class LeafKernel:
         else:
             torch.tanh(wx[:, 2 * H:], out=act[:, 2 * H:])
             c = act[:, :H] * act[:, 2 * H:]
-        tc = torch.tanh(c)
-        h = act[:, H:2 * H] * tc if self.output_gate else tc
+        tc, h = torch.empty_like(c), torch.empty_like(c)
+        write_h(c, act[:, H:2 * H], tc, h, self.output_gate)
         self.act, self.tc = act, tc
         return h, c
 
@@ -217,10 +235,7 @@ class LeafKernel:
         H, act, tc = self.H, self.act, self.tc
         i, o, u = act[:, :H], act[:, H:2 * H], act[:, 2 * H:]
         d = torch.zeros_like(act)  # columns i, o, u; o's stay zero without an output gate
-        if self.output_gate:
-            torch.mul(gh, tc, out=d[:, H:2 * H])
-            gh = gh * o
-        dc = torch.ops.aten.tanh_backward(gh, tc).add_(gc)
+        dc = grad_c(gh, gc, o, tc, d[:, H:2 * H], self.output_gate)
         if self.linear:
             d[:, 2 * H:].copy_(dc)
         else:

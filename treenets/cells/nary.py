@@ -6,7 +6,7 @@ from torch import nn
 
 from ..structures.batch import TreeBatch
 from .base import TreeCell, children_by_position
-from .fused import LeafKernel, shared_rows
+from .fused import LeafKernel, grad_c, shared_rows, write_h
 
 
 class NaryTreeLSTM(TreeCell):
@@ -170,12 +170,7 @@ class NaryFusedKernel:
             c_out.addcmul_(f_l, c_l)
         c_out.addcmul_(i, u)
         tc = self.tc[a:a + n]
-        if self.output_gate:
-            torch.tanh(c_out, out=tc)
-            torch.mul(o, tc, out=h_out)
-        else:
-            torch.tanh(c_out, out=h_out)
-            tc.copy_(h_out)
+        write_h(c_out, o, tc, h_out, self.output_gate)
         level.saved = (u, i, o, act[:, 3 * H:].view(n, N, H), sig, kc.view(n, N, H), tc)
 
     def backward_level(self, level, gh, gc, gh_prev, gc_prev) -> None:
@@ -184,10 +179,7 @@ class NaryFusedKernel:
         u, i, o, f, sig, kc, tc = level.saved
         d = self._d_act()[a:a + n]
         d_u, d_i, d_o = d.view(n, 3 + N, H).unbind(1)[:3]
-        if self.output_gate:
-            torch.mul(gh, tc, out=d_o)
-            gh = gh * o
-        dc = torch.ops.aten.tanh_backward(gh, tc).add_(gc)  # [n, H] gradient of c
+        dc = grad_c(gh, gc, o, tc, d_o, self.output_gate)  # [n, H] gradient of c
         torch.mul(dc, i, out=d_u)
         torch.mul(dc, u, out=d_i)
         dc = dc.unsqueeze(1)  # [n, 1, H]
