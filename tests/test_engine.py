@@ -52,7 +52,7 @@ def test_auto_runs_the_fused_engine(monkeypatch):
     """A cell called without an engine runs the fused one on the CPU (seen through the kernel's loop)."""
     calls = []
     real = eng_fused.propagate_fused
-    monkeypatch.setattr(cell_base, "propagate_fused", lambda *a: calls.append(1) or real(*a))
+    monkeypatch.setattr(cell_base, "propagate_fused", lambda *a, **k: calls.append(1) or real(*a, **k))
     batch = TreeBatch.from_trees([HAND_TREES[5]])
     NaryTreeLSTM(IN, 4)(batch, random_inputs(batch.num_nodes, IN).float())
     assert calls == [1]

@@ -12,6 +12,7 @@ from ..structures.batch import TreeBatch
 from ..structures.propagation import as_tree_batch, propagate
 from .engine import drop_engine_cache, level_step_for, resolve_engine
 from .fused import propagate_fused
+from .inputs import WordInputs
 
 Tensor = torch.Tensor
 
@@ -50,20 +51,24 @@ class TreeCell(nn.Module):
     def check(self, batch: TreeBatch) -> None:
         """Hook for cells with structural limits (N-ary, S-LSTM)."""
 
-    def check_inputs(self, batch: TreeBatch, x: Tensor) -> None:
-        """``x`` is ``[num_nodes, in_size]`` and the batch suits the cell (:meth:`check`)."""
-        if x.dim() != 2 or x.shape[0] != batch.num_nodes or x.shape[1] != self.in_size:
+    def check_inputs(self, batch: TreeBatch, x) -> None:
+        """``x`` is ``[num_nodes, in_size]`` (a tensor or :class:`WordInputs`) and the batch suits the cell
+        (:meth:`check`)."""
+        if isinstance(x, WordInputs):
+            x.check(batch.num_nodes, self.in_size)
+        elif x.dim() != 2 or x.shape[0] != batch.num_nodes or x.shape[1] != self.in_size:
             raise ValueError(f"x has shape {tuple(x.shape)}, expected [num_nodes={batch.num_nodes}, "
                              f"in_size={self.in_size}]")
         self.check(batch)
 
-    def forward(self, batch, x: Tensor, engine: Optional[str] = None) -> Tuple[Tensor, Tensor]:
+    def forward(self, batch, x, engine: Optional[str] = None) -> Tuple[Tensor, Tensor]:
         """Run the cell leaves-up over every tree of ``batch``.
 
         Args:
             batch: a :class:`~treenets.TreeBatch` or a ``dgl.DGLGraph``.
-            x: ``[num_nodes, in_size]`` node inputs (zeros where a node has no word).
-            engine: how the level step runs: ``"eager"``, ``"compiled"``,
+            x: ``[num_nodes, in_size]`` node inputs (zeros where a node has no word), or the same as
+                :class:`~treenets.cells.inputs.WordInputs` (one row per distinct word, projected once).
+            engine: how the level step runs: ``"eager"``, ``"fused"``, ``"compiled"``,
                 ``"cuda_graphs"`` or ``"auto"`` (``None``: the engine in force,
                 :func:`treenets.cells.engine.get_engine`); see :mod:`treenets.cells.engine`.
 
@@ -72,24 +77,39 @@ class TreeCell(nn.Module):
         """
         batch = as_tree_batch(batch)
         self.check_inputs(batch, x)
-        x = self.dropout(x)
+        if isinstance(x, WordInputs) and self.training and self.dropout.p > 0:
+            x = x.dense()  # dropout draws its mask per node, not per word
+        name = resolve_engine(engine, x.device, batch.num_nodes, self)
         # Every node's input is projected once, before the loop: leaves by the
         # first leaf_size rows of W (the gates a leaf uses), the others by all of W.
         leaf_size = self.leaf_size
         leaf_weight = self.W.weight if leaf_size == self.W.out_features else self.W.weight[:leaf_size]
         leaf_bias = self.W.bias if leaf_size == self.W.out_features else self.W.bias[:leaf_size]
-        # [n_leaves, leaf_size]
-        wx_leaf = F.linear(x.index_select(0, batch.leaf_order), leaf_weight, leaf_bias)
         n_inner = batch.internal_order.numel()
-        name = resolve_engine(engine, x.device, batch.num_nodes, self)
+        leaf_words = None  # with WordInputs: each leaf's row of wx_leaf (one row per distinct word)
+        if isinstance(x, WordInputs):
+            leaf_words = x.index.index_select(0, batch.leaf_order)
+            if bool((leaf_words < 0).any()):  # a leaf without a word (a cell called directly): its input is zero
+                wx_leaf, leaf_words = x.rows(batch.leaf_order, F.linear(x.vectors, leaf_weight, leaf_bias),
+                                             leaf_bias), None
+            else:
+                wx_leaf = F.linear(x.vectors, leaf_weight, leaf_bias)  # [V, leaf_size]
+        else:
+            x = self.dropout(x)
+            wx_leaf = F.linear(x.index_select(0, batch.leaf_order), leaf_weight, leaf_bias)  # [n_leaves, leaf_size]
         if self.leaf_input_only:
             # words only at the leaves: nodes with children get the bias alone ([1, G] to the fused
             # engine, which broadcasts it)
             wx_inner = self.W.bias.unsqueeze(0) if name == "fused" else self.W.bias.expand(n_inner, -1)
+        elif isinstance(x, WordInputs):  # [n_internal, G]: W x + b once per word, the bias alone without one
+            wx_inner = x.rows(batch.internal_order, self.W(x.vectors), self.W.bias)
         else:
             wx_inner = self.W(x.index_select(0, batch.internal_order))  # [n_internal, G]
         if name == "fused":  # the leaf step too runs inside (the kernel's leaf)
-            return propagate_fused(self.fused_kernel(), batch, wx_leaf, wx_inner, self.fused_weights())
+            return propagate_fused(self.fused_kernel(), batch, wx_leaf, wx_inner, self.fused_weights(),
+                                   leaf_index=leaf_words)
+        if leaf_words is not None:
+            wx_leaf = wx_leaf.index_select(0, leaf_words)  # [n_leaves, leaf_size]
         return propagate(batch, wx_leaf, wx_inner, level_step_for(self, name), self.leaf_step, self.hidden_size)
 
     def __getstate__(self):

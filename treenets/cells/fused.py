@@ -111,9 +111,11 @@ class LevelPlan:
 
 
 def _run_forward(kernel, plan: LevelPlan, wx_leaf: Tensor, wx_inner: Tensor,
-                 weights: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+                 weights: Sequence[Tensor], leaf_index: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """``(h_all, c_all)``: ``[N, H]`` states in processing order."""
-    h_leaf, c_leaf = kernel.leaf.forward(wx_leaf)  # [n_leaves, H]
+    h_leaf, c_leaf = kernel.leaf.forward(wx_leaf)  # [n_leaves, H], or one row per distinct input
+    if leaf_index is not None:
+        h_leaf, c_leaf = h_leaf.index_select(0, leaf_index), c_leaf.index_select(0, leaf_index)
     hidden = h_leaf.shape[1]
     h_all = h_leaf.new_empty(plan.num_nodes, hidden)
     c_all = h_leaf.new_empty(plan.num_nodes, hidden)
@@ -160,29 +162,33 @@ class _FusedLevels(torch.autograd.Function):
 
 
 def propagate_fused(kernel, batch: TreeBatch, wx_leaf: Tensor, wx_inner: Tensor,
-                    weights: Sequence[Tensor]) -> Tuple[Tensor, Tensor]:
+                    weights: Sequence[Tensor], leaf_index: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
     """Run ``kernel`` over every node of ``batch``: the leaves, then the levels.
 
     Args:
         kernel: a fresh kernel from the cell's ``fused_kernel()`` (it keeps what the backward pass needs).
         batch: the trees, on the inputs' device.
         wx_leaf: ``[n_leaves, G_leaf]`` the projected inputs of the leaves (the gates a leaf reads), in
-            ``batch.leaf_order``.
+            ``batch.leaf_order``; with ``leaf_index``, ``[V, G_leaf]`` one row per distinct input.
         wx_inner: ``[n_internal, G]`` the projected inputs of the nodes with children, in
             ``batch.internal_order``, or ``[1, G]``: one row for all of them (the bias alone).
         weights: the parameters the level step reads, in the kernel's order.
+        leaf_index: ``[n_leaves]`` each leaf's row of ``wx_leaf`` (``None``: one row per leaf). Without a
+            backward pass to follow, the leaf step runs once per row of ``wx_leaf`` and the states are
+            gathered; with one, the rows are gathered first (their gradients add up in autograd).
 
     Returns:
         ``(h, c)``, each ``[num_nodes, H]`` in node order.
     """
     plan = LevelPlan(batch)
-    inputs = (wx_leaf, wx_inner, *weights)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in inputs):
+    if torch.is_grad_enabled() and any(t.requires_grad for t in (wx_leaf, wx_inner, *weights)):
         kernel.recording = True  # a backward pass will follow
-        return _FusedLevels.apply(kernel, plan, *inputs)
+        if leaf_index is not None:
+            wx_leaf = wx_leaf.index_select(0, leaf_index)
+        return _FusedLevels.apply(kernel, plan, wx_leaf, wx_inner, *weights)
     kernel.recording = False
     with torch.no_grad():
-        h_all, c_all = _run_forward(kernel, plan, wx_leaf, wx_inner, weights)
+        h_all, c_all = _run_forward(kernel, plan, wx_leaf, wx_inner, weights, leaf_index)
     return h_all.index_select(0, plan.position), c_all.index_select(0, plan.position)
 
 

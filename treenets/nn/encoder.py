@@ -8,6 +8,7 @@ from torch import nn
 
 from ..structures.batch import TreeBatch
 from ..cells.base import TreeCell
+from ..cells.inputs import WordInputs
 from ..structures.propagation import as_tree_batch
 
 Tensor = torch.Tensor
@@ -56,10 +57,7 @@ class TreeEncoder(nn.Module):
             if batch.word_source is not None:  # word ids say which nodes hold a word: a leaf must
                 batch.check_words(type(self).__name__)
             return _module_inputs(self.embedding, batch)
-        batch.check_words(type(self).__name__)
-        if batch.max_word_id >= self.embedding.num_embeddings:
-            raise ValueError(f"word id {batch.max_word_id} is outside the embedding "
-                             f"({self.embedding.num_embeddings} rows); was the batch built with another vocab?")
+        self._check_word_ids(batch)
         return self.embed_words(batch.word_ids)
 
     def embed_words(self, word_ids: Tensor) -> Tensor:
@@ -72,9 +70,31 @@ class TreeEncoder(nn.Module):
         x = self.embedding(word_ids.clamp(min=0))  # [N, in]
         return torch.where(has_word, x, x.new_zeros(()))
 
+    def word_inputs(self, batch: TreeBatch) -> WordInputs:
+        """The inputs of :meth:`embed` stored once per distinct word (:class:`~treenets.cells.inputs.WordInputs`):
+        the embedding looked up once per word, each node's row, ``-1`` at phrase nodes without a word."""
+        self._check_word_ids(batch)
+        words, index = torch.unique(batch.word_ids, return_inverse=True)  # sorted: -1 (no word) first
+        if bool(words[0] < 0):
+            words, index = words[1:], index - 1
+        return WordInputs(self.embedding(words), index)
+
+    def _check_word_ids(self, batch: TreeBatch) -> None:
+        batch.check_words(type(self).__name__)
+        if batch.max_word_id >= self.embedding.num_embeddings:
+            raise ValueError(f"word id {batch.max_word_id} is outside the embedding "
+                             f"({self.embedding.num_embeddings} rows); was the batch built with another vocab?")
+
     def forward(self, batch) -> Tuple[Tensor, Tensor]:
-        """``(h, c)`` for every node of ``batch`` (a TreeBatch, or a DGL graph converted once and cached)."""
+        """``(h, c)`` for every node of ``batch`` (a TreeBatch, or a DGL graph converted once and cached).
+
+        With an ``nn.Embedding`` and a cell that reads :class:`~treenets.cells.inputs.WordInputs` (every
+        cell that keeps :meth:`TreeCell.forward <treenets.cells.TreeCell.forward>`), each distinct word of
+        the batch is looked up and projected once (:meth:`word_inputs`); the states are those of
+        ``cell(batch, embed(batch))``."""
         batch = as_tree_batch(batch)
+        if isinstance(self.embedding, nn.Embedding) and type(self.cell).forward is TreeCell.forward:
+            return self.cell(batch, self.word_inputs(batch))
         return self.cell(batch, self.embed(batch))
 
 
