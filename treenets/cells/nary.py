@@ -139,8 +139,11 @@ class NaryFusedKernel:
         self.wx_in = wx
         self.wx = torch.cat([wx[:, 2 * H:3 * H], wx[:, :2 * H]] + [wx[:, 3 * H:]] * N, dim=1)
         n = plan.num_internal
-        self.kids_h = wx.new_zeros(n * N, H)  # every level's children laid out by position
-        self.kids_c = wx.new_zeros(n * N, H)
+        # every level's children laid out by position: zeros where a child is missing, unless every node
+        # with children has all N (binarized constituency trees), when each row is written before it is read
+        full = sum(level.m for level in plan.levels) == n * N
+        self.kids_h = wx.new_empty(n * N, H) if full else wx.new_zeros(n * N, H)
+        self.kids_c = wx.new_empty(n * N, H) if full else wx.new_zeros(n * N, H)
         self.act = wx.new_empty(n, (3 + N) * H)  # activations u, i, o, f_1..f_N
         self.tc = wx.new_empty(n, H)  # tanh(c)
         self.d_act = None  # gradients of the pre-activations: allocated by the backward pass, if any

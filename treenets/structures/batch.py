@@ -17,6 +17,8 @@ every node's state is computed once.
 """
 from __future__ import annotations
 
+import array
+
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import torch
@@ -81,6 +83,12 @@ def _int_tensor(name: str, value) -> Tensor:
         raise ValueError(f"{name} must hold integers, got dtype {tensor.dtype}; a float such as 2.9 is not "
                          f"silently truncated")
     return tensor.to(dtype=torch.long)
+
+
+def _long_tensor(values: List[int]) -> Tensor:
+    """``torch.tensor(values, dtype=torch.long)`` for a non-empty list of Python ints, four times faster: the
+    list is packed by ``array`` (C) and the tensor shares its buffer."""
+    return torch.frombuffer(array.array("q", values), dtype=torch.long)
 
 
 def _lookup_all(lookup, tokens) -> Optional[List[int]]:
@@ -231,7 +239,6 @@ class TreeBatch:
         labels: List[int] = []
         sizes: List[int] = []
         depths: List[int] = []
-        offset = 0
         # fast paths, same results: a vocabulary that maps a whole tree at once (treenets.Vocab.word_ids:
         # integer ids >= 0 by construction, -1 for no token), and integer labels under the default label_fn
         lookup = getattr(vocab, "word_ids", None) if vocab is not None else None
@@ -239,7 +246,7 @@ class TreeBatch:
         for t, tree in enumerate(trees):
             if not isinstance(tree, Tree):
                 raise ValueError(f"item {t} is a {type(tree).__name__}, not a treenets.Tree")
-            parent.extend([p + offset if p >= 0 else -1 for p in tree.parents])
+            parent.extend(tree.parents)  # the tree's own node ids: shifted by the tree's offset below
             child_pos.extend(tree.child_positions)
             depths.extend(tree.depths)
             tokens, tree_labels = tree.tokens, tree.labels
@@ -253,14 +260,16 @@ class TreeBatch:
             else:
                 _check_labels(labels, tree_labels, label_fn, t)
             sizes.append(len(tree))
-            offset += len(tree)
+        own_parent = _long_tensor(parent)
+        size = _long_tensor(sizes)
+        offset = torch.repeat_interleave(torch.cumsum(size, 0) - size, size)  # [N] each node's tree's first row
         batch = cls._build(
-            parent=torch.tensor(parent, dtype=torch.long),
-            child_pos=torch.tensor(child_pos, dtype=torch.long),
-            word_ids=torch.tensor(word_ids, dtype=torch.long),
-            labels=torch.tensor(labels, dtype=torch.long),
+            parent=torch.where(own_parent >= 0, own_parent + offset, own_parent),
+            child_pos=_long_tensor(child_pos),
+            word_ids=_long_tensor(word_ids),
+            labels=_long_tensor(labels),
             batch_num_nodes=sizes,
-            depth=depths,
+            depth=_long_tensor(depths),
         )
         batch.trees = trees
         if vocab is not None:
