@@ -68,6 +68,24 @@ def test_fused_without_a_kernel_says_which_cells_have_one():
             cell(batch, random_inputs(batch.num_nodes, IN).float(), engine="fused")
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.make().has_fused_kernel], ids=lambda c: c.id)
+@pytest.mark.parametrize("use", ["h", "c", "both"])
+def test_fused_gradients_when_only_h_or_only_c_is_used(case, use):
+    """An output without a gradient (c under a loss on h) counts as zeros, as in the eager engine."""
+    batch = TreeBatch.from_trees(fitting_trees(case))
+    x = random_inputs(batch.num_nodes, IN)
+    grads = {}
+    for engine in ("eager", "fused"):
+        cell = case.make()
+        xe = x.clone().requires_grad_()
+        h, c = cell(batch, xe, engine=engine)
+        loss = {"h": h.square().sum(), "c": c.sin().sum(), "both": h.square().sum() + c.sin().sum()}[use]
+        loss.backward()
+        grads[engine] = [xe.grad] + [torch.zeros_like(p) if p.grad is None else p.grad for p in cell.parameters()]
+    for g_eager, g_fused in zip(grads["eager"], grads["fused"]):
+        torch.testing.assert_close(g_fused, g_eager, rtol=1e-10, atol=1e-12)
+
+
 def test_fused_gradient_can_be_taken_twice_on_one_graph_but_not_differentiated_again():
     torch.manual_seed(0)
     cell = NaryTreeLSTM(IN, 4).double()

@@ -131,14 +131,20 @@ class ChildSumFusedKernel:
         hs = self.h_sum[a:a + n]
         hs.index_add_(0, slot, h_prev)
         act = self.act[a:a + n]
-        # the products, then W x added (not addmm), as the eager step adds them
-        torch.mm(hs, self.Upt, out=act).add_(self.wx_iou if self.wx_iou.shape[0] == 1 else self.wx_iou[a:a + n])
+        wx_iou = self.wx_iou if self.wx_iou.shape[0] == 1 else self.wx_iou[a:a + n]
+        if self.recording:  # training: one addmm
+            torch.addmm(wx_iou, hs, self.Upt, out=act)
+        else:  # predictions: the products, then W x added, as the eager step adds them
+            torch.mm(hs, self.Upt, out=act).add_(wx_iou)
         u, i, o, sig = act[:, :H], act[:, H:2 * H], act[:, 2 * H:], act[:, H:]
         u.tanh_()
         sig.sigmoid_()
         f = self.f[level.prev[0]:level.prev[1]]  # [m, H] one forget gate per child
         wx_f = self.wx_f if self.wx_f.shape[0] == 1 else self.wx_f[a:a + n].index_select(0, slot)
-        torch.mm(h_prev, self.U_ft, out=f).add_(wx_f).sigmoid_()
+        if self.recording:
+            torch.addmm(wx_f, h_prev, self.U_ft, out=f).sigmoid_()
+        else:
+            torch.mm(h_prev, self.U_ft, out=f).add_(wx_f).sigmoid_()
         torch.mul(i, u, out=c_out)
         c_out.index_add_(0, slot, f * c_prev)
         tc = self.tc[a:a + n]

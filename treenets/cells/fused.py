@@ -138,6 +138,7 @@ class _FusedLevels(torch.autograd.Function):
         h_all, c_all = _run_forward(kernel, plan, wx_leaf, wx_inner, weights)
         kernel.h_all, kernel.c_all = h_all, c_all
         ctx.kernel, ctx.plan = kernel, plan
+        ctx.set_materialize_grads(False)  # c is often unused (a loss on h): no zeros made and reordered for it
         return h_all.index_select(0, plan.position), c_all.index_select(0, plan.position)
 
     @staticmethod
@@ -146,8 +147,10 @@ class _FusedLevels(torch.autograd.Function):
         kernel, plan = ctx.kernel, ctx.plan
         # nothing is freed here: backward may run again on the same graph (retain_graph=True, gradcheck);
         # the kernel's buffers go when autograd frees the graph
-        gh_all = grad_h.index_select(0, plan.order)  # [N, H] processing order
-        gc_all = grad_c.index_select(0, plan.order)
+        h_all = kernel.h_all
+        # [N, H] processing order; zeros for an output that got no gradient
+        gh_all = h_all.new_zeros(h_all.shape) if grad_h is None else grad_h.index_select(0, plan.order)
+        gc_all = h_all.new_zeros(h_all.shape) if grad_c is None else grad_c.index_select(0, plan.order)
         for level in reversed(plan.levels):
             (a, b), (p, q) = level.rows, level.prev
             kernel.backward_level(level, gh_all[a:b], gc_all[a:b], gh_all[p:q], gc_all[p:q])

@@ -160,8 +160,11 @@ class NaryFusedKernel:
         kh.index_copy_(0, level.index, h_prev)
         kc.index_copy_(0, level.index, c_prev)
         act = self.act[a:a + n]
-        # the product, then W x added (not addmm), as the eager step adds them
-        torch.mm(kh.view(n, N * H), self.Upt, out=act).add_(self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n])
+        wx = self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n]
+        if self.recording:  # training: one addmm
+            torch.addmm(wx, kh.view(n, N * H), self.Upt, out=act)
+        else:  # predictions: the product, then W x added, as the eager step adds them
+            torch.mm(kh.view(n, N * H), self.Upt, out=act).add_(wx)
         gates = act.view(n, 3 + N, H).unbind(1)  # u, i, o, f_1..f_N: each [n, H]
         u, i, o, f = gates[0], gates[1], gates[2], gates[3:]
         sig = act[:, H:]
