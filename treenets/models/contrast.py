@@ -61,13 +61,14 @@ from typing import List, Optional, Sequence, Tuple
 import torch
 
 from ..structures.tree import Tree
+from .analysis import gold_polarity
 from .explain import node_words
 from .polarity import polarity_groups, polarity_probs
 
 Tensor = torch.Tensor
 
-__all__ = ["WEIGHT_RANGE", "CONTRAST_KEY", "RULE_WORD", "ContrastFiring", "check_contrast_rule", "find_contrast",
-           "reweight", "apply_contrast_rule"]
+__all__ = ["WEIGHT_RANGE", "CONTRAST_KEY", "RULE_WORD", "GRID", "ContrastFiring", "check_contrast_rule",
+           "find_contrast", "reweight", "apply_contrast_rule", "choose_weight"]
 
 #: The weights ``C`` a model may carry (both ends included).
 WEIGHT_RANGE = (0.0, 100.0)
@@ -208,3 +209,60 @@ def apply_contrast_rule(probs: Tensor, trees: Sequence[Tree], labels: Sequence[s
     sigma_b = polarity_probs(probs[bs], labels)
     out[roots] = reweight(probs[roots], sigma_b, groups, float(weight))
     return out, firings
+
+
+#: The weights :func:`choose_weight` tries by default.
+GRID = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+def _root_and_b_rows(model, trees: Sequence[Tree], word: str, batch_size: int):
+    """Per tree: gold polarity, the root's and B's class probabilities (rule off), or ``None`` rows."""
+    out = []
+    for start in range(0, len(trees), batch_size):
+        chunk = [model.prepare(t) for t in trees[start:start + batch_size]]
+        probs = model.class_probs(model.batch(chunk), contrast_weight=0.0)
+        offset = 0
+        for t in chunk:
+            found = find_contrast(t, word=word)
+            out.append((gold_polarity(t.labels[t.root]), probs[offset + t.root],
+                        None if found is None else probs[offset + found[1]]))
+            offset += len(t)
+    return out
+
+
+def choose_weight(model, trees: Sequence[Tree], grid: Sequence[float] = GRID, word: str = RULE_WORD,
+                  batch_size: int = 128) -> dict:
+    """The weight ``C`` of ``grid`` with the best SST-2 root accuracy over ``trees`` (SST dev, five-class
+    gold labels; roots with a polar gold label, answered negative or positive as the more probable of
+    the two): the smallest of the best, and ``None`` (the rule stays off) unless it beats ``C = 0``
+    strictly. Does not change ``model``; its own rule is left out while measuring.
+
+    Returns:
+        ``weight`` (the choice or ``None``), ``grid`` (``{C: accuracy in percent}``), ``correct``
+        (``{C: roots right}``), ``roots`` (polar roots scored), ``fires`` (of them, where the rule fires)
+        and ``word``.
+    """
+    groups = polarity_groups(model.labels)
+    rows = [(g, p, b) for g, p, b in _root_and_b_rows(model, trees, word, batch_size) if g in (0, 2)]
+    if not rows:
+        raise ValueError(f"no tree among {len(trees)} has a polar gold root label; the weight is chosen on "
+                         f"labelled roots")
+    gold = torch.tensor([g for g, _, _ in rows])
+    fired = [i for i, (_, _, b) in enumerate(rows) if b is not None]
+    root = torch.stack([p for _, p, _ in rows])
+    correct = {}
+    for weight in grid:
+        probs = root.clone()
+        if fired and weight:
+            sigma_b = polarity_probs(torch.stack([rows[i][2] for i in fired]), model.labels)
+            probs[fired] = reweight(root[fired], sigma_b, groups, float(weight))
+        p3 = polarity_probs(probs, model.labels)
+        answer = torch.where(p3[:, 2] >= p3[:, 0], 2, 0)
+        correct[float(weight)] = int((answer == gold).sum())
+    baseline = correct.get(0.0)
+    if baseline is None:
+        raise ValueError("the grid must hold 0 (the rule off), to compare with")
+    best = max(correct.values())
+    chosen = min(w for w, c in correct.items() if c == best)
+    return {"weight": chosen if best > baseline else None, "word": word, "roots": len(rows), "fires": len(fired),
+            "correct": correct, "grid": {w: round(100.0 * c / len(rows), 2) for w, c in correct.items()}}
