@@ -39,7 +39,9 @@ everything after the first "but"); B is the highest node whose words start at
 the first word after it (punctuation right after "but" skipped) and which does
 not hold that "but". On SST's right-binarized gold trees and on the model's
 own stanza parses, that node usually runs to the end of the sentence (and so
-may hold a later "but"). Other contrast words (however, although, though, yet)
+may hold a later "but"). The rule is for constituency trees: in a dependency
+tree the word after "but" usually heads "but" itself, no node starts after it,
+and the rule does not fire. Other contrast words (however, although, though, yet)
 have no rule: none was better on dev (``examples/contrast_rule.py``,
 docs/composition.md).
 
@@ -140,9 +142,11 @@ def find_contrast(tree: Tree, node: Optional[int] = None, word: str = RULE_WORD)
         if after is None:
             continue  # no B
         start, but = words[after], words[pos]
+        inside = set(spans[node])
+        if spans[start][0] != start or but in spans[start]:
+            continue  # a dependency tree: the word after "but" heads it (no node starts after it)
         b = start
         parent = tree.parents[b]
-        inside = set(spans[node])
         while parent >= 0 and parent != node:
             span = spans[parent]
             if span[0] != start or but in span or not set(span) <= inside:

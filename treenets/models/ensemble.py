@@ -125,30 +125,11 @@ class SentimentEnsemble(SentimentModel):
 
     def evaluate(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
         """Root and all-node accuracy (percent) over labelled trees (labels: class ids; -1 or masked
-        classes skipped), as :meth:`SentimentModel.evaluate`."""
-        masked = set(self.config.get("masked_classes") or [])
-        hits = {"root": [0, 0], "node": [0, 0]}
-        for start in range(0, len(trees), batch_size):
-            chunk = list(trees[start:start + batch_size])
-            classes, _ = self.predict_from_probs(self.class_probs(chunk))
-            offset = 0
-            for t in chunk:
-                for node, gold in enumerate(t.labels):
-                    gold = -1 if gold is None else int(gold)
-                    if gold < 0 or gold in masked:
-                        continue
-                    ok = int(classes[offset + node]) == gold
-                    hits["node"][0] += ok
-                    hits["node"][1] += 1
-                    if node == t.root:
-                        hits["root"][0] += ok
-                        hits["root"][1] += 1
-                offset += len(t)
-        if not hits["root"][1] or not hits["node"][1]:
-            raise ValueError(f"nothing to score among {len(trees)} trees")
-        return {"root_acc": 100.0 * hits["root"][0] / hits["root"][1],
-                "node_acc": 100.0 * hits["node"][0] / hits["node"][1],
-                "roots": hits["root"][1], "nodes": hits["node"][1]}
+        classes skipped), as :meth:`SentimentModel.evaluate`, on the ensemble's answers (its
+        contrast rule included)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        return self._evaluate_answers(trees, batch_size, device)
 
     def save(self, path, **_) -> None:
         raise TypeError("an ensemble is saved as an ensemble.json naming its members, not as weights")

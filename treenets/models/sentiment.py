@@ -389,6 +389,9 @@ class SentimentModel(TaskModel):
         Returns:
             ``root_acc``, ``node_acc`` (percent; nodes with masked classes
             excluded), and the counts ``roots`` and ``nodes`` they are over.
+            A model with a :attr:`contrast_weight` is scored on the answers
+            it gives (:meth:`class_probs`, the rule included); without one,
+            on its logits (as in training).
 
         Raises:
             ValueError: no tree, or no labelled root or node to score (an
@@ -396,6 +399,8 @@ class SentimentModel(TaskModel):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if self.contrast_weight:
+            return self._evaluate_answers(trees, batch_size, device)
         totals = {"root_correct": 0, "root_total": 0, "node_correct": 0, "node_total": 0}
         with self.evaluating(device) as dev:
             for start in range(0, len(trees), batch_size):
@@ -412,3 +417,31 @@ class SentimentModel(TaskModel):
             "node_acc": 100.0 * totals["node_correct"] / totals["node_total"],
             "roots": totals["root_total"], "nodes": totals["node_total"],
         }
+
+    def _evaluate_answers(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
+        """:meth:`evaluate` on the classes :meth:`class_probs` answers with (the contrast rule included)."""
+        masked = set(self.config.get("masked_classes") or [])
+        hits = {"root": [0, 0], "node": [0, 0]}
+        with self.evaluating(device) as dev:
+            for start in range(0, len(trees), batch_size):
+                chunk = [self.prepare(t) for t in trees[start:start + batch_size]]
+                classes, _ = self.predict_from_probs(self.class_probs(self.batch(chunk, dev)))
+                offset = 0
+                for t in chunk:
+                    for node, gold in enumerate(t.labels):
+                        gold = -1 if gold is None else int(gold)
+                        if gold < 0 or gold in masked:
+                            continue
+                        ok = int(classes[offset + node]) == gold
+                        hits["node"][0] += ok
+                        hits["node"][1] += 1
+                        if node == t.root:
+                            hits["root"][0] += ok
+                            hits["root"][1] += 1
+                    offset += len(t)
+        if not hits["root"][1] or not hits["node"][1]:
+            raise ValueError(f"nothing to score: {hits['root'][1]} labelled roots and {hits['node'][1]} labelled "
+                             f"nodes among {len(trees)} trees (labels -1 and masked classes do not count)")
+        return {"root_acc": 100.0 * hits["root"][0] / hits["root"][1],
+                "node_acc": 100.0 * hits["node"][0] / hits["node"][1],
+                "roots": hits["root"][1], "nodes": hits["node"][1]}
