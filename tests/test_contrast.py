@@ -402,3 +402,23 @@ def test_evaluate_scores_the_answers_with_the_rule(tiny):
     assert ruled["roots"] == plain["roots"] and ruled["nodes"] == plain["nodes"]
     model.contrast_weight = None
     assert model.evaluate(trees) == plain
+
+
+def test_shipped_transformer_models_carry_their_dev_choice(minilm_dir):
+    for name in ("sst5-minilm", "sst-ensemble"):
+        model = tn.load(name)
+        meta = model.metadata["contrast_rule"]
+        assert model.contrast_weight == meta["weight"] and meta["fires"] == 100 and meta["roots"] == 872
+        grid = {float(k): v for k, v in meta["dev_grid"].items()}
+        assert grid[model.contrast_weight] > grid[0.0]
+
+
+def test_cli_json_names_b(capsys):
+    from treenets import cli
+
+    text = "(3 (1 (2 slow) (2 start)) (3 (2 but) (4 (2 a) (4 (4 wonderful) (2 ending)))))"
+    assert cli.main(["predict", "--model", "sst5", "--format", "json", text]) == 0
+    record = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert record["contrast"]["phrase"] == "a wonderful ending" and record["contrast"]["weight"] == 2.0
+    assert cli.main(["predict", "--model", "sst5", "--format", "json", "(1 (2 A) (1 (1 dull) (2 film)))"]) == 0
+    assert "contrast" not in json.loads(capsys.readouterr().out.splitlines()[0])
