@@ -258,8 +258,8 @@ class SentimentResult:
                 if i in flipped:
                     titles[i] += " [polarity flips here]"
             if self.contrast is not None:
-                titles[self.contrast["b_node"]] += (f" [B of the {self.contrast['word']!r} rule"
-                                                    f"{', which changed the answer' if self.contrast['changed'] else ''}]")
+                changed = ", which changed the answer" if self.contrast["changed"] else ""
+                titles[self.contrast["b_node"]] += f" [B of the {self.contrast['word']!r} rule{changed}]"
         return titles
 
     def labelled_tree(self, caption: Optional[str] = "default"):
