@@ -2,8 +2,8 @@
 """Does a sentiment model compose? The composition table of docs/composition.md, for any models.
 
 For every model (a pretrained name or a model directory; ``NAME=A+B+C`` is
-the mean of several, a seed ensemble, each at temperature 1 as a shipped
-ensemble's members are) it measures, on SST's gold trees
+the mean of several, a seed ensemble, each at temperature 1 and without its
+contrast rule, as a shipped ensemble's members are) it measures, on SST's gold trees
 (:mod:`treenets.models.analysis`): SST-2 root accuracy overall, on sentences
 with a negator, with a contrast word and on the rest; SST-3 and SST-5 root
 accuracy; neutral roots; Socher et al. (2013)'s negated positive / negated
@@ -17,7 +17,8 @@ polarity with confidence >= 0.8.
     python examples/composition.py --models sst5-minilm tree=runs/a/best+runs/b/best --sick 300
     python examples/composition.py --models s1=runs/s1/best s2=runs/s2/best s3=runs/s3/best --mean seeds
 
-``--choose-neutral`` picks, on dev, the neutral threshold that maximises
+``--no-contrast-rule`` measures the models without their A-but-B rule
+(:mod:`treenets.models.contrast`). ``--choose-neutral`` picks, on dev, the neutral threshold that maximises
 SST-3 root accuracy (printed with each model; :mod:`treenets.models.polarity`).
 The last line printed is one JSON object: ``{model: metrics}``.
 """
@@ -180,6 +181,8 @@ def main(argv=None) -> Dict:
     p.add_argument("--limit", type=int, default=None, help="only the first N trees of each SST split")
     p.add_argument("--choose-neutral", action="store_true",
                    help="choose each model's neutral threshold on dev (SST-3 root accuracy) instead of its own")
+    p.add_argument("--no-contrast-rule", action="store_true",
+                   help="turn every model's A-but-B rule off (treenets.models.contrast), to compare")
     p.add_argument("--out", type=Path, default=None, help="also write the results here (JSON)")
     p.add_argument("--mean", default=None, metavar="LABEL",
                    help="add a row LABEL of every column's mean ± standard deviation over the models (seeds)")
@@ -197,6 +200,10 @@ def main(argv=None) -> Dict:
         if len(models) > 1:  # a mean of models averages them as trained, as a shipped ensemble does
             for m in models:
                 m.temperature = 1.0
+                m.contrast_weight = None
+        if args.no_contrast_rule:
+            for m in models:
+                m.contrast_weight = None
         name = name or paths
         rule = models[0].polarity_rule()
         if args.choose_neutral:

@@ -114,6 +114,10 @@ def render_text(result, unicode: bool = True) -> str:
         why = f"decided by: {phrases}"
         if flips:
             why += "; flips: " + "; ".join(f'"{f["phrase"]}" ({f["from"]} -> {f["to"]})' for f in flips)
+        rule = getattr(result, "contrast", None)
+        if rule is not None and rule["changed"]:
+            why += f'; contrast rule: "{rule["phrase"]}" after "{rule["word"]}" turned {rule["polarity_before"]} ' \
+                   f'({rule["label_before"]}) into {result.polarity} ({result.label})'
         why += "\n"
     return (f"sentence {result.sentence} of input {result.input}: {head}\n{result.text}\n{why}"
             f"{result.draw(unicode=unicode)}\n")

@@ -13,6 +13,7 @@ import torch
 from ..nn.vocab import Vocab
 from .base import EMBEDDING
 from .tasks import TASKS
+from .contrast import CONTRAST_KEY, check_contrast_rule
 from .temperature import check_temperature
 
 __all__ = ["SIZE_RANGES", "check_config_fields", "compare_shapes", "meta_shapes", "field_error", "Placeholder"]
@@ -36,7 +37,8 @@ def check_config_fields(section: Dict, where, prefix: str = "model") -> None:
     Sizes (:data:`SIZE_RANGES`) are integers in range (not ``1e9``, ``true``
     or a list); switches are ``true`` or ``false`` (not ``"no"``); ``dropout``
     is a finite number in [0, 1); ``temperature`` a number in
-    :data:`~treenets.models.temperature.TEMPERATURE_RANGE`; names are strings or ``null``;
+    :data:`~treenets.models.temperature.TEMPERATURE_RANGE`; ``contrast_rule`` an object
+    ``{"weight": C}`` (:func:`~treenets.models.contrast.check_contrast_rule`); names are strings or ``null``;
     ``masked_classes`` a list of class ids; ``labels`` a list of strings.
     Nested sections (``cell_options``, ``embedding``) are checked the same way.
     """
@@ -59,6 +61,8 @@ def check_config_fields(section: Dict, where, prefix: str = "model") -> None:
                 raise field_error(where, field, value, f"a finite number in [{low:g}, {high:g})")
         elif key == "temperature":
             check_temperature(value, where, field)
+        elif key == CONTRAST_KEY:
+            check_contrast_rule(value, where, field)
         elif key in _STRINGS:
             if value is not None and not isinstance(value, str):
                 raise field_error(where, field, value, "a string or null")

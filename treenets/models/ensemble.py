@@ -13,7 +13,10 @@ A shipped ensemble is a folder under ``treenets/pretrained/`` with an
 its probabilities are ``softmax(log(mean) / temperature)`` over the mean of
 its members' probabilities as trained, at temperature 1 whatever their own,
 so calibrating a member never changes an ensemble; see
-:mod:`treenets.models.temperature`); :func:`treenets.load` builds it from its members.
+:mod:`treenets.models.temperature`) and ``"contrast_rule": {"weight": C}``
+(the ensemble's own A-but-B rule on the root, after its temperature; the
+members' own rules are off inside it; see :mod:`treenets.models.contrast`);
+:func:`treenets.load` builds it from its members.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import torch
 from torch import nn
 
+from .contrast import CONTRAST_KEY, check_contrast_rule
 from .sentiment import SentimentModel
 from .temperature import check_temperature
 
@@ -42,13 +46,15 @@ class SentimentEnsemble(SentimentModel):
         name: what ``model.name`` says.
         temperature: the ensemble's own softmax temperature over the log of
             the mean (1: the plain mean; the members keep their own).
+        contrast_rule: ``{"weight": C}``: the ensemble's A-but-B rule
+            (``None``: off; the members' own rules never apply inside it).
 
     Raises:
         ValueError: no member, or members that do not read or name the same things.
     """
 
     def __init__(self, members: Sequence[SentimentModel], name: Optional[str] = None,
-                 temperature: float = 1.0) -> None:
+                 temperature: float = 1.0, contrast_rule: Optional[dict] = None) -> None:
         nn.Module.__init__(self)
         members = list(members)
         if not members:
@@ -65,6 +71,8 @@ class SentimentEnsemble(SentimentModel):
         self.config["cell"] = "ensemble"
         self.config["members"] = [m.name for m in members]
         self.config["temperature"] = check_temperature(temperature)
+        if contrast_rule is not None:
+            self.config[CONTRAST_KEY] = check_contrast_rule(contrast_rule)
         # the widest word list says best which words are known (a transformer member has none)
         self.vocab = max((m.vocab for m in members), key=len)
         self.metadata: Dict = {}
@@ -89,13 +97,15 @@ class SentimentEnsemble(SentimentModel):
     def forward(self, batch):
         raise TypeError("an ensemble has no logits; use class_probs(trees)")
 
-    def class_probs(self, batch, temperature: Optional[float] = None) -> Tensor:
-        """``[N, C]``: the mean of the members' class probabilities as trained (each at temperature 1,
-        whatever its own: the ensemble is calibrated as a whole; masked classes included), at the
-        ensemble's :attr:`temperature` or ``temperature`` (``softmax(log(mean) / T)``; T = 1 is the plain mean)."""
+    def _softmax(self, batch, temperature: Optional[float] = None) -> Tensor:
+        """``[N, C]``: the mean of the members' class probabilities as trained (each at temperature 1
+        and without its contrast rule, whatever its own: the ensemble is calibrated as a whole; masked
+        classes included), at the ensemble's :attr:`temperature` or ``temperature``
+        (``softmax(log(mean) / T)``; T = 1 is the plain mean). :meth:`class_probs` adds the
+        ensemble's own contrast rule."""
         total = None
         for m in self.members:
-            p = m.class_probs(m.batch(batch), temperature=1.0)
+            p = m.class_probs(m.batch(batch), temperature=1.0, contrast_weight=0.0)
             total = p if total is None else total + p.to(total.device)
         mean = total / len(self.members)
         temperature = self.temperature if temperature is None else temperature
@@ -115,30 +125,11 @@ class SentimentEnsemble(SentimentModel):
 
     def evaluate(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
         """Root and all-node accuracy (percent) over labelled trees (labels: class ids; -1 or masked
-        classes skipped), as :meth:`SentimentModel.evaluate`."""
-        masked = set(self.config.get("masked_classes") or [])
-        hits = {"root": [0, 0], "node": [0, 0]}
-        for start in range(0, len(trees), batch_size):
-            chunk = list(trees[start:start + batch_size])
-            classes, _ = self.predict_from_probs(self.class_probs(chunk))
-            offset = 0
-            for t in chunk:
-                for node, gold in enumerate(t.labels):
-                    gold = -1 if gold is None else int(gold)
-                    if gold < 0 or gold in masked:
-                        continue
-                    ok = int(classes[offset + node]) == gold
-                    hits["node"][0] += ok
-                    hits["node"][1] += 1
-                    if node == t.root:
-                        hits["root"][0] += ok
-                        hits["root"][1] += 1
-                offset += len(t)
-        if not hits["root"][1] or not hits["node"][1]:
-            raise ValueError(f"nothing to score among {len(trees)} trees")
-        return {"root_acc": 100.0 * hits["root"][0] / hits["root"][1],
-                "node_acc": 100.0 * hits["node"][0] / hits["node"][1],
-                "roots": hits["root"][1], "nodes": hits["node"][1]}
+        classes skipped), as :meth:`SentimentModel.evaluate`, on the ensemble's answers (its
+        contrast rule included)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        return self._evaluate_answers(trees, batch_size, device)
 
     def save(self, path, **_) -> None:
         raise TypeError("an ensemble is saved as an ensemble.json naming its members, not as weights")

@@ -174,6 +174,12 @@ class SentimentResult:
             (:mod:`treenets.models.explain`); :meth:`deciding_phrases` are their words.
         flips: ``(child, parent)`` node pairs where a child's polarity turns
             into the opposite one at its parent (negation, contrast).
+        contrast: where the model's A-but-B rule fired on the root
+            (:mod:`treenets.models.contrast`), else ``None``: ``word``,
+            ``word_node``, ``b_node`` and ``phrase`` (B, trimmed as a deciding
+            phrase), ``weight`` (C), ``changed`` (whether the rule changed the
+            root's label or polarity; then B is the deciding phrase), and
+            ``label_before`` / ``polarity_before`` (the answer without the rule).
     """
 
     input: int
@@ -192,6 +198,7 @@ class SentimentResult:
     warnings: List[str] = field(default_factory=list)
     deciding: List[int] = field(default_factory=list)
     flips: List[Tuple[int, int]] = field(default_factory=list)
+    contrast: Optional[Dict[str, Any]] = None
 
     def phrases(self) -> List[str]:
         """The words under every node, in node order."""
@@ -213,9 +220,10 @@ class SentimentResult:
 
     def explanation(self) -> Dict:
         """``polarity``, ``polarity_probs``, ``deciding`` (``{"id", "phrase"}``), ``flips``
-        (``{"child", "parent", "from", "to", "phrase"}``: the parent's phrase), ``coverage`` and ``warnings``."""
+        (``{"child", "parent", "from", "to", "phrase"}``: the parent's phrase), ``coverage``,
+        ``warnings``, and ``contrast`` where the A-but-B rule fired (see :attr:`contrast`; absent otherwise)."""
         phrases = self.phrases()
-        return {
+        out = {
             "polarity": self.polarity,
             "polarity_probs": {k: round(v, 6) for k, v in self.polarity_probs.items()},
             "deciding": [{"id": i, "phrase": p} for i, p in zip(self.deciding, self.deciding_phrases())],
@@ -224,6 +232,9 @@ class SentimentResult:
             "coverage": None if self.coverage is None else round(self.coverage, 4),
             "warnings": list(self.warnings),
         }
+        if self.contrast is not None:  # only where the rule fired: a record without it reads as before
+            out["contrast"] = dict(self.contrast)
+        return out
 
     def display_labels(self) -> List[str]:
         """The class drawn on every node: its predicted class, or ``neutral`` where its polarity is
@@ -246,6 +257,9 @@ class SentimentResult:
                     titles[i] += " [deciding phrase]"
                 if i in flipped:
                     titles[i] += " [polarity flips here]"
+            if self.contrast is not None:
+                changed = ", which changed the answer" if self.contrast["changed"] else ""
+                titles[self.contrast["b_node"]] += f" [B of the {self.contrast['word']!r} rule{changed}]"
         return titles
 
     def labelled_tree(self, caption: Optional[str] = "default"):

@@ -26,6 +26,7 @@ from ..formats.model_dir import CONFIG_FILE, WEIGHTS_FILE, is_model_dir, read_mo
 from ..nn.vocab import Vocab
 from .base import TaskModel
 from .config_check import Placeholder, check_config_fields, compare_shapes, field_error
+from .contrast import CONTRAST_KEY, check_contrast_rule
 from .ensemble import ENSEMBLE_FILE, SentimentEnsemble
 from .tasks import TASKS
 from .temperature import check_temperature
@@ -80,6 +81,8 @@ def _read_ensemble(path: Path) -> Dict:
                          f"pretrained model names")
     if "temperature" in spec:
         check_temperature(spec["temperature"], path / ENSEMBLE_FILE)
+    if CONTRAST_KEY in spec:
+        check_contrast_rule(spec[CONTRAST_KEY], path / ENSEMBLE_FILE)
     return spec
 
 
@@ -315,7 +318,7 @@ def _load_ensemble(path: Path, name_or_dir: PathLike, device) -> TaskModel:
         if member == path.name:
             raise ValueError(f"{path / ENSEMBLE_FILE}: an ensemble cannot contain itself")
         members.append(load(beside if is_model_dir(beside) else member, device))
-    model = SentimentEnsemble(members, temperature=spec.get("temperature", 1.0))
+    model = SentimentEnsemble(members, temperature=spec.get("temperature", 1.0), contrast_rule=spec.get(CONTRAST_KEY))
     model.metadata = dict(spec.get("metadata") or {})
     text = os.fspath(name_or_dir)
     model.name = text if path.parent == pretrained_root() and path.name == text else str(path)

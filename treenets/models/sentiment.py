@@ -11,9 +11,10 @@ from ..utils.collector import young_collection
 from ..heads import NodeClassifier
 from ..nn.vocab import Vocab
 from .base import EmbeddingArg, TaskModel
+from .contrast import CONTRAST_KEY, ContrastFiring, apply_contrast_rule, check_contrast_rule
 from .coverage import coverage, coverage_warning
 from .document import DocumentResult, aggregate
-from .explain import deciding_nodes, polarity_flips
+from .explain import deciding_nodes, node_words, polarity_flips, trimmed_phrase
 from .polarity import POLARITIES, decide_polarity, polarity_groups, polarity_probs
 from .labels import default_labels
 from .temperature import check_temperature
@@ -59,6 +60,11 @@ class SentimentModel(TaskModel):
             number in :data:`~treenets.models.temperature.TEMPERATURE_RANGE`;
             1 leaves the softmax as trained. It changes confidences, never the
             predicted class; training ignores it.
+        contrast_rule: ``{"weight": C}``: the A-but-B rule on the root
+            (Hu et al. 2016; :mod:`treenets.models.contrast`), applied after
+            the temperature wherever probabilities are answered
+            (:meth:`class_probs`); ``None`` (the default): off. Training and
+            :meth:`evaluate` ignore it.
 
     Shapes:
         - batch: a :class:`~treenets.TreeBatch` with ``N`` nodes
@@ -80,8 +86,10 @@ class SentimentModel(TaskModel):
                  freeze_embeddings: bool = False, masked_classes: Sequence[int] = (),
                  labels: Optional[Sequence[str]] = None, tree: Optional[str] = None,
                  binarize: Optional[str] = "right", embedding: EmbeddingArg = None,
-                 temperature: float = 1.0) -> None:
+                 temperature: float = 1.0, contrast_rule: Optional[dict] = None) -> None:
         temperature = check_temperature(temperature)
+        if contrast_rule is not None:
+            contrast_rule = check_contrast_rule(contrast_rule)
         super().__init__(vocab, embed_size, hidden_size, cell, cell_options, freeze_embeddings, tree, binarize,
                          embedding)
         labels = list(default_labels(n_classes, masked_classes) if labels is None else labels)
@@ -89,6 +97,8 @@ class SentimentModel(TaskModel):
             raise ValueError(f"labels must be {n_classes} distinct strings (one per class), got {labels!r}")
         self.config.update(n_classes=n_classes, dropout=dropout, masked_classes=list(masked_classes), labels=labels,
                            temperature=temperature)
+        if contrast_rule is not None:  # absent unless set: a model without it saves as before
+            self.config[CONTRAST_KEY] = contrast_rule
         self.classifier = NodeClassifier(hidden_size, n_classes, dropout=dropout, masked_classes=masked_classes)
 
     @property
@@ -115,6 +125,19 @@ class SentimentModel(TaskModel):
     def temperature(self, value: float) -> None:
         self.config["temperature"] = check_temperature(value)
 
+    @property
+    def contrast_weight(self) -> Optional[float]:
+        """``C`` of the A-but-B rule (:mod:`treenets.models.contrast`); ``None``: the rule is off."""
+        rule = self.config.get(CONTRAST_KEY)
+        return None if rule is None else float(rule["weight"])
+
+    @contrast_weight.setter
+    def contrast_weight(self, value: Optional[float]) -> None:
+        if value is None:
+            self.config.pop(CONTRAST_KEY, None)
+        else:
+            self.config[CONTRAST_KEY] = check_contrast_rule({"weight": value})
+
     def forward(self, batch: TreeBatch) -> Tensor:
         h, _ = self.encoder(batch)  # [N, hidden]
         return self.classifier(h)  # [N, n_classes]
@@ -139,12 +162,16 @@ class SentimentModel(TaskModel):
         """The class of every node and the class probabilities, in eval mode.
 
         A masked class is never predicted and gets probability 0 (the others
-        are renormalised).
+        are renormalised). With a :attr:`contrast_weight`, the answer of
+        :meth:`class_probs` (the batch must hold its trees, as
+        :meth:`batch` makes it).
 
         Shapes:
             - batch: ``N`` nodes
             - output: ``(classes [N], probs [N, n_classes])``
         """
+        if self.contrast_weight:
+            return self.predict_from_probs(self.class_probs(batch))
         with self.evaluating():
             logits = self(batch)  # [N, C]
             classes = self.classifier.predict(logits)  # [N]
@@ -225,7 +252,7 @@ class SentimentModel(TaskModel):
         names = self.labels
         keep = [k for k in range(self.n_classes) if k not in set(self.config["masked_classes"])]
         batch = self.batch([tree for _, _, _, tree in items])
-        full = self.class_probs(batch)  # [N, C], masked classes included
+        full, firings = self.answer_probs(batch)  # [N, C], masked classes included; the contrast rule's firings
         classes, probs = self.predict_from_probs(full)
         has_polarity = self.has_polarity
         if has_polarity:
@@ -235,7 +262,7 @@ class SentimentModel(TaskModel):
         classes, probs = classes.cpu().tolist(), probs[:, keep].cpu().tolist()  # [N], [N, kept classes]
         kept = [names[k] for k in keep]
         out, offset = [], 0
-        for index, sentence, text, tree in items:
+        for sentence_index, (index, sentence, text, tree) in enumerate(items):
             rows = range(offset, offset + len(tree))
             node_labels = [names[classes[i]] for i in rows]
             node_probs = [dict(zip(kept, probs[i])) for i in rows]
@@ -248,12 +275,29 @@ class SentimentModel(TaskModel):
                 result.node_polarity = node_pol
                 result.deciding = deciding_nodes(tree, node_pol)
                 result.flips = polarity_flips(tree, node_pol)
+                firing = firings[sentence_index]
+                if firing is not None:
+                    result.contrast = self._contrast_record(tree, firing, result)
+                    if result.contrast["changed"]:
+                        result.deciding = [firing.b_node]  # the rule changed the answer: B decided it
                 result.coverage = coverage(self.vocab, tree.words)
                 warning = coverage_warning(result.coverage)
                 result.warnings = [warning] if warning else []
             out.append(result)
             offset += len(tree)
         return out
+
+    def _contrast_record(self, tree, firing: ContrastFiring, result: SentimentResult) -> Dict[str, Any]:
+        """What the A-but-B rule did to one sentence's root (``SentimentResult.contrast``)."""
+        names = self.labels
+        _, before = self.predict_from_probs(firing.before[None])
+        label_before = names[int(before[0].argmax())]
+        polarity_before = POLARITIES[int(decide_polarity(polarity_probs(firing.before[None], names),
+                                                         *self.polarity_rule())[0])]
+        changed = label_before != result.label or polarity_before != result.polarity
+        return {"word": firing.word, "word_node": firing.word_node, "b_node": firing.b_node,
+                "phrase": trimmed_phrase(tree, node_words(tree)[firing.b_node]), "weight": firing.weight,
+                "changed": changed, "label_before": label_before, "polarity_before": polarity_before}
 
     @property
     def has_polarity(self) -> bool:
@@ -269,9 +313,34 @@ class SentimentModel(TaskModel):
         as chosen on dev and saved in the model's metadata (``None``: not set)."""
         return self.metadata.get("neutral_threshold"), self.metadata.get("abstain_threshold")
 
-    def class_probs(self, batch: TreeBatch, temperature: Optional[float] = None) -> Tensor:
+    def class_probs(self, batch: TreeBatch, temperature: Optional[float] = None,
+                    contrast_weight: Optional[float] = None) -> Tensor:
         """``[N, C]`` softmax over every class, masked ones included (a masked neutral class still
-        says how neutral a phrase is), at the model's :attr:`temperature` (or ``temperature``), in eval mode."""
+        says how neutral a phrase is), at the model's :attr:`temperature` (or ``temperature``), in eval
+        mode; then the A-but-B rule on the roots where it fires, with the model's :attr:`contrast_weight`
+        (or ``contrast_weight``; 0: off). The one place a model's answer is made: :meth:`answer_probs`."""
+        return self.answer_probs(batch, temperature, contrast_weight)[0]
+
+    def answer_probs(self, batch, temperature: Optional[float] = None, contrast_weight: Optional[float] = None
+                     ) -> Tuple[Tensor, List[Optional[ContrastFiring]]]:
+        """``(probs [N, C], firings)``: :meth:`class_probs`, and per tree of the batch where the
+        A-but-B rule fired (a :class:`~treenets.models.contrast.ContrastFiring`) or ``None``."""
+        probs = self._softmax(batch, temperature)
+        weight = self.contrast_weight if contrast_weight is None else contrast_weight
+        if not weight:
+            return probs, [None] * self._num_trees(batch)
+        trees = batch if isinstance(batch, list) else getattr(batch, "trees", None)
+        if trees is None:
+            raise ValueError("the contrast rule needs the trees' words: build the batch with model.batch(trees), "
+                             "or pass contrast_weight=0")
+        return apply_contrast_rule(probs, trees, self.labels, weight)
+
+    @staticmethod
+    def _num_trees(batch) -> int:
+        return len(batch) if isinstance(batch, list) else batch.num_trees
+
+    def _softmax(self, batch: TreeBatch, temperature: Optional[float] = None) -> Tensor:
+        """``[N, C]`` the softmax at the temperature, every class, no rule."""
         with self.evaluating():
             return (self(batch) / (self.temperature if temperature is None else temperature)).softmax(dim=1)
 
@@ -320,6 +389,9 @@ class SentimentModel(TaskModel):
         Returns:
             ``root_acc``, ``node_acc`` (percent; nodes with masked classes
             excluded), and the counts ``roots`` and ``nodes`` they are over.
+            A model with a :attr:`contrast_weight` is scored on the answers
+            it gives (:meth:`class_probs`, the rule included); without one,
+            on its logits (as in training).
 
         Raises:
             ValueError: no tree, or no labelled root or node to score (an
@@ -327,6 +399,8 @@ class SentimentModel(TaskModel):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if self.contrast_weight:
+            return self._evaluate_answers(trees, batch_size, device)
         totals = {"root_correct": 0, "root_total": 0, "node_correct": 0, "node_total": 0}
         with self.evaluating(device) as dev:
             for start in range(0, len(trees), batch_size):
@@ -343,3 +417,31 @@ class SentimentModel(TaskModel):
             "node_acc": 100.0 * totals["node_correct"] / totals["node_total"],
             "roots": totals["root_total"], "nodes": totals["node_total"],
         }
+
+    def _evaluate_answers(self, trees: Sequence, batch_size: int = 256, device=None) -> Dict[str, float]:
+        """:meth:`evaluate` on the classes :meth:`class_probs` answers with (the contrast rule included)."""
+        masked = set(self.config.get("masked_classes") or [])
+        hits = {"root": [0, 0], "node": [0, 0]}
+        with self.evaluating(device) as dev:
+            for start in range(0, len(trees), batch_size):
+                chunk = [self.prepare(t) for t in trees[start:start + batch_size]]
+                classes, _ = self.predict_from_probs(self.class_probs(self.batch(chunk, dev)))
+                offset = 0
+                for t in chunk:
+                    for node, gold in enumerate(t.labels):
+                        gold = -1 if gold is None else int(gold)
+                        if gold < 0 or gold in masked:
+                            continue
+                        ok = int(classes[offset + node]) == gold
+                        hits["node"][0] += ok
+                        hits["node"][1] += 1
+                        if node == t.root:
+                            hits["root"][0] += ok
+                            hits["root"][1] += 1
+                    offset += len(t)
+        if not hits["root"][1] or not hits["node"][1]:
+            raise ValueError(f"nothing to score: {hits['root'][1]} labelled roots and {hits['node'][1]} labelled "
+                             f"nodes among {len(trees)} trees (labels -1 and masked classes do not count)")
+        return {"root_acc": 100.0 * hits["root"][0] / hits["root"][1],
+                "node_acc": 100.0 * hits["node"][0] / hits["node"][1],
+                "roots": hits["root"][1], "nodes": hits["node"][1]}

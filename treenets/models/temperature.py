@@ -52,7 +52,9 @@ def root_log_probs(model, trees: Sequence, batch_size: int = 256):
     rows, gold = [], []
     for start in range(0, len(trees), batch_size):
         chunk = list(trees[start:start + batch_size])
-        _, probs = model.predict_from_probs(model.class_probs(model.batch(chunk), temperature=1.0))
+        # at temperature 1 and without the contrast rule: T is fit on the softmax alone, before any rule
+        _, probs = model.predict_from_probs(model.class_probs(model.batch(chunk), temperature=1.0,
+                                                              contrast_weight=0.0))
         offset = 0
         for t in chunk:
             label = t.labels[t.root]
