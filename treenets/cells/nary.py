@@ -148,9 +148,24 @@ class NaryFusedKernel:
         self.tc = wx.new_empty(n, H)  # tanh(c)
         self.d_act = None  # gradients of the pre-activations: allocated by the backward pass, if any
         # each child's row in its level's [n * N] layout, for every level at once
-        flat = (plan.parent_slot * N + plan.child_pos).split(plan.level_sizes)
+        flat_all = plan.parent_slot * N + plan.child_pos
+        flat = flat_all.split(plan.level_sizes)
         for level in plan.levels:
             level.index = flat[level.below]
+        # With every slot filled and a backward pass to follow: each slot's child as a row of its level's
+        # children (the inverse of level.index), for every level at once, so that the backward pass adds
+        # the children's gradients with one index_add_ each
+        self.slot_child = None
+        if full and self.recording and plan.levels:
+            levels = plan.levels
+            m = torch.tensor([level.m for level in levels])
+            kids = int(m.sum())  # the children are the first rows, level by level
+            base = torch.tensor([level.inner * N for level in levels]).repeat_interleave(m)
+            first = torch.tensor([level.prev[0] for level in levels]).repeat_interleave(m)
+            rows = torch.arange(kids)
+            slot_child = torch.empty(kids, dtype=torch.long)
+            slot_child[base.to(flat_all.device) + flat_all[:kids]] = rows - first
+            self.slot_child = slot_child.to(flat_all.device)
 
     def forward_level(self, level, h_prev, c_prev, h_out, c_out) -> None:
         H, N = self.H, self.N
@@ -194,8 +209,13 @@ class NaryFusedKernel:
         d_sig = d[:, H:]
         torch.ops.aten.sigmoid_backward.grad_input(d_sig, sig, grad_input=d_sig)
         d_kh = torch.mm(d, self.Up)  # [n, N H]
-        gh_prev.add_(d_kh.view(n * N, H).index_select(0, level.index))
-        gc_prev.add_((dc * f).view(n * N, H).index_select(0, level.index))
+        if self.slot_child is not None:  # every slot has its child
+            child = self.slot_child[a * N:(a + n) * N]
+            gh_prev.index_add_(0, child, d_kh.view(n * N, H))
+            gc_prev.index_add_(0, child, (dc * f).view(n * N, H))
+        else:
+            gh_prev.add_(d_kh.view(n * N, H).index_select(0, level.index))
+            gc_prev.add_((dc * f).view(n * N, H).index_select(0, level.index))
 
     def _d_act(self):
         if self.d_act is None:  # zeros: o's columns stay zero without an output gate
