@@ -9,7 +9,7 @@ from torch import nn
 
 from _cellcheck import random_trees
 from test_cells import CASES, HAND_TREES, IN, fitting_trees
-from treenets import NaryTreeLSTM, SpanMean, Tree, TreeBatch, TreeEncoder, Vocab
+from treenets import ChildSumTreeLSTM, NaryTreeLSTM, SpanMean, Tree, TreeBatch, TreeEncoder, Vocab
 from treenets.cells import base as cell_base
 from treenets.cells.engine import use_engine
 from treenets.cells.inputs import WordInputs
@@ -83,6 +83,32 @@ def test_projection_runs_once_per_word_not_per_node(monkeypatch):
     with torch.no_grad():
         NaryTreeLSTM(IN, 4, leaf_input_only=True)(batch, wi.dense())
     assert rows == [int(batch.leaf_order.numel())]
+
+
+@pytest.mark.parametrize("engine", ["eager", "fused"])
+def test_phrase_nodes_without_words_are_not_projected(engine, monkeypatch):
+    """Constituency trees under a cell with inputs everywhere: no node with children holds a word, so only the
+    leaves' projection runs (not W on every word for rows that are all thrown away)."""
+    batch = TreeBatch.from_trees([HAND_TREES[5], HAND_TREES[6]] * 2)
+    wi = word_inputs(batch, words=3)
+    index = wi.index.clone()
+    index[batch.internal_order] = -1
+    rows = []
+    real = cell_base.F.linear
+    # the input projections (in_size IN = 3 columns), not the level steps' products (hidden size 4)
+    monkeypatch.setattr(cell_base.F, "linear",
+                        lambda x, *a: (rows.append(x.shape[0]) if x.shape[1] == IN else None) or real(x, *a))
+    cell = ChildSumTreeLSTM(IN, 4).double()
+    with use_engine(engine):
+        h, c = cell(batch, WordInputs(wi.vectors, index))
+        assert rows == [3]
+        index[batch.internal_order[0]] = 1  # one phrase node with a word: its projection runs too
+        rows.clear()
+        h2, c2 = cell(batch, WordInputs(wi.vectors, index))
+        assert rows == [3, 3]
+        dense = cell(batch, WordInputs(wi.vectors, index).dense())
+    torch.testing.assert_close(h2, dense[0], rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(c2, dense[1], rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("engine", ["eager", "fused"])

@@ -97,9 +97,10 @@ class TreeCell(nn.Module):
         else:
             x = self.dropout(x)
             wx_leaf = F.linear(x.index_select(0, batch.leaf_order), leaf_weight, leaf_bias)  # [n_leaves, leaf_size]
-        if self.leaf_input_only:
-            # words only at the leaves: nodes with children get the bias alone ([1, G] to the fused
-            # engine, which broadcasts it)
+        if self.leaf_input_only or (isinstance(x, WordInputs) and not bool(
+                (x.index.index_select(0, batch.internal_order) >= 0).any())):
+            # words only at the leaves (or no node with children holds one, as in constituency trees): nodes
+            # with children get the bias alone ([1, G] to the fused engine, which broadcasts it)
             wx_inner = self.W.bias.unsqueeze(0) if name == "fused" else self.W.bias.expand(n_inner, -1)
         elif isinstance(x, WordInputs):  # [n_internal, G]: W x + b once per word, the bias alone without one
             wx_inner = x.rows(batch.internal_order, self.W(x.vectors), self.W.bias)
