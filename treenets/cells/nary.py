@@ -152,11 +152,12 @@ class NaryFusedKernel:
         flat = flat_all.split(plan.level_sizes)
         for level in plan.levels:
             level.index = flat[level.below]
-        # With every slot filled and a backward pass to follow: each slot's child as a row of its level's
-        # children (the inverse of level.index), for every level at once, so that the backward pass adds
-        # the children's gradients with one index_add_ each
+        # With every slot filled: each slot's child as a row of its level's children (the inverse of
+        # level.index), for every level at once, so that the forward pass gathers the children's states
+        # (index_select, several times faster than scattering them with index_copy_) and the backward pass
+        # adds their gradients with one index_add_ each
         self.slot_child = None
-        if full and self.recording and plan.levels:
+        if full and plan.levels:
             levels = plan.levels
             m = torch.tensor([level.m for level in levels])
             kids = int(m.sum())  # the children are the first rows, level by level
@@ -172,8 +173,13 @@ class NaryFusedKernel:
         a, n = level.inner, level.n
         kh = self.kids_h[a * N:(a + n) * N]
         kc = self.kids_c[a * N:(a + n) * N]
-        kh.index_copy_(0, level.index, h_prev)
-        kc.index_copy_(0, level.index, c_prev)
+        if self.slot_child is not None:  # every slot has its child: gather
+            child = self.slot_child[a * N:(a + n) * N]
+            torch.index_select(h_prev, 0, child, out=kh)
+            torch.index_select(c_prev, 0, child, out=kc)
+        else:  # scatter, leaving missing children zero
+            kh.index_copy_(0, level.index, h_prev)
+            kc.index_copy_(0, level.index, c_prev)
         act = self.act[a:a + n]
         wx = self.wx if self.wx.shape[0] == 1 else self.wx[a:a + n]
         if self.recording:  # training: one addmm
