@@ -1,5 +1,4 @@
 """The A-but-B rule (Hu et al. 2016) on the root: finding B, the reweighting, config, shipped models."""
-import hashlib
 import json
 import math
 
@@ -7,11 +6,12 @@ import pytest
 import torch
 
 import treenets as tn
+from _model_files import confident_tiny_model, resum
 from treenets.models.contrast import (
     GRID, apply_contrast_rule, check_contrast_rule, choose_weight, find_contrast, reweight,
 )
 from treenets.models.ensemble import SentimentEnsemble
-from treenets.models.explain import node_words, trimmed_phrase
+from treenets.models.explain import node_words
 from treenets.models.polarity import polarity_groups, polarity_probs
 from treenets.models.temperature import root_log_probs
 
@@ -168,20 +168,7 @@ def test_check_contrast_rule_accepts():
 
 @pytest.fixture()
 def tiny():
-    trees = [tn.Tree.from_brackets(s).map_labels(int) for s in SST]
-    torch.manual_seed(0)
-    vocab = tn.Vocab.build((t.words for t in trees), lower=True, normalize="ptb")
-    model = tn.SentimentModel(vocab, 8, 6, cell_options={"leaf_input_only": True})
-    with torch.no_grad():  # confident, so that the rule has something to move
-        model.classifier.linear.weight.mul_(20)
-    return model.eval(), trees
-
-
-def _resum(folder, name):
-    data = (folder / name).read_bytes()
-    lines = [line for line in (folder / "SHA256SUMS").read_text().splitlines() if not line.endswith("  " + name)]
-    lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}")
-    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    return confident_tiny_model(SST)
 
 
 def test_without_the_key_nothing_changes(tiny, tmp_path):
@@ -213,7 +200,7 @@ def test_the_weight_is_saved_loaded_and_checked(tiny, tmp_path):
     for bad in ({"weight": -0.5}, {"weight": "high"}, 4):
         config["model"]["contrast_rule"] = bad
         (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-        _resum(tmp_path / "m", "config.json")
+        resum(tmp_path / "m", "config.json")
         with pytest.raises(ValueError, match=r"config\.json: \"model\.contrast_rule\" must be an object"):
             tn.load(tmp_path / "m")
     with pytest.raises(ValueError, match="contrast_rule"):

@@ -1,5 +1,4 @@
 """Model directories: save/load round trip, eval mode, checks that refuse damaged, foreign and pickled files."""
-import hashlib
 import os
 import re
 import subprocess
@@ -11,6 +10,7 @@ import pytest
 import torch
 
 import treenets as tn
+from _model_files import resum
 from treenets.formats.model_dir import SUMS_FILE, WEIGHTS_FILE, read_model_dir, write_model_dir
 from treenets.models import UnknownModelError, known_models
 
@@ -121,11 +121,7 @@ class _Exploit:
 
 
 def _resum(folder, name=WEIGHTS_FILE):
-    """Update SHA256SUMS for an edited file, as someone changing a model on purpose would."""
-    data = (folder / name).read_bytes()
-    lines = [line for line in (folder / SUMS_FILE).read_text().splitlines() if not line.endswith("  " + name)]
-    lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}")
-    (folder / SUMS_FILE).write_text("\n".join(lines) + "\n")
+    resum(folder, name, SUMS_FILE)
 
 
 def _write_config(folder, config):

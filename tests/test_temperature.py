@@ -1,7 +1,6 @@
 """Temperature scaling: one scalar T per sentiment model, fit on dev, stored in config.json and checked."""
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 
@@ -9,6 +8,7 @@ import pytest
 import torch
 
 import treenets as tn
+from _model_files import confident_tiny_model, resum
 from treenets.models.ensemble import SentimentEnsemble
 from treenets.models.temperature import TEMPERATURE_RANGE, check_temperature, fit_temperature, root_log_probs
 
@@ -23,20 +23,7 @@ SST = [
 
 @pytest.fixture()
 def tiny():
-    trees = [tn.Tree.from_brackets(s).map_labels(int) for s in SST]
-    torch.manual_seed(0)
-    vocab = tn.Vocab.build((t.words for t in trees), lower=True, normalize="ptb")
-    model = tn.SentimentModel(vocab, 8, 6, cell_options={"leaf_input_only": True})
-    with torch.no_grad():  # a confident model, so that T visibly changes its probabilities
-        model.classifier.linear.weight.mul_(20)
-    return model.eval(), trees
-
-
-def _resum(folder, name):
-    data = (folder / name).read_bytes()
-    lines = [line for line in (folder / "SHA256SUMS").read_text().splitlines() if not line.endswith("  " + name)]
-    lines.append(f"{hashlib.sha256(data).hexdigest()}  {name}")
-    (folder / "SHA256SUMS").write_text("\n".join(lines) + "\n")
+    return confident_tiny_model(SST)
 
 
 def test_temperature_changes_the_confidences_not_the_labels(tiny):
@@ -90,7 +77,7 @@ def test_a_bad_temperature_in_config_json_is_refused_naming_file_and_field(tiny,
     config = json.loads((tmp_path / "m" / "config.json").read_text())
     config["model"]["temperature"] = value
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    _resum(tmp_path / "m", "config.json")
+    resum(tmp_path / "m", "config.json")
     low, high = TEMPERATURE_RANGE
     with pytest.raises(ValueError, match=rf"\"model.temperature\" must be a number from {low:g} to {high:g}") as err:
         tn.load(tmp_path / "m")
