@@ -22,7 +22,9 @@ def collector_on():
     (gc.enable if was else gc.disable)()
 
 
-def test_no_automatic_collection_inside_and_the_blocks_cycles_freed_after():
+@pytest.fixture()
+def collections():
+    """The generation of every collection the collector starts while the test runs."""
     runs = []
 
     def seen(phase, info):
@@ -30,19 +32,22 @@ def test_no_automatic_collection_inside_and_the_blocks_cycles_freed_after():
             runs.append(info["generation"])
 
     gc.callbacks.append(seen)
-    try:
-        with young_collection():
-            assert not gc.isenabled()
-            nodes = [Node() for _ in range(20 * gc.get_threshold()[0])]  # would start many collections
-            ref = weakref.ref(nodes[0])
-            del nodes
-            assert runs == []
-            assert ref() is not None  # a cycle: refcounting alone does not free it
-        assert gc.isenabled()
-        assert ref() is None  # freed by the one young collection at the end
-        assert runs == [0]  # and only the youngest generation was walked
-    finally:
-        gc.callbacks.remove(seen)
+    yield runs
+    gc.callbacks.remove(seen)
+
+
+def test_no_automatic_collection_inside_and_the_blocks_cycles_freed_after(collections):
+    runs = collections
+    with young_collection():
+        assert not gc.isenabled()
+        nodes = [Node() for _ in range(20 * gc.get_threshold()[0])]  # would start many collections
+        ref = weakref.ref(nodes[0])
+        del nodes
+        assert runs == []
+        assert ref() is not None  # a cycle: refcounting alone does not free it
+    assert gc.isenabled()
+    assert ref() is None  # freed by the one young collection at the end
+    assert runs == [0]  # and only the youngest generation was walked
 
 
 def test_what_the_block_keeps_survives():
@@ -112,26 +117,17 @@ def test_threads_overlapping_blocks():
     assert gc.isenabled()
 
 
-def test_overlapping_blocks_still_collect_young_and_now_and_then_all():
+def test_overlapping_blocks_still_collect_young_and_now_and_then_all(collections):
     """Blocks in threads that never leave a gap: each end collects the young generation, every
     FULL_EVERY-th a full one, so cyclic garbage is freed however long the pause lasts."""
     from treenets.utils import collector
 
-    runs = []
-
-    def seen(phase, info):
-        if phase == "start":
-            runs.append(info["generation"])
-
-    gc.callbacks.append(seen)
-    try:
-        with young_collection():  # the block that never ends during the test (another thread's, say)
-            for k in range(collector.FULL_EVERY):
-                with young_collection():
-                    ref = weakref.ref(Node())
-                assert ref() is None  # freed as the inner block ended, though the pause goes on
-                assert not gc.isenabled()
-            assert runs.count(2) == 1 and runs.count(0) == collector.FULL_EVERY - 1
-    finally:
-        gc.callbacks.remove(seen)
+    runs = collections
+    with young_collection():  # the block that never ends during the test (another thread's, say)
+        for k in range(collector.FULL_EVERY):
+            with young_collection():
+                ref = weakref.ref(Node())
+            assert ref() is None  # freed as the inner block ended, though the pause goes on
+            assert not gc.isenabled()
+        assert runs.count(2) == 1 and runs.count(0) == collector.FULL_EVERY - 1
     assert gc.isenabled()
